@@ -1,0 +1,74 @@
+// ESLint flat config. The workflow rule mirrors Temporal's samples: workflow code runs in a
+// deterministic sandbox, so Node built-ins must never be imported from workflows/.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]).filter((m) => m !== 'assert');
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.state/**', 'build/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code runs in the Temporal sandbox: no Node built-ins.',
+          })),
+          patterns: [
+            {
+              group: ['**/activities/*', '**/lib/*', '**/lib/**'],
+              message: 'Workflows reach lib/ only through activities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['emulator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/lib/amt', '**/lib/amt/**'],
+              message: 'The emulator shares no protocol code with the AMT client.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lib/amt/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/emulator/**'], message: 'The AMT client shares no protocol code with the emulator.' },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+);

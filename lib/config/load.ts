@@ -1,0 +1,111 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { configSchema, type AmtflowConfig } from './schema';
+
+/** Raised at start when the configuration is unusable; the message names every bad key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid amtflow configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/**
+ * Environment variables that override file values. Each maps to one key path; numbers and booleans
+ * are converted here so that the schema's message speaks of the value the operator typed.
+ */
+const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' }> = {
+  AMTFLOW_STATE_DIR: { path: ['stateDir'], type: 'string' },
+  AMTFLOW_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
+  AMTFLOW_TEMPORAL_PROFILE: { path: ['temporal', 'profile'], type: 'string' },
+  AMTFLOW_TEMPORAL_ADDRESS: { path: ['temporal', 'address'], type: 'string' },
+  AMTFLOW_TEMPORAL_NAMESPACE: { path: ['temporal', 'namespace'], type: 'string' },
+  AMTFLOW_KEK: { path: ['secrets', 'key'], type: 'string' },
+  AMTFLOW_KEK_FILE: { path: ['secrets', 'keyFile'], type: 'string' },
+  AMTFLOW_CA_KEY_BITS: { path: ['ca', 'keyBits'], type: 'number' },
+  AMTFLOW_API_PORT: { path: ['listeners', 'apiPort'], type: 'number' },
+  AMTFLOW_HELLO_PORT: { path: ['listeners', 'helloPort'], type: 'number' },
+  AMTFLOW_CODEC_PORT: { path: ['listeners', 'codecPort'], type: 'number' },
+  AMTFLOW_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+};
+
+type Json = Record<string, unknown>;
+
+function setPath(target: Json, keys: string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function convert(raw: string, type: 'string' | 'number' | 'boolean'): unknown {
+  if (type === 'number') return raw.trim() === '' ? Number.NaN : Number(raw);
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return raw;
+}
+
+export interface LoadOptions {
+  /** Explicit file; otherwise AMTFLOW_CONFIG, otherwise ./amtflow.config.json when present. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values applied over file and environment (tests use this to isolate state). */
+  overrides?: Json;
+  cwd?: string;
+}
+
+/**
+ * Reads the configuration file, applies environment overrides, validates everything and resolves
+ * relative paths against the working directory.
+ */
+export function loadConfig(options: LoadOptions = {}): AmtflowConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file =
+    options.file ??
+    env.AMTFLOW_CONFIG ??
+    (existsSync(path.join(cwd, 'amtflow.config.json')) ? 'amtflow.config.json' : undefined);
+
+  let raw: Json = {};
+  const origin = new Map<string, string>();
+  if (file) {
+    const full = path.resolve(cwd, file);
+    try {
+      raw = JSON.parse(readFileSync(full, 'utf8')) as Json;
+    } catch (err) {
+      throw new ConfigError([`${full}: cannot be read as JSON (${(err as Error).message})`]);
+    }
+  }
+  for (const [name, spec] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined) continue;
+    setPath(raw, spec.path, convert(value, spec.type));
+    origin.set(spec.path.join('.'), name);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        const from = origin.get(key);
+        return `${key}${from ? ` (from ${from})` : ''}: ${issue.message}`;
+      }),
+    );
+  }
+  const config = parsed.data;
+  config.stateDir = path.resolve(cwd, config.stateDir);
+  config.temporal.profilesFile = path.resolve(cwd, config.temporal.profilesFile);
+  if (config.ca.dir) config.ca.dir = path.resolve(cwd, config.ca.dir);
+  if (config.secrets.keyFile) config.secrets.keyFile = path.resolve(cwd, config.secrets.keyFile);
+  return config;
+}
+
+/** Where the embedded database lives when no PostgreSQL URL is configured. */
+export function pgliteDir(config: AmtflowConfig): string {
+  return path.join(config.stateDir, 'db');
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/**
+ * The one validated configuration of amtflow. Every process (worker, API, hello listener, CLI,
+ * scripts) reads it through `loadConfig`, so a bad value fails the same way everywhere: at start,
+ * naming the key.
+ */
+
+const port = z.number().int().min(0).max(65535);
+const hostPort = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port');
+
+export const temporalSchema = z
+  .object({
+    /** Connection profile in temporal-config/profiles.toml (@temporalio/envconfig format). */
+    profile: z.string().min(1).default('dev'),
+    profilesFile: z.string().min(1).default('temporal-config/profiles.toml'),
+    /** Overrides of the profile, for tests and one-off runs. */
+    address: hostPort.optional(),
+    namespace: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const databaseSchema = z
+  .object({
+    /** PostgreSQL URL. Absent: PGlite embedded under `<stateDir>/db`. */
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  })
+  .strict();
+
+export const secretsSchema = z
+  .object({
+    /**
+     * Key-encryption key for credentials and CA keys at rest: 32 bytes, base64. Either given here
+     * (from AMTFLOW_KEK, e.g. injected by a secret manager) or read from `keyFile`. The key file lives
+     * outside the database directory: the key is never stored next to the data it protects.
+     */
+    key: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
+    keyFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const directorySchema = z
+  .object({
+    /** ldaps://host:636, or ldap://host:389 with startTls (default), or plain only if allowPlain. */
+    url: z.string().regex(/^ldaps?:\/\//, 'must be an ldap:// or ldaps:// URL'),
+    startTls: z.boolean().default(true),
+    /** Plain LDAP without TLS: development only, and only when said here. */
+    allowPlain: z.boolean().default(false),
+    /** CA certificate (PEM) that signed the directory server's certificate. */
+    caFile: z.string().optional(),
+    bindDn: z.string().min(1),
+    /** The bind password is read from a file so it never sits in the configuration itself. */
+    bindPasswordFile: z.string().min(1),
+    /** DNS name of the forest root domain, e.g. corp.example.test. */
+    domain: z
+      .string()
+      .min(1)
+      .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'must be a DNS domain name'),
+    /** Kerberos realm; defaults to the upper-cased domain. */
+    realm: z.string().optional(),
+    /** Container for AMT accounts, relative to each domain's naming context (spec P3). */
+    amtContainer: z.string().min(1).default('OU=AMT Devices'),
+  })
+  .strict();
+
+export const caSchema = z
+  .object({
+    /** Directory holding the CA's certificates and encrypted keys. Default `<stateDir>/ca`. */
+    dir: z.string().optional(),
+    /** Spec P1: AMT cannot use CA keys over 2048 bits. */
+    keyBits: z.number().int().min(1024).default(2048),
+    /** Namespace the provisioning certificate's CN lives in, e.g. corp.example.test. */
+    provisioningDomain: z.string().optional(),
+    organization: z.string().min(1).default('amtflow'),
+  })
+  .strict();
+
+export const listenersSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    apiPort: port.default(8080),
+    helloPort: port.default(9971),
+    codecPort: port.default(8888),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Where amtflow keeps its local state: PGlite, Temporal's SQLite, the CA, the dev directory. */
+    stateDir: z.string().min(1).default('.state'),
+    temporal: temporalSchema.default({ profile: 'dev', profilesFile: 'temporal-config/profiles.toml' }),
+    database: databaseSchema.default({}),
+    secrets: secretsSchema.default({}),
+    directory: directorySchema.optional(),
+    ca: caSchema.default({ keyBits: 2048, organization: 'amtflow' }),
+    listeners: listenersSchema.default({ host: '127.0.0.1', apiPort: 8080, helloPort: 9971, codecPort: 8888 }),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type AmtflowConfig = z.infer<typeof configSchema>;
+export type DirectoryConfig = z.infer<typeof directorySchema>;
+export type CaConfig = z.infer<typeof caSchema>;

@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect';
+import { migrate } from './migrate';
+import type { Schema } from './schema';
+
+export type Backend = 'pglite' | 'postgres';
+
+/**
+ * The site database: one Kysely query interface over either embedded PGlite or PostgreSQL.
+ * Repositories only ever see `db`.
+ */
+export interface Database {
+  readonly db: Kysely<Schema>;
+  readonly backend: Backend;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** PostgreSQL URL; absent means PGlite. */
+  url?: string;
+  /** PGlite data directory; absent means in-memory (tests). */
+  dataDir?: string;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  const database = options.url ? openPostgres(options.url) : await openPGlite(options.dataDir);
+  if (options.migrate !== false) {
+    try {
+      await migrate(database);
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
+  return database;
+}
+
+async function openPGlite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // int8 comes back as a string, as node-postgres returns it, so both backends agree on types.
+  const options = { parsers: { 20: (value: string) => value } };
+  const client = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
+  await client.waitReady;
+  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    backend: 'pglite',
+    async close() {
+      await db.destroy();
+      await client.close();
+    },
+  };
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    backend: 'postgres',
+    async close() {
+      await db.destroy();
+    },
+  };
+}

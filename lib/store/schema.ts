@@ -1,0 +1,6 @@
+import type { AuditTables } from './tables/audit';
+import type { CertificateTables } from './tables/certificates';
+import type { CoreTables } from './tables/core';
+
+/** Table types of the site database, one file per area, matching lib/store/migrations. */
+export type Schema = AuditTables & CoreTables & CertificateTables;

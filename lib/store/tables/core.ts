@@ -1,0 +1,2 @@
+/** Devices, collections, settings profiles, credentials, directory objects, OTP hashes, results. */
+export type CoreTables = Record<never, never>;

@@ -1,0 +1,41 @@
+/**
+ * `tsx scripts/temporal.ts install|start|stop` — manage the Temporal dev server of
+ * temporal-config/dev-server.json under amtflow's state directory.
+ */
+import { Command } from 'commander';
+import { loadConfig } from '../lib/config';
+import { ensureTemporalCli, startServer, stopServer, TemporalCliMissingError } from './temporal-dev-server';
+
+const program = new Command('temporal').description("amtflow's Temporal dev server");
+const log = (line: string) => console.error(line);
+
+program
+  .command('install')
+  .description('find or build the pinned Temporal CLI')
+  .action(async () => {
+    console.log(await ensureTemporalCli({ log }));
+  });
+
+program
+  .command('start')
+  .description('start the dev server (Web UI included) and wait until it is healthy')
+  .action(async () => {
+    const config = loadConfig();
+    const cli = await ensureTemporalCli({ log });
+    const server = await startServer({ cli, stateDir: config.stateDir });
+    console.log(`Temporal dev server ${server.address} (namespace ${server.namespace}), Web UI ${server.uiUrl}`);
+  });
+
+program
+  .command('stop')
+  .description('stop the dev server started by `start`')
+  .action(async () => {
+    const stopped = await stopServer(loadConfig().stateDir);
+    console.log(stopped ? 'Temporal dev server stopped' : 'no Temporal dev server was running');
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof TemporalCliMissingError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});

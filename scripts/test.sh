@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm test`: installs whatever is missing, starts what the tests need, runs every test.
+# Extra arguments go to jest (e.g. `npm test -- tests/unit`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/ensure.sh
+
+ensure_node_modules
+ensure_go_on_path
+ensure_postgres
+npx tsx scripts/temporal.ts install >/dev/null
+
+say "type-checking and linting"
+npx tsc --noEmit -p tsconfig.json
+npx eslint --max-warnings 0 .
+
+export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-vm-modules --no-warnings=ExperimentalWarning"
+npx jest "$@"

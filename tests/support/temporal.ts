@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { WORKFLOW_BUNDLE } from '../../scripts/build-workflow-bundle';
+
+/**
+ * Integration tests share one real Temporal dev server, started once by global-setup.ts; each test
+ * connects with createFromExistingServer and uses its own task queue and workflow ids.
+ */
+export const TEST_SERVER = {
+  ip: '127.0.0.1',
+  port: 17233,
+  namespace: 'amtflow',
+  stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'),
+};
+
+export function testServerAddress(): string {
+  return process.env.AMTFLOW_TEST_TEMPORAL_ADDRESS ?? `${TEST_SERVER.ip}:${TEST_SERVER.port}`;
+}
+
+export async function connectTestEnv(address = testServerAddress()): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: TEST_SERVER.namespace });
+}
+
+/** A task queue and id prefix of this test's own, so parallel tests never share work. */
+export function uniqueQueue(name: string): string {
+  return `test-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function createTestWorker(
+  env: TestWorkflowEnvironment,
+  options: Pick<WorkerOptions, 'activities' | 'taskQueue'> & Partial<WorkerOptions>,
+): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? TEST_SERVER.namespace,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    ...options,
+  });
+}

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import { DefaultLogger, Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
+import type pino from 'pino';
+import { createActivities, type ActivityDeps } from '../activities';
+import { TASK_QUEUES } from '../workflows/names';
+
+export interface LifecycleWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDeps;
+  /** Prebuilt bundle (production) or the workflows source path (tests bundle once per suite). */
+  workflowBundlePath: string;
+  taskQueue?: string;
+}
+
+/**
+ * Routes the SDK's own logs into amtflow's logger; once per process, before any worker.
+ * `shutdownSignals: []` leaves signal handling to a caller that must do more than stop workers.
+ */
+export function installRuntimeLogger(logger: pino.Logger, shutdownSignals?: NodeJS.Signals[]): void {
+  Runtime.install({
+    ...(shutdownSignals ? { shutdownSignals } : {}),
+    logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
+      logger[level.toLowerCase() as Lowercase<typeof level>](meta ?? {}, message);
+    }),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+}
+
+/** The worker for the lifecycle task queue: prebuilt workflow bundle plus injected activities. */
+export async function createLifecycleWorker(options: LifecycleWorkerOptions): Promise<Worker> {
+  if (!existsSync(options.workflowBundlePath)) {
+    throw new Error(`workflow bundle ${options.workflowBundlePath} is missing: run \`npm run build\` first`);
+  }
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+    workflowBundle: { codePath: options.workflowBundlePath },
+    activities: createActivities(options.deps),
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Worker entrypoint: wiring only. Loads the configuration, opens the site database, connects to
+ * Temporal and runs the lifecycle worker until SIGINT/SIGTERM (the SDK's Runtime turns those into
+ * a graceful shutdown: running activities finish, then `run()` resolves).
+ */
+import { loadConfig, pgliteDir } from '../lib/config';
+import { openDatabase } from '../lib/store/database';
+import { createLogger } from '../runtime/logger';
+import { connectWorker } from '../runtime/temporal';
+import { WORKFLOW_BUNDLE } from '../scripts/build-workflow-bundle';
+import { createLifecycleWorker, installRuntimeLogger } from './lifecycle-worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config, 'worker');
+  installRuntimeLogger(logger);
+  const database = await openDatabase(
+    config.database.url ? { url: config.database.url } : { dataDir: pgliteDir(config) },
+  );
+  const { connection, namespace } = await connectWorker(config);
+  try {
+    const worker = await createLifecycleWorker({
+      connection,
+      namespace,
+      deps: { database },
+      workflowBundlePath: WORKFLOW_BUNDLE,
+    });
+    logger.info({ namespace, taskQueue: worker.options.taskQueue }, 'worker running');
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await database.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

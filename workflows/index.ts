@@ -1,0 +1,2 @@
+// Every workflow type the lifecycle worker registers.
+export { systemCheck } from './system-check';
