@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadKeyEncryptionKey } from '../../../lib/crypto/kek';
+import { generateAmtPassword, isStrongAmtPassword } from '../../../lib/crypto/passwords';
+import { SecretBox } from '../../../lib/crypto/secret-box';
+
+describe('SecretBox', () => {
+  const box = new SecretBox(randomBytes(32));
+
+  it('round-trips a secret without the plaintext appearing in the sealed form', () => {
+    const sealed = box.seal('Sup3r$ecret!', 'credential:a:admin:1');
+    expect(sealed).not.toContain('Sup3r');
+    expect(Buffer.from(sealed).toString('base64')).not.toContain(Buffer.from('Sup3r$ecret!').toString('base64'));
+    expect(box.openText(sealed, 'credential:a:admin:1')).toBe('Sup3r$ecret!');
+  });
+
+  it('refuses a ciphertext moved to another record', () => {
+    const sealed = box.seal('x', 'credential:a:admin:1');
+    expect(() => box.open(sealed, 'credential:b:admin:1')).toThrow(
+      expect.objectContaining({ code: 'SECRET_TAMPERED' }),
+    );
+  });
+
+  it('refuses a tampered ciphertext', () => {
+    const sealed = box.seal('hello', 'r');
+    const parts = sealed.split('.');
+    const ct = Buffer.from(parts[4] as string, 'base64url');
+    ct[0] = (ct[0] as number) ^ 1;
+    parts[4] = ct.toString('base64url');
+    expect(() => box.open(parts.join('.'), 'r')).toThrow(expect.objectContaining({ code: 'SECRET_TAMPERED' }));
+  });
+
+  it('opens values sealed under a previous key after rotation, and names an unknown key', () => {
+    const oldKey = randomBytes(32);
+    const sealed = new SecretBox(oldKey).seal('old', 'r');
+    expect(new SecretBox(randomBytes(32), [oldKey]).openText(sealed, 'r')).toBe('old');
+    expect(() => new SecretBox(randomBytes(32)).open(sealed, 'r')).toThrow(
+      expect.objectContaining({ code: 'SECRET_KEY_UNKNOWN' }),
+    );
+  });
+});
+
+describe('key-encryption key', () => {
+  it('is created once with mode 0600 outside the database directory, then reused', () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-kek-'));
+    const first = loadKeyEncryptionKey({ stateDir, secrets: {} });
+    const second = loadKeyEncryptionKey({ stateDir, secrets: {} });
+    expect(second.equals(first)).toBe(true);
+    const file = path.join(stateDir, 'keys', 'kek.key');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toBe(first.toString('base64'));
+  });
+
+  it('comes from the configuration when given there', () => {
+    const key = randomBytes(32);
+    expect(
+      loadKeyEncryptionKey({ stateDir: '/nonexistent', secrets: { key: key.toString('base64') } }).equals(key),
+    ).toBe(true);
+  });
+});
+
+describe('AMT passwords', () => {
+  it('are strong by AMT rules and differ each time', () => {
+    const passwords = Array.from({ length: 200 }, () => generateAmtPassword());
+    for (const p of passwords) expect(isStrongAmtPassword(p)).toBe(true);
+    expect(new Set(passwords).size).toBe(passwords.length);
+  });
+
+  it('reject the characters that break Digest and SOAP', () => {
+    expect(isStrongAmtPassword('Abcdef1!')).toBe(true);
+    expect(isStrongAmtPassword('Abcdef1:')).toBe(false);
+    expect(isStrongAmtPassword('Abcdef1,')).toBe(false);
+    expect(isStrongAmtPassword('Abcdef1"')).toBe(false);
+    expect(isStrongAmtPassword('abcdef1!')).toBe(false);
+  });
+});
