@@ -2,6 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { AmtflowConfig } from '../lib/config';
+import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { amtflowDataConverter } from './data-converter';
 
 /**
  * Connection settings from the configured envconfig profile (temporal-config/profiles.toml),
@@ -24,7 +26,8 @@ export function temporalConnectConfig(
 export async function connectClient(config: AmtflowConfig): Promise<{ client: Client; connection: Connection }> {
   const { connectionOptions, namespace } = temporalConnectConfig(config);
   const connection = await Connection.connect(connectionOptions);
-  return { client: new Client({ connection, namespace }), connection };
+  const dataConverter = amtflowDataConverter(loadKeyEncryptionKey(config));
+  return { client: new Client({ connection, namespace, dataConverter }), connection };
 }
 
 export async function connectWorker(

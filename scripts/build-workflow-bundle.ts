@@ -5,12 +5,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../runtime/data-converter';
 
 export const WORKFLOW_BUNDLE = path.resolve(__dirname, '..', 'build', 'workflow-bundle.js');
 
 export async function buildWorkflowBundle(target = WORKFLOW_BUNDLE): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    // The failure converter runs in the sandbox, so it is bundled; workers pass the same path.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
   });
   mkdirSync(path.dirname(target), { recursive: true });

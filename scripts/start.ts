@@ -8,8 +8,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig, pgliteDir } from '../lib/config';
+import { loadKeyEncryptionKey } from '../lib/crypto/kek';
 import { openDatabase } from '../lib/store/database';
+import { buildCodecServer } from '../api/codec-server';
+import { codecServerToken } from '../runtime/codec-token';
+import { amtflowDataConverter } from '../runtime/data-converter';
 import { createLogger } from '../runtime/logger';
+import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
 import { connectClient, connectWorker } from '../runtime/temporal';
 import { createLifecycleWorker, installRuntimeLogger } from '../workers/lifecycle-worker';
 import { systemCheck } from '../workflows';
@@ -27,11 +32,22 @@ async function main(): Promise<void> {
   const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopRequested?.());
 
+  const kek = loadKeyEncryptionKey(config);
   const cli = await ensureTemporalCli({ log: (line) => logger.info(line) });
   const settings = readDevServerSettings();
   const address = `${settings.ip}:${settings.port}`;
   const alreadyRunning = await isHealthy(cli, address, settings.namespace);
-  const server = await startServer({ cli, stateDir: config.stateDir });
+
+  // The codec server lets the Web UI show the encrypted payloads; its URL carries the token.
+  const token = codecServerToken(kek);
+  const codecServer = await buildCodecServer({
+    codec: new EncryptionCodec(deriveCodecKey(kek)),
+    token,
+    allowedOrigins: [`http://${settings.ip}:${settings.uiPort}`],
+  });
+  await codecServer.listen({ host: config.listeners.host, port: config.listeners.codecPort });
+  const codecEndpoint = `http://${config.listeners.host}:${config.listeners.codecPort}/${token}`;
+  const server = await startServer({ cli, stateDir: config.stateDir, codecEndpoint });
   logger.info({ address: server.address, webUi: server.uiUrl, sqlite: server.dbFile }, 'Temporal dev server ready');
 
   const bundle = await buildWorkflowBundle();
@@ -39,7 +55,13 @@ async function main(): Promise<void> {
     config.database.url ? { url: config.database.url } : { dataDir: pgliteDir(config) },
   );
   const { connection, namespace } = await connectWorker(config);
-  const worker = await createLifecycleWorker({ connection, namespace, deps: { database }, workflowBundlePath: bundle });
+  const worker = await createLifecycleWorker({
+    connection,
+    namespace,
+    deps: { database },
+    dataConverter: amtflowDataConverter(kek),
+    workflowBundlePath: bundle,
+  });
   const running = worker.run();
   logger.info({ namespace, taskQueue: TASK_QUEUES.lifecycle }, 'worker running');
 
@@ -66,6 +88,7 @@ async function main(): Promise<void> {
   await running;
   await connection.close();
   await database.close();
+  await codecServer.close();
   if (!alreadyRunning) {
     await stopServer(config.stateDir);
     logger.info('Temporal dev server stopped');

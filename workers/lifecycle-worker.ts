@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
 import type pino from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
@@ -8,6 +9,8 @@ export interface LifecycleWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   deps: ActivityDeps;
+  /** amtflowDataConverter(kek): the same one every client of this namespace uses. */
+  dataConverter: DataConverter;
   /** Prebuilt bundle (production) or the workflows source path (tests bundle once per suite). */
   workflowBundlePath: string;
   taskQueue?: string;
@@ -38,5 +41,6 @@ export async function createLifecycleWorker(options: LifecycleWorkerOptions): Pr
     taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
     workflowBundle: { codePath: options.workflowBundlePath },
     activities: createActivities(options.deps),
+    dataConverter: options.dataConverter,
   });
 }

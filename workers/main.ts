@@ -4,8 +4,10 @@
  * a graceful shutdown: running activities finish, then `run()` resolves).
  */
 import { loadConfig, pgliteDir } from '../lib/config';
+import { loadKeyEncryptionKey } from '../lib/crypto/kek';
 import { openDatabase } from '../lib/store/database';
 import { createLogger } from '../runtime/logger';
+import { amtflowDataConverter } from '../runtime/data-converter';
 import { connectWorker } from '../runtime/temporal';
 import { WORKFLOW_BUNDLE } from '../scripts/build-workflow-bundle';
 import { createLifecycleWorker, installRuntimeLogger } from './lifecycle-worker';
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       connection,
       namespace,
       deps: { database },
+      dataConverter: amtflowDataConverter(loadKeyEncryptionKey(config)),
       workflowBundlePath: WORKFLOW_BUNDLE,
     });
     logger.info({ namespace, taskQueue: worker.options.taskQueue }, 'worker running');

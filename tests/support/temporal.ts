@@ -2,6 +2,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
+import { amtflowDataConverter } from '../../runtime/data-converter';
 import { WORKFLOW_BUNDLE } from '../../scripts/build-workflow-bundle';
 
 /**
@@ -19,8 +20,16 @@ export function testServerAddress(): string {
   return process.env.AMTFLOW_TEST_TEMPORAL_ADDRESS ?? `${TEST_SERVER.ip}:${TEST_SERVER.port}`;
 }
 
+/** Key-encryption key of the test run: payloads in the test server's history are encrypted with it. */
+export const TEST_KEK = Buffer.alloc(32, 7);
+export const testDataConverter = amtflowDataConverter(TEST_KEK);
+
 export async function connectTestEnv(address = testServerAddress()): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: TEST_SERVER.namespace });
+  return TestWorkflowEnvironment.createFromExistingServer({
+    address,
+    namespace: TEST_SERVER.namespace,
+    client: { dataConverter: testDataConverter },
+  });
 }
 
 /** A task queue and id prefix of this test's own, so parallel tests never share work. */
@@ -36,6 +45,7 @@ export async function createTestWorker(
     connection: env.nativeConnection,
     namespace: env.namespace ?? TEST_SERVER.namespace,
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    dataConverter: testDataConverter,
     ...options,
   });
 }

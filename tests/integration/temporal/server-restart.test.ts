@@ -7,7 +7,7 @@ import { createActivities } from '../../../activities';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { systemCheck } from '../../../workflows';
 import { ensureTemporalCli, startServer, waitFor, type RunningServer } from '../../../scripts/temporal-dev-server';
-import { createTestWorker, uniqueQueue } from '../../support/temporal';
+import { createTestWorker, testDataConverter, uniqueQueue } from '../../support/temporal';
 
 /**
  * Durability of the embedded server itself: a workflow sleeping on a timer survives a SIGKILL of
@@ -35,6 +35,7 @@ describe('Temporal dev server killed while a workflow waits on a timer', () => {
     const env = await TestWorkflowEnvironment.createFromExistingServer({
       address: server.address,
       namespace: server.namespace,
+      client: { dataConverter: testDataConverter },
     });
     const taskQueue = uniqueQueue('restart');
     const worker = await createTestWorker(env, { taskQueue, activities: createActivities({ database }) });

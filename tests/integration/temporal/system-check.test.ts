@@ -4,6 +4,7 @@ import { createActivities } from '../../../activities';
 import { auditRepository } from '../../../lib/store/audit';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { systemCheck } from '../../../workflows';
+import { findLeaks, historyText } from '../../support/history-scan';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 
 describe('systemCheck on the real Temporal dev server', () => {
@@ -35,5 +36,23 @@ describe('systemCheck on the real Temporal dev server', () => {
       .then((rows) => rows.filter((r) => r.actor === requestedBy));
     expect(entry?.id).toBe(result.auditId);
     expect(entry?.action).toBe('system.check');
+  });
+
+  it('stores inputs and results in history only in encrypted form', async () => {
+    const taskQueue = uniqueQueue('system-check-codec');
+    const worker = await createTestWorker(env, { taskQueue, activities: createActivities({ database }) });
+    const requestedBy = `marker-${randomUUID()}`;
+    const handle = await env.client.workflow.start(systemCheck, {
+      taskQueue,
+      workflowId: `system-check-${randomUUID()}`,
+      args: [{ requestedBy }],
+    });
+    await worker.runUntil(handle.result());
+    const history = await handle.fetchHistory();
+    const text = historyText(history);
+    expect(text).toContain('systemCheck');
+    expect(findLeaks(text, [requestedBy])).toEqual([]);
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    expect(Buffer.from(input?.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
   });
 });
