@@ -1,2 +1,6 @@
 // Every workflow type the lifecycle worker registers.
 export { systemCheck } from './system-check';
+export { provisionDevice } from './provision-device';
+export { updateManagementController } from './update-management-controller';
+export { removeProvisioning } from './remove-provisioning';
+export { renameOrMoveDevice } from './rename-or-move-device';

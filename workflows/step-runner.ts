@@ -37,12 +37,12 @@ import { SEARCH_ATTRIBUTES } from './names';
  */
 export type RetryClass = 'idempotent' | 'one-shot' | 'validation';
 
-export interface StepDefinition {
+export interface StepDefinition<Name extends string = string> {
   id: string;
   title: string;
   stage: string;
   /** Name of the activity that performs the step. */
-  activity: string;
+  activity: Name;
   retry: RetryClass;
   /** Limit for one attempt. */
   timeout: Duration;
@@ -91,7 +91,11 @@ export interface StepRunnerOptions {
   timing?: RetryTiming;
 }
 
-export class StepRunner {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyActivities = Record<string, (...args: any[]) => Promise<unknown>>;
+
+/** `A` is the activities interface: `run` then checks each step's arguments and result type. */
+export class StepRunner<A extends object = AnyActivities> {
   private readonly steps: StepProgress[];
   private readonly compensations: Array<{ step: string; run: () => Promise<void> }> = [];
   private state: RunState = 'running';
@@ -185,13 +189,17 @@ export class StepRunner {
   }
 
   /** Runs one step; resolves with its result, or `undefined` when an operator skipped it. */
-  async run<T>(step: StepDefinition, ...args: unknown[]): Promise<T | undefined> {
+  async run<K extends keyof A & string>(
+    step: StepDefinition<K>,
+    ...args: A[K] extends (...a: infer P) => unknown ? P : never
+  ): Promise<(A[K] extends (...a: never[]) => Promise<infer R> ? R : never) | undefined> {
+    type Result = A[K] extends (...a: never[]) => Promise<infer R> ? R : never;
     const entry = this.entry(step);
     this.setStage(step.stage);
     for (;;) {
       entry.status = 'running';
       try {
-        const result = await scheduleActivity<T>(step.activity, args, {
+        const result = await scheduleActivity<Result>(step.activity, args, {
           summary: `${step.id} ${step.title}`,
           startToCloseTimeout: step.timeout,
           retry: {

@@ -36,10 +36,17 @@ export const PROBE_STEPS = {
   },
 } as const satisfies Record<string, StepDefinition>;
 
-const { undoWrite } = proxyActivities<{ undoWrite(): Promise<void> }>({ startToCloseTimeout: '5 seconds' });
+interface ProbeActivities {
+  check(): Promise<string>;
+  write(): Promise<string>;
+  extra(): Promise<string>;
+  undoWrite(): Promise<void>;
+}
+
+const { undoWrite } = proxyActivities<ProbeActivities>({ startToCloseTimeout: '5 seconds' });
 
 export async function runnerProbe(deviceUuid: string): Promise<string[]> {
-  const runner = new StepRunner({
+  const runner = new StepRunner<ProbeActivities>({
     operation: 'probe',
     deviceUuid,
     steps: Object.values(PROBE_STEPS),
@@ -49,8 +56,8 @@ export async function runnerProbe(deviceUuid: string): Promise<string[]> {
     const done: string[] = [];
     await runner.run(PROBE_STEPS.check);
     runner.onAbort(PROBE_STEPS.write, () => undoWrite());
-    done.push((await runner.run<string>(PROBE_STEPS.write)) ?? 'write skipped');
-    done.push((await runner.run<string>(PROBE_STEPS.extra)) ?? 'extra skipped');
+    done.push((await runner.run(PROBE_STEPS.write)) ?? 'write skipped');
+    done.push((await runner.run(PROBE_STEPS.extra)) ?? 'extra skipped');
     return done;
   });
 }

@@ -1,0 +1,367 @@
+/**
+ * The step catalogue: every step of every lifecycle flow, named by its requirement id in
+ * ../shared/spec/provisioning.md, with the activity that performs it, its retry class and its
+ * timeouts. The Web UI's activity summaries, the `progress` query and the logs all read from here.
+ */
+import type { LifecycleActivities } from '../activities/contract';
+import type { StepDefinition } from './step-runner';
+
+type Step = StepDefinition<keyof LifecycleActivities & string>;
+
+// Per-attempt limits: a firmware call answers within seconds (RPS uses 12 s); TLS and Digest
+// set-up take longer on old firmware; directory and database calls are local.
+const DEVICE = { timeout: '1 minute', attempts: 5 } as const;
+const ONE_SHOT = { timeout: '2 minutes', attempts: 3 } as const;
+const SYSTEM = { timeout: '30 seconds', attempts: 5 } as const;
+
+const step = <S extends Step>(s: S): S => s;
+
+export const VALIDATE = {
+  imported: step({
+    id: 'OOB2',
+    title: 'check the device was imported',
+    stage: 'validate',
+    activity: 'loadImportedDevice',
+    retry: 'validation',
+    ...SYSTEM,
+  }),
+  registered: step({
+    id: 'IB9',
+    title: 'read the name the computer registered',
+    stage: 'validate',
+    activity: 'loadImportedDevice',
+    retry: 'validation',
+    ...SYSTEM,
+  }),
+  version: step({
+    id: 'P2',
+    title: 'check the AMT version is 3.2.1 or later',
+    stage: 'validate',
+    activity: 'probeAmtVersion',
+    retry: 'validation',
+    ...DEVICE,
+  }),
+  directory: step({
+    id: 'P4',
+    title: 'check the directory prerequisites',
+    stage: 'validate',
+    activity: 'checkDirectoryPrerequisites',
+    retry: 'validation',
+    ...SYSTEM,
+  }),
+  rootHash: step({
+    id: 'OOB3',
+    title: 'match a trusted root hash',
+    stage: 'validate',
+    activity: 'matchTrustedRoot',
+    retry: 'validation',
+    ...SYSTEM,
+  }),
+} as const;
+
+export const INFRASTRUCTURE = {
+  revoke: step({
+    id: 'I1',
+    title: 'revoke a certificate already issued',
+    stage: 'infrastructure',
+    activity: 'revokeDeviceCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  publish: step({
+    id: 'I3',
+    title: 'publish the AMT account to the directory',
+    stage: 'infrastructure',
+    activity: 'publishAmtAccount',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  spns: step({
+    id: 'I4',
+    title: 'register the service principal names',
+    stage: 'infrastructure',
+    activity: 'registerSpns',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+export const CONNECT = {
+  tls: step({
+    id: 'OOB4',
+    title: 'open TLS with the provisioning certificate',
+    stage: 'connect',
+    activity: 'connectForProvisioning',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  login: step({
+    id: 'OOB6',
+    title: 'log in with Digest, trying each credential',
+    stage: 'connect',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  otp: step({
+    id: 'IB5',
+    title: 'verify the one-time password hash',
+    stage: 'connect',
+    activity: 'verifyOneTimePassword',
+    retry: 'validation',
+    ...DEVICE,
+  }),
+  certificate: step({
+    id: 'I2',
+    title: 'request the web-server certificate',
+    stage: 'connect',
+    activity: 'requestWebServerCertificate',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+} as const;
+
+/** OOB8: first-stage provisioning (I9 marks it in the logs). */
+export const STAGE_ONE = {
+  clock: step({
+    id: 'OOB8.1',
+    title: 'set the AMT clock',
+    stage: 'stage-one',
+    activity: 'setAmtClock',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  hostName: step({
+    id: 'OOB8.2',
+    title: 'set host name and domain',
+    stage: 'stage-one',
+    activity: 'setHostNameAndDomain',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  tls: step({
+    id: 'OOB8.3',
+    title: 'store the certificate and enable TLS',
+    stage: 'stage-one',
+    activity: 'installCertificateAndEnableTls',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  adminPassword: step({
+    id: 'OOB8.4',
+    title: 'set a random admin password',
+    stage: 'stage-one',
+    activity: 'setAdminPassword',
+    retry: 'one-shot',
+    ...ONE_SHOT,
+  }),
+  mebx: step({
+    id: 'OOB8.5',
+    title: 'set the MEBx password',
+    stage: 'stage-one',
+    activity: 'setMebxPassword',
+    retry: 'one-shot',
+    ...ONE_SHOT,
+    skippable: true,
+  }),
+  commit: step({
+    id: 'OOB8.6',
+    title: 'commit and enter post-provisioning',
+    stage: 'stage-one',
+    activity: 'commitSetup',
+    retry: 'one-shot',
+    ...ONE_SHOT,
+  }),
+} as const;
+
+/** OOB9: second-stage provisioning, over TLS verified against amtflow's CA. */
+export const STAGE_TWO = {
+  login: step({
+    id: 'OOB9.0',
+    title: 'log in over the device TLS certificate',
+    stage: 'stage-two',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  sids: step({
+    id: 'I8',
+    title: 'look up the SIDs of the AMT user accounts',
+    stage: 'stage-two',
+    activity: 'resolveAccountSids',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  acl: step({
+    id: 'OOB9.1',
+    title: 'clear and set the access control lists',
+    stage: 'stage-two',
+    activity: 'configureAccessControl',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  features: step({
+    id: 'OOB9.2',
+    title: 'set ping, web UI, SOL and IDER',
+    stage: 'stage-two',
+    activity: 'configureFeatures',
+    retry: 'idempotent',
+    ...DEVICE,
+    skippable: true,
+  }),
+  kerberos: step({
+    id: 'OOB9.3a',
+    title: 'enable Kerberos',
+    stage: 'stage-two',
+    activity: 'enableKerberos',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  power: step({
+    id: 'OOB9.3b',
+    title: 'set the power policy',
+    stage: 'stage-two',
+    activity: 'setPowerPolicy',
+    retry: 'idempotent',
+    ...DEVICE,
+    skippable: true,
+  }),
+  network: step({
+    id: 'OOB9.4',
+    title: 'store wireless profiles and 802.1X settings',
+    stage: 'stage-two',
+    activity: 'configureNetworkAuthentication',
+    retry: 'idempotent',
+    ...DEVICE,
+    skippable: true,
+  }),
+} as const;
+
+/** OOB10 (and IB11): every flow ends by recording its result. */
+export const REPORT = {
+  result: step({
+    id: 'OOB10',
+    title: 'record the result in the site database',
+    stage: 'report',
+    activity: 'recordResult',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+export const UPDATE = {
+  login: step({
+    id: 'UPD1',
+    title: 'log in to the provisioned device',
+    stage: 'connect',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  publish: step({
+    id: 'UPD2',
+    title: 'refresh the directory object',
+    stage: 'infrastructure',
+    activity: 'publishAmtAccount',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  spns: step({
+    id: 'UPD2.1',
+    title: 're-register the service principal names',
+    stage: 'infrastructure',
+    activity: 'registerSpns',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  revoke: step({
+    id: 'UPD3',
+    title: 'revoke the 802.1X client certificates',
+    stage: 'infrastructure',
+    activity: 'revokeDeviceCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+export const REMOVE = {
+  login: step({
+    id: 'DEP1.0',
+    title: 'log in to the provisioned device',
+    stage: 'connect',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  unprovision: step({
+    id: 'DEP1',
+    title: 'remove the provisioning data from the firmware',
+    stage: 'remove',
+    activity: 'unprovisionDevice',
+    retry: 'one-shot',
+    ...ONE_SHOT,
+  }),
+  revoke: step({
+    id: 'DEP2.1',
+    title: 'revoke every AMT certificate',
+    stage: 'remove',
+    activity: 'revokeDeviceCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  account: step({
+    id: 'DEP2.2',
+    title: 'delete the SPNs and the directory object',
+    stage: 'remove',
+    activity: 'deleteAmtAccount',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+export const RENAME = {
+  disable: step({
+    id: 'REN3',
+    title: 'disable automatic provisioning',
+    stage: 'rename',
+    activity: 'setAutomaticProvisioning',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  wait: step({
+    id: 'REN2',
+    title: 'check the rename or move is complete',
+    stage: 'rename',
+    activity: 'checkRenameComplete',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  enable: step({
+    id: 'REN3.1',
+    title: 're-enable automatic provisioning',
+    stage: 'rename',
+    activity: 'setAutomaticProvisioning',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+/** Undo actions run on abort; they are steps too, so they show in the UI with their spec ids. */
+export const UNDO = {
+  revoke: step({
+    id: 'I1.undo',
+    title: 'revoke the certificate issued by this run',
+    stage: 'compensate',
+    activity: 'revokeDeviceCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  account: step({
+    id: 'I3.undo',
+    title: 'remove the directory account published by this run',
+    stage: 'compensate',
+    activity: 'deleteAmtAccount',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
