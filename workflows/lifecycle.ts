@@ -9,11 +9,6 @@ import { STAGE_TWO } from './catalogue';
 import { SEARCH_ATTRIBUTES } from './names';
 import type { StepRunner } from './step-runner';
 
-/** Every lifecycle run of a device has this id, so the server refuses a second one in flight. */
-export function deviceWorkflowId(deviceUuid: string): string {
-  return `amt-device-${deviceUuid.toLowerCase()}`;
-}
-
 /** Workflow id + run id + step: a retried activity of this run finds its earlier effect. */
 export function idempotencyKey(stepId: string): string {
   const info = workflowInfo();
@@ -22,7 +17,7 @@ export function idempotencyKey(stepId: string): string {
 
 export function markOperation(operation: LifecycleOperation, deviceUuid: string): void {
   upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.deviceUuid, value: deviceUuid },
+    { key: SEARCH_ATTRIBUTES.deviceUuid, value: deviceUuid.toLowerCase() },
     { key: SEARCH_ATTRIBUTES.operation, value: operation },
   ]);
 }

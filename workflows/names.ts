@@ -17,3 +17,8 @@ export const SEARCH_ATTRIBUTES = {
   operation: defineSearchAttributeKey('AmtOperation', SearchAttributeType.KEYWORD),
   stage: defineSearchAttributeKey('AmtStage', SearchAttributeType.KEYWORD),
 } as const;
+
+/** Every lifecycle run of a device has this id, so the server refuses a second one in flight. */
+export function deviceWorkflowId(deviceUuid: string): string {
+  return `amt-device-${deviceUuid.toLowerCase()}`;
+}

@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { OperationInFlightError, startLifecycle } from '../../../runtime/lifecycle-client';
+import { operatorDecisionUpdate, progressQuery, renameCompletedSignal } from '../../../workflows/messages';
+import { SEARCH_ATTRIBUTES } from '../../../workflows/names';
+import { waitFor } from '../../../scripts/temporal-dev-server';
+import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
+import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
+import type { LifecycleActivities } from '../../../activities/contract';
+
+/**
+ * The lifecycle workflows' own logic, with activities that only record their calls: step order
+ * per spec, validation, operator decisions, compensation and one operation per device. The same
+ * flows against the emulator, Samba, the CA and the database are in tests/integration/lifecycle.
+ */
+const FAST = { initialInterval: '20 milliseconds', maximumInterval: '50 milliseconds' };
+const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
+
+const OOB_ORDER = [
+  'loadImportedDevice',
+  'probeAmtVersion',
+  'checkDirectoryPrerequisites',
+  'matchTrustedRoot',
+  'revokeDeviceCertificates',
+  'publishAmtAccount',
+  'registerSpns',
+  'connectForProvisioning',
+  'loginWithDigest',
+  'requestWebServerCertificate',
+  'setAmtClock',
+  'setHostNameAndDomain',
+  'installCertificateAndEnableTls',
+  'setAdminPassword',
+  'setMebxPassword',
+  'commitSetup',
+  'loginWithDigest',
+  'resolveAccountSids',
+  'configureAccessControl',
+  'configureFeatures',
+  'enableKerberos',
+  'setPowerPolicy',
+  'configureNetworkAuthentication',
+  'recordResult',
+];
+
+describe('lifecycle workflows (fake activities)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await connectTestEnv();
+  });
+  afterAll(async () => env?.teardown());
+
+  async function withWorker<T>(
+    script: Partial<Record<keyof LifecycleActivities, Outcome[]>>,
+    body: (ctx: { taskQueue: string; fake: ReturnType<typeof fakeLifecycleActivities>; worker: Worker }) => Promise<T>,
+    override: Partial<LifecycleActivities> = {},
+  ): Promise<T> {
+    const fake = fakeLifecycleActivities(script);
+    const taskQueue = uniqueQueue('lifecycle');
+    const worker = await createTestWorker(env, { taskQueue, activities: { ...fake.activities, ...override } });
+    const running = worker.run();
+    try {
+      return await body({ taskQueue, fake, worker });
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  }
+
+  /** Keeps the history of a finished run as a replay fixture when asked to (AMTFLOW_WRITE_FIXTURES=1). */
+  async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+    if (process.env.AMTFLOW_WRITE_FIXTURES !== '1') return;
+    writeFileSync(path.join(FIXTURES, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+  }
+
+  const failureType = (err: unknown) => ((err as WorkflowFailedError).cause as ApplicationFailure).type;
+
+  it('provisions out of band in the order of OOB2–OOB10, visible in progress and search attributes', async () => {
+    await withWorker({}, async ({ taskQueue, fake }) => {
+      const deviceUuid = randomUUID();
+      const handle = await startLifecycle(
+        env.client,
+        'provision',
+        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+        { taskQueue },
+      );
+      const result = await handle.result();
+      expect(result).toMatchObject({
+        deviceUuid,
+        fqdn: 'amt-0001.corp.example.test',
+        certificateSerial: '0a1b2c',
+        credentialRef: 'admin:2',
+      });
+      expect(fake.names()).toEqual(OOB_ORDER);
+      const progress = await handle.query(progressQuery);
+      expect(progress.state).toBe('completed');
+      expect(progress.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id)).toEqual(
+        expect.arrayContaining(['IB9', 'IB5', 'I1.undo', 'I3.undo']),
+      );
+      expect(progress.steps.find((s) => s.id === 'OOB8.2')).toMatchObject({
+        title: 'set host name and domain',
+        status: 'succeeded',
+        attempts: 1,
+      });
+      const attributes = (await handle.describe()).typedSearchAttributes;
+      expect(attributes.get(SEARCH_ATTRIBUTES.deviceUuid)).toBe(deviceUuid);
+      expect(attributes.get(SEARCH_ATTRIBUTES.fqdn)).toBe('amt-0001.corp.example.test');
+      expect(attributes.get(SEARCH_ATTRIBUTES.collection)).toBe('lab');
+      expect(attributes.get(SEARCH_ATTRIBUTES.operation)).toBe('provision');
+      expect(attributes.get(SEARCH_ATTRIBUTES.stage)).toBe('COMPLETED');
+      await keepHistory(handle, 'provision-out-of-band');
+    });
+  });
+
+  it('provisions in band: verifies the OTP hash after the Digest login (IB5)', async () => {
+    await withWorker({}, async ({ taskQueue, fake }) => {
+      const handle = await startLifecycle(
+        env.client,
+        'provision',
+        { deviceUuid: randomUUID(), mode: 'in-band', requestedBy: 'agent', timing: FAST },
+        { taskQueue },
+      );
+      await handle.result();
+      const names = fake.names();
+      expect(names.indexOf('verifyOneTimePassword')).toBe(names.indexOf('loginWithDigest') + 1);
+      expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'IB9')?.status).toBe('succeeded');
+      await keepHistory(handle, 'provision-in-band');
+    });
+  });
+
+  it('ends with the typed validation error and touches nothing else', async () => {
+    await withWorker(
+      { checkDirectoryPrerequisites: [{ invalid: 'NON_CONTIGUOUS_NAMESPACE' }] },
+      async ({ taskQueue, fake }) => {
+        const handle = await startLifecycle(
+          env.client,
+          'provision',
+          { deviceUuid: randomUUID(), mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+          { taskQueue },
+        );
+        expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('NON_CONTIGUOUS_NAMESPACE');
+        expect(fake.names()).toEqual(['loadImportedDevice', 'probeAmtVersion', 'checkDirectoryPrerequisites']);
+      },
+    );
+  });
+
+  it('refuses a second operation while one is in flight, and an abort undoes what the run did', async () => {
+    await withWorker({ setAdminPassword: ['fail', 'fail', 'fail'] }, async ({ taskQueue, fake }) => {
+      const deviceUuid = randomUUID();
+      const handle = await startLifecycle(
+        env.client,
+        'provision',
+        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+        { taskQueue },
+      );
+      await waitFor(
+        'the run to park at OOB8.4',
+        async () => (await handle.query(progressQuery)).awaiting?.step === 'OOB8.4',
+        30_000,
+        100,
+      );
+      expect((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.stage)).toBe('AWAITING_OPERATOR');
+
+      const refused = await startLifecycle(
+        env.client,
+        'update',
+        { deviceUuid, requestedBy: 'alice' },
+        { taskQueue },
+      ).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(OperationInFlightError);
+      expect((refused as Error).message).toMatch(/already has a provision operation in flight/);
+
+      await handle.executeUpdate(operatorDecisionUpdate, {
+        args: [{ action: 'abort', operator: 'alice', reason: 'device returned' }],
+      });
+      expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+      const undo = fake.calls.slice(fake.calls.findIndex((c) => c.name === 'setAdminPassword'));
+      expect(undo.map((c) => c.name)).toEqual([
+        'setAdminPassword',
+        'setAdminPassword',
+        'setAdminPassword',
+        'deleteAmtAccount',
+        'revokeDeviceCertificates',
+      ]);
+      expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'I3')?.status).toBe('compensated');
+      await keepHistory(handle, 'provision-aborted');
+    });
+  });
+
+  it('updates: refreshes the directory and 802.1X certificates, re-applies stage two, keeps the web-server certificate', async () => {
+    await withWorker({}, async ({ taskQueue, fake }) => {
+      const handle = await startLifecycle(
+        env.client,
+        'update',
+        { deviceUuid: randomUUID(), requestedBy: 'alice', timing: FAST },
+        { taskQueue },
+      );
+      await handle.result();
+      expect(fake.names()).toEqual([
+        'loadImportedDevice',
+        'probeAmtVersion',
+        'publishAmtAccount',
+        'registerSpns',
+        'revokeDeviceCertificates',
+        'loginWithDigest',
+        'resolveAccountSids',
+        'configureAccessControl',
+        'configureFeatures',
+        'enableKerberos',
+        'setPowerPolicy',
+        'configureNetworkAuthentication',
+        'recordResult',
+      ]);
+      expect(fake.calls.find((c) => c.name === 'revokeDeviceCertificates')?.input).toMatchObject({
+        templates: ['8021x-client'],
+      });
+      expect(fake.calls.find((c) => c.name === 'configureNetworkAuthentication')?.input).toMatchObject({
+        update: true,
+      });
+      await keepHistory(handle, 'update');
+    });
+  });
+
+  it.each(['partial', 'full'] as const)(
+    'removes provisioning (%s): unprovision, revoke, delete the directory account',
+    async (mode) => {
+      await withWorker({}, async ({ taskQueue, fake }) => {
+        const handle = await startLifecycle(
+          env.client,
+          'remove',
+          { deviceUuid: randomUUID(), mode, requestedBy: 'alice', timing: FAST },
+          { taskQueue },
+        );
+        expect(await handle.result()).toMatchObject({ mode });
+        expect(fake.names()).toEqual([
+          'loadImportedDevice',
+          'probeAmtVersion',
+          'loginWithDigest',
+          'unprovisionDevice',
+          'revokeDeviceCertificates',
+          'deleteAmtAccount',
+          'recordResult',
+        ]);
+        expect(fake.calls.find((c) => c.name === 'unprovisionDevice')?.input).toMatchObject({ mode });
+        await keepHistory(handle, `remove-${mode}`);
+      });
+    },
+  );
+
+  it('renames: removes fully with automatic provisioning off, waits for the rename, then provisions again', async () => {
+    const checkRenameComplete: LifecycleActivities['checkRenameComplete'] = async (input) => ({
+      complete: input.confirmedBy !== undefined,
+    });
+    await withWorker(
+      {},
+      async ({ taskQueue, fake }) => {
+        const deviceUuid = randomUUID();
+        const handle = await startLifecycle(
+          env.client,
+          'rename',
+          {
+            deviceUuid,
+            hostName: 'amt-0001-new',
+            domain: 'corp.example.test',
+            mode: 'out-of-band',
+            requestedBy: 'alice',
+            timing: FAST,
+          },
+          { taskQueue },
+        );
+        await waitFor(
+          'the rename to wait for REN2',
+          async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+          30_000,
+          100,
+        );
+        const enabledBefore = fake.calls
+          .filter((c) => c.name === 'setAutomaticProvisioning')
+          .map((c) => (c.input as { enabled: boolean }).enabled);
+        expect(enabledBefore).toEqual([false]);
+        await handle.signal(renameCompletedSignal, {
+          hostName: 'amt-0001-new',
+          domain: 'corp.example.test',
+          operator: 'alice',
+        });
+        const result = await handle.result();
+        expect(result).toMatchObject({ deviceUuid });
+        const names = fake.names();
+        expect(names.slice(0, 8)).toEqual([
+          'setAutomaticProvisioning',
+          'loadImportedDevice',
+          'probeAmtVersion',
+          'loginWithDigest',
+          'unprovisionDevice',
+          'revokeDeviceCertificates',
+          'deleteAmtAccount',
+          'recordResult',
+        ]);
+        const reEnabled = names.lastIndexOf('setAutomaticProvisioning');
+        expect(names.slice(reEnabled + 1)).toEqual(OOB_ORDER);
+        await keepHistory(handle, 'rename');
+      },
+      { checkRenameComplete },
+    );
+  });
+});

@@ -1,0 +1,39 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOW_BUNDLE } from '../../../scripts/build-workflow-bundle';
+import { testDataConverter } from '../../support/temporal';
+
+/**
+ * Determinism: the committed histories of every flow replay against today's workflow code. A
+ * change that would break runs in flight fails here. Refresh the fixtures deliberately with
+ * `AMTFLOW_WRITE_FIXTURES=1 npm test -- tests/integration/workflows/lifecycle-flows`.
+ */
+const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
+const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+
+describe('replay of committed histories', () => {
+  it('has a fixture for every lifecycle flow', () => {
+    expect(fixtures).toEqual(
+      expect.arrayContaining([
+        'provision-out-of-band.json',
+        'provision-in-band.json',
+        'provision-aborted.json',
+        'update.json',
+        'remove-partial.json',
+        'remove-full.json',
+        'rename.json',
+      ]),
+    );
+  });
+
+  it.each(fixtures)('%s replays without non-determinism', async (file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')));
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: WORKFLOW_BUNDLE }, dataConverter: testDataConverter },
+      history,
+      file,
+    );
+  });
+});

@@ -1,0 +1,67 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { LifecycleActivities } from '../../activities/contract';
+
+export type Outcome = 'ok' | 'fail' | { invalid: string };
+
+/**
+ * Lifecycle activities that only record their calls: for testing the workflows' logic (order of
+ * steps, operator decisions, compensation, one operation per device) apart from the systems the
+ * real activities reach. Each activity can be scripted to fail in turn.
+ */
+export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleActivities, Outcome[]>> = {}) {
+  const calls: Array<{ name: keyof LifecycleActivities; input: unknown }> = [];
+  const act = <K extends keyof LifecycleActivities>(name: K, result: Awaited<ReturnType<LifecycleActivities[K]>>) =>
+    (async (input: unknown) => {
+      calls.push({ name, input });
+      const next = script[name]?.shift() ?? 'ok';
+      if (next === 'fail') throw new Error(`${name} failed`);
+      if (typeof next === 'object') throw ApplicationFailure.nonRetryable(`${name}: ${next.invalid}`, next.invalid);
+      return result;
+    }) as unknown as LifecycleActivities[K];
+  const activities: LifecycleActivities = {
+    loadImportedDevice: act('loadImportedDevice', {
+      deviceUuid: 'x',
+      hostName: 'amt-0001',
+      domain: 'corp.example.test',
+      fqdn: 'amt-0001.corp.example.test',
+      collection: 'lab',
+    }),
+    probeAmtVersion: act('probeAmtVersion', { amtVersion: '11.8.50', protocol: 'wsman' }),
+    checkDirectoryPrerequisites: act('checkDirectoryPrerequisites', undefined),
+    matchTrustedRoot: act('matchTrustedRoot', { rootThumbprint: 'ab'.repeat(32) }),
+    revokeDeviceCertificates: act('revokeDeviceCertificates', { revoked: [] }),
+    publishAmtAccount: act('publishAmtAccount', {
+      dn: 'CN=amt-0001,OU=AMT Devices,DC=corp,DC=example,DC=test',
+      keyVersion: 2,
+    }),
+    registerSpns: act('registerSpns', { spns: ['HTTP/amt-0001.corp.example.test:16992'] }),
+    deleteAmtAccount: act('deleteAmtAccount', { deleted: true }),
+    resolveAccountSids: act('resolveAccountSids', { resolved: 1 }),
+    setAutomaticProvisioning: act('setAutomaticProvisioning', undefined),
+    checkRenameComplete: act('checkRenameComplete', { complete: false }),
+    recordResult: act('recordResult', undefined),
+    connectForProvisioning: act('connectForProvisioning', { serverCertificateSha256: 'cd'.repeat(32) }),
+    loginWithDigest: act('loginWithDigest', { credentialRef: 'admin:1', provisioningState: 'in' }),
+    verifyOneTimePassword: act('verifyOneTimePassword', undefined),
+    requestWebServerCertificate: act('requestWebServerCertificate', { serial: '0a1b2c' }),
+    setAmtClock: act('setAmtClock', { driftSeconds: 3 }),
+    setHostNameAndDomain: act('setHostNameAndDomain', undefined),
+    installCertificateAndEnableTls: act('installCertificateAndEnableTls', undefined),
+    setAdminPassword: act('setAdminPassword', { credentialRef: 'admin:2' }),
+    setMebxPassword: act('setMebxPassword', { changed: true }),
+    commitSetup: act('commitSetup', undefined),
+    configureAccessControl: act('configureAccessControl', { entries: 2 }),
+    configureFeatures: act('configureFeatures', undefined),
+    enableKerberos: act('enableKerberos', undefined),
+    setPowerPolicy: act('setPowerPolicy', { changed: true }),
+    configureNetworkAuthentication: act('configureNetworkAuthentication', { profiles: 0 }),
+    unprovisionDevice: act('unprovisionDevice', undefined),
+  };
+  // Like the real one, the login tries the session's last credential first and reports it.
+  const login = activities.loginWithDigest;
+  activities.loginWithDigest = async (input) => {
+    const result = await login(input);
+    return input.session.credentialRef ? { ...result, credentialRef: input.session.credentialRef } : result;
+  };
+  return { activities, calls, names: () => calls.map((c) => c.name) };
+}
