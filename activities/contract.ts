@@ -4,6 +4,8 @@
  * they are stored in Temporal's history. Activities resolve secrets through lib/store themselves.
  */
 
+import type { AuditEntry } from '../lib/store/audit';
+
 export type ProvisioningMode = 'out-of-band' | 'in-band';
 export type LifecycleOperation = 'provision' | 'update' | 'remove' | 'rename';
 export type RemovalMode = 'partial' | 'full';
@@ -36,6 +38,9 @@ export interface Idempotent {
 }
 
 export interface LifecycleActivities {
+  /** P7: every operator decision lands in the append-only audit log. */
+  recordAudit(entry: AuditEntry): Promise<string>;
+
   // Validation: nothing changes; failures are typed and final.
   loadImportedDevice(input: { deviceUuid: string; mode: ProvisioningMode }): Promise<ImportedDevice>;
   probeAmtVersion(input: { deviceUuid: string }): Promise<{ amtVersion: string; protocol: 'wsman' | 'eoi' }>;

@@ -14,6 +14,7 @@ import {
   scheduleActivity,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import {
   operatorDecisionSignal,
@@ -246,6 +247,8 @@ export class StepRunner<A extends object = AnyActivities> {
     });
     await condition(() => this.decision !== undefined);
     const decision = this.decision as OperatorDecision;
+    // Reflect the decision before releasing the update's caller, so the progress it gets back is current.
+    entry.status = decision.action === 'retry' ? 'running' : decision.action === 'skip' ? 'skipped' : 'failed';
     this.decision = undefined;
     this.awaiting = undefined;
     this.state = 'running';
@@ -255,6 +258,24 @@ export class StepRunner<A extends object = AnyActivities> {
       operator: decision.operator,
       reason: decision.reason,
     });
+    await scheduleActivity(
+      'recordAudit',
+      [
+        {
+          actor: decision.operator,
+          action: `${this.options.operation}.${decision.action}`,
+          target: this.options.deviceUuid,
+          outcome: 'success',
+          details: {
+            step: step.id,
+            error: error.code,
+            reason: decision.reason ?? null,
+            workflowId: workflowInfo().workflowId,
+          },
+        },
+      ],
+      { summary: `P7 audit the operator's ${decision.action} at ${step.id}`, startToCloseTimeout: '30 seconds' },
+    );
     return decision;
   }
 

@@ -19,6 +19,7 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
       return result;
     }) as unknown as LifecycleActivities[K];
   const activities: LifecycleActivities = {
+    recordAudit: act('recordAudit', '1'),
     loadImportedDevice: act('loadImportedDevice', {
       deviceUuid: 'x',
       hostName: 'amt-0001',

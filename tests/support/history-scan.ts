@@ -8,7 +8,8 @@ export function historyText(value: unknown): string {
   const walk = (node: unknown): void => {
     if (node === null || node === undefined) return;
     if (typeof node === 'string') parts.push(node);
-    else if (typeof node === 'number' || typeof node === 'bigint' || typeof node === 'boolean') parts.push(String(node));
+    else if (typeof node === 'number' || typeof node === 'bigint' || typeof node === 'boolean')
+      parts.push(String(node));
     else if (node instanceof Uint8Array) parts.push(Buffer.from(node).toString('latin1'));
     else if (typeof node === 'object') {
       if (seen.has(node)) return;

@@ -41,6 +41,7 @@ interface ProbeActivities {
   write(): Promise<string>;
   extra(): Promise<string>;
   undoWrite(): Promise<void>;
+  recordAudit(entry: unknown): Promise<string>;
 }
 
 const { undoWrite } = proxyActivities<ProbeActivities>({ startToCloseTimeout: '5 seconds' });

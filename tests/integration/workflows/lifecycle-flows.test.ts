@@ -12,13 +12,14 @@ import { waitFor } from '../../../scripts/temporal-dev-server';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 import type { LifecycleActivities } from '../../../activities/contract';
+import type { RetryTiming } from '../../../workflows/step-runner';
 
 /**
  * The lifecycle workflows' own logic, with activities that only record their calls: step order
  * per spec, validation, operator decisions, compensation and one operation per device. The same
  * flows against the emulator, Samba, the CA and the database are in tests/integration/lifecycle.
  */
-const FAST = { initialInterval: '20 milliseconds', maximumInterval: '50 milliseconds' };
+const FAST: RetryTiming = { initialInterval: '20 milliseconds', maximumInterval: '50 milliseconds' };
 const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
 
 const OOB_ORDER = [
@@ -180,7 +181,13 @@ describe('lifecycle workflows (fake activities)', () => {
       });
       expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
       const undo = fake.calls.slice(fake.calls.findIndex((c) => c.name === 'setAdminPassword'));
-      expect(undo.map((c) => c.name)).toEqual([
+      expect(fake.calls.find((c) => c.name === 'recordAudit')?.input).toMatchObject({
+        actor: 'alice',
+        action: 'provision.abort',
+        target: deviceUuid,
+        details: { step: 'OOB8.4', reason: 'device returned' },
+      });
+      expect(undo.map((c) => c.name).filter((n) => n !== 'recordAudit')).toEqual([
         'setAdminPassword',
         'setAdminPassword',
         'setAdminPassword',

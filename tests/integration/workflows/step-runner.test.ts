@@ -19,7 +19,17 @@ function scriptedActivities(script: Record<string, Array<'ok' | 'fail' | 'invali
     if (next === 'invalid') throw ApplicationFailure.nonRetryable(`${name}: input is not acceptable`, 'INPUT_INVALID');
     return `${name} done`;
   };
-  return { check: make('check'), write: make('write'), extra: make('extra'), undoWrite: make('undoWrite') };
+  const recordAudit = async (entry: { actor: string; action: string }) => {
+    calls.push(`audit ${entry.actor} ${entry.action}`);
+    return '1';
+  };
+  return {
+    check: make('check'),
+    write: make('write'),
+    extra: make('extra'),
+    undoWrite: make('undoWrite'),
+    recordAudit,
+  };
 }
 
 describe('StepRunner: operator decisions at the edge of the retry budget', () => {
@@ -125,6 +135,7 @@ describe('StepRunner: operator decisions at the edge of the retry budget', () =>
       expect(failure).toBeInstanceOf(WorkflowFailedError);
       expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe('OPERATOR_ABORTED');
       expect(run.calls).toContain('undoWrite');
+      expect(run.calls).toContain('audit carol probe.abort');
       const progress = await run.handle.query(progressQuery);
       expect(progress.state).toBe('aborted');
       expect(progress.steps.find((s) => s.id === 'T2')?.status).toBe('compensated');

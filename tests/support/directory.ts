@@ -1,0 +1,155 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Control, escapeFilter } from 'ldapts';
+import type { DirectoryConfig } from '../../lib/config';
+import { childDn, escapeDnValue } from '../../lib/directory/dn';
+import { sambaDc, sambaDirectoryConfig, TEST_DC_IP } from '../../scripts/samba-dc';
+
+/**
+ * The test Samba AD DC (started by tests/integration/global-setup.ts) and what tests need around it:
+ * an Administrator connection for fixtures, the check that an operation wrote nothing, forest
+ * fixtures, and the keys Samba stored for an account.
+ */
+export const TEST_DC = sambaDc({ stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'), ip: TEST_DC_IP });
+
+const run = promisify(execFile);
+
+export function testDirectoryConfig(overrides: Partial<DirectoryConfig> = {}): DirectoryConfig {
+  return { ...sambaDirectoryConfig(TEST_DC), ...overrides };
+}
+
+/** A short random tag so objects of concurrent or earlier runs never collide. */
+export function uniqueTag(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Administrator over LDAPS, for fixtures and for reading the directory behind the adapter's back. */
+export async function adminClient(): Promise<Client> {
+  const config = testDirectoryConfig();
+  const client = new Client({
+    url: config.url,
+    tlsOptions: { ca: readFileSync(TEST_DC.caFile), servername: TEST_DC.serverName },
+  });
+  await client.bind(config.bindDn, readFileSync(TEST_DC.adminPasswordFile, 'utf8'));
+  return client;
+}
+
+export async function highestCommittedUsn(client: Client): Promise<number> {
+  const { searchEntries } = await client.search('', { scope: 'base', attributes: ['highestCommittedUSN'] });
+  return Number(searchEntries[0]?.highestCommittedUSN);
+}
+
+/** Deleted objects (tombstones) are visible only with the show-deleted control. */
+const SHOW_DELETED = new Control('1.2.840.113556.1.4.417');
+
+/**
+ * What the DC wrote since `usn`. Every write, in any partition, takes a new update sequence number,
+ * so nothing was written when the highest committed USN has not moved; otherwise the DNs
+ * of the objects changed, created or deleted (tombstones included), for the failure message.
+ */
+export async function changesSince(client: Client, usn: number): Promise<string[]> {
+  if ((await highestCommittedUsn(client)) === usn) return [];
+  const changed: string[] = [];
+  for (const base of [TEST_DC.domainDn, `CN=Configuration,${TEST_DC.domainDn}`]) {
+    const { searchEntries } = await client.search(
+      base,
+      { scope: 'sub', filter: `(uSNChanged>=${usn + 1})`, attributes: ['1.1'] },
+      SHOW_DELETED,
+    );
+    changed.push(...searchEntries.map((e) => e.dn));
+  }
+  return changed.length > 0 ? changed : ['(the highest committed USN moved)'];
+}
+
+function ldb(tool: 'ldbadd' | 'ldbdel', args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, [`--configfile=${TEST_DC.smbConf}`, '-H', TEST_DC.samLdb, ...args]);
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${tool}: ${output}`))));
+    child.stdin.end(input ?? '');
+  });
+}
+
+const partitions = () => `CN=Partitions,CN=Configuration,${TEST_DC.domainDn}`;
+
+/**
+ * Declares another domain of the forest, as a multi-domain forest's crossRef shows it to a DC that
+ * does not hold that domain. Over LDAP the DC refuses a crossRef whose naming context it cannot
+ * find, so the crossRef goes in through the DC's own database (trusted, with the relax control) —
+ * the adapter then discovers it over LDAP like any other.
+ */
+export async function addForestDomain(dnsName: string, netbiosName: string): Promise<string> {
+  const dn = childDn('CN', netbiosName, partitions());
+  const client = await adminClient();
+  try {
+    const { searchEntries } = await client.search(partitions(), {
+      scope: 'one',
+      filter: escapeFilter`(dnsRoot=${dnsName})`,
+      attributes: ['1.1'],
+    });
+    if (searchEntries.length > 0) return dn;
+  } finally {
+    await client.unbind();
+  }
+  const nc = dnsName
+    .split('.')
+    .map((label) => `DC=${escapeDnValue(label)}`)
+    .join(',');
+  await ldb(
+    'ldbadd',
+    ['--relax'],
+    [
+      `dn: ${dn}`,
+      'objectClass: top',
+      'objectClass: crossRef',
+      `nCName: ${nc}`,
+      `dnsRoot: ${dnsName}`,
+      `nETBIOSName: ${netbiosName}`,
+      'systemFlags: 3',
+      '',
+    ].join('\n'),
+  );
+  return dn;
+}
+
+export async function removeForestDomain(crossRefDn: string): Promise<void> {
+  await ldb('ldbdel', [crossRefDn]).catch(() => undefined);
+}
+
+export interface StoredKeys {
+  /** The NT hash Samba stores as unicodePwd. */
+  ntHash: Buffer;
+  /** The salt Samba derived its AES keys with. */
+  salt: string;
+  keyVersionNumber: number;
+}
+
+/** The keys Samba stored for an account, read from its database with samba-tool (root only). */
+export async function storedKeys(samAccountName: string): Promise<StoredKeys> {
+  const { stdout } = await run('samba-tool', [
+    'user',
+    'getpassword',
+    `--filter=(sAMAccountName=${samAccountName})`,
+    '--attributes=unicodePwd,virtualKerberosSalt,msDS-KeyVersionNumber',
+    '-s',
+    TEST_DC.smbConf,
+    '-H',
+    TEST_DC.samLdb,
+  ]);
+  const field = (name: string) => new RegExp(`^${name}(::?) (.*)$`, 'm').exec(stdout);
+  const nt = field('unicodePwd');
+  const salt = field('virtualKerberosSalt');
+  const kvno = field('msDS-KeyVersionNumber');
+  if (!nt || !salt || !kvno) throw new Error(`samba-tool user getpassword ${samAccountName}: incomplete output`);
+  return {
+    ntHash: Buffer.from(nt[2] as string, 'base64'),
+    salt: salt[1] === '::' ? Buffer.from(salt[2] as string, 'base64').toString('utf8') : (salt[2] as string),
+    keyVersionNumber: Number(kvno[2]),
+  };
+}
