@@ -19,6 +19,8 @@ module.exports = {
       setupFiles: ['<rootDir>/tests/setup-integration.ts'],
       globalTeardown: '<rootDir>/tests/integration/global-teardown.ts',
       slowTestThreshold: 60,
+      // Real servers: a test may wait on retries with backoff; conditions carry their own deadlines.
+      setupFilesAfterEnv: ['<rootDir>/tests/setup-integration-timeout.ts'],
     },
   ],
 };
