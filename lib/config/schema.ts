@@ -54,15 +54,26 @@ export const directorySchema = z
     allowPlain: z.boolean().default(false),
     /** CA certificate (PEM) that signed the directory server's certificate. */
     caFile: z.string().optional(),
+    /**
+     * Name to verify in the server certificate when the URL names the server by IP address (the dev
+     * DC listens on a loopback address; its certificate names AMTFLOW-DC.<domain>).
+     */
+    tlsServerName: z.string().min(1).optional(),
+    /** Per-operation and connect timeout; an unreachable DC fails the activity instead of hanging it. */
+    timeoutMs: z.number().int().positive().default(15_000),
     bindDn: z.string().min(1),
     /** The bind password is read from a file so it never sits in the configuration itself. */
     bindPasswordFile: z.string().min(1),
-    /** DNS name of the forest root domain, e.g. corp.example.test. */
+    /**
+     * DNS name of amtflow's own domain (the out-of-band service point's), e.g. corp.example.test.
+     * The forest and its domain trees are read from the directory; P4's namespace check compares
+     * each computer with the tree this domain belongs to.
+     */
     domain: z
       .string()
       .min(1)
       .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'must be a DNS domain name'),
-    /** Kerberos realm; defaults to the upper-cased domain. */
+    /** Kerberos realm of that domain; defaults to the upper-cased domain (the dev DC is provisioned with it). */
     realm: z.string().optional(),
     /** Container for AMT accounts, relative to each domain's naming context (spec P3). */
     amtContainer: z.string().min(1).default('OU=AMT Devices'),
@@ -73,11 +84,28 @@ export const caSchema = z
   .object({
     /** Directory holding the CA's certificates and encrypted keys. Default `<stateDir>/ca`. */
     dir: z.string().optional(),
-    /** Spec P1: AMT cannot use CA keys over 2048 bits. */
+    /**
+     * RSA key size of the CA and of the keys it generates. Spec P1: AMT cannot use CA keys over 2048
+     * bits; the CA refuses a larger value at start with CA_KEY_TOO_LARGE (one rule, in lib/pki).
+     */
     keyBits: z.number().int().min(1024).default(2048),
     /** Namespace the provisioning certificate's CN lives in, e.g. corp.example.test. */
     provisioningDomain: z.string().optional(),
+    /** CN of the generated provisioning certificate; default `provisionserver.<provisioningDomain>`. */
+    provisioningCommonName: z.string().optional(),
     organization: z.string().min(1).default('amtflow'),
+    /**
+     * An existing enterprise CA to issue from instead of generating one: PKCS#12 with the issuing
+     * CA's key, its certificate and the chain up to the root. Read once, when the CA directory is empty.
+     */
+    issuingCaPkcs12File: z.string().min(1).optional(),
+    /** File holding that PKCS#12 file's password (absent: no password). */
+    issuingCaPasswordFile: z.string().min(1).optional(),
+    /** CRL distribution point written into issued certificates, e.g. the API's CRL address. */
+    crlUrl: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL')
+      .optional(),
   })
   .strict();
 

@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+
+export type StoreErrorCode =
+  | 'INVALID_INPUT'
+  | 'INVALID_PROFILE'
+  | 'DEVICE_NOT_FOUND'
+  | 'DEVICE_ALREADY_IMPORTED'
+  | 'COLLECTION_NOT_FOUND'
+  | 'PROFILE_NOT_FOUND'
+  | 'PROFILE_SECRET_NOT_FOUND'
+  | 'CREDENTIAL_NOT_FOUND'
+  | 'CREDENTIAL_NOT_PENDING'
+  | 'PROVISIONING_ACCOUNT_NOT_FOUND'
+  | 'IDEMPOTENCY_CONFLICT';
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `wireless.0.priority`. */
+  field: string;
+  message: string;
+}
+
+/**
+ * Typed errors of the site database repositories. Messages name devices, kinds, versions and fields
+ * — never a secret value: callers log them and activities turn them into workflow failures.
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly issues: readonly FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses `input` or throws INVALID_INPUT / INVALID_PROFILE naming every bad field. Zod's messages
+ * describe the expectation, not the received value, so a rejected password does not leak here.
+ */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  code: 'INVALID_INPUT' | 'INVALID_PROFILE' = 'INVALID_INPUT',
+): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  throw new StoreError(code, `invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues);
+}

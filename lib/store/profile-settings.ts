@@ -1,0 +1,265 @@
+import { z } from 'zod';
+import { strongAmtPassword, text } from './fields';
+
+/**
+ * AMT settings profiles: everything stage two applies (spec OOB9, I8) plus the MEBx policy of stage
+ * one (OOB8.5). Names, not firmware numbers, so a profile reads like the console; the maps give the
+ * numbers the AMT client sends (docs: ../shared/reference/amt-protocol.md §4.5, §4.16–4.18).
+ *
+ * One schema builder serves two shapes: the input an operator saves, with its secrets in place, and
+ * the stored settings (jsonb), where every secret slot must be absent — the secrets are sealed
+ * separately (profile_secrets) and read back one at a time with `profiles.revealSecret`.
+ */
+
+/** User ACL realms (AMT_AuthorizationService, amt-protocol.md §4.5). */
+export const AMT_REALMS = {
+  Redirection: 2,
+  PTAdministration: 3,
+  HardwareAsset: 4,
+  RemoteControl: 5,
+  Storage: 6,
+  EventManager: 7,
+  StorageAdmin: 8,
+  AgentPresenceLocal: 9,
+  AgentPresenceRemote: 10,
+  CircuitBreaker: 11,
+  NetworkTime: 12,
+  GeneralInfo: 13,
+  FirmwareUpdate: 14,
+  EIT: 15,
+  LocalUN: 16,
+  EndpointAccessControl: 17,
+  EACAdmin: 18,
+  EventLogReader: 19,
+  AuditLog: 20,
+  UserAccessControl: 21,
+  DT: 23,
+  LocalSystem: 24,
+} as const;
+export type AmtRealm = keyof typeof AMT_REALMS;
+
+/** `AccessPermission` of a user ACL entry. */
+export const ACCESS_PERMISSIONS = { local: 0, network: 1, local_and_network: 2 } as const;
+
+/**
+ * "Management is enabled in the following power state" (OOB9.3): Intel's power packages by index
+ * (amt-protocol.md §4.16). The default, desktop_s0_s3_s45, is "whenever the machine has power".
+ */
+export const POWER_PACKAGES = {
+  mobile_s0: 0,
+  mobile_s0_s3ac: 1,
+  mobile_s0_s3ac_s45ac: 2,
+  mobile_s0_mewake_s3ac: 3,
+  mobile_s0_mewake_s3ac_s45ac: 4,
+  desktop_s0: 5,
+  desktop_s0_s3: 6,
+  desktop_s0_s3_s45: 7,
+  desktop_s0_mewake_s3: 8,
+  desktop_s0_mewake_s3_s45: 9,
+  desktop_s0_s3_s45_off_after_power_loss: 10,
+  desktop_s0_mewake_s3_s45_off_after_power_loss: 11,
+} as const;
+
+/** CIM_WiFiEndpointSettings.AuthenticationMethod for the methods ConfigMgr SP2 offers (§4.17). */
+export const WIRELESS_AUTHENTICATION = {
+  wpa_psk: { id: 4, credential: 'passphrase' },
+  wpa_ieee8021x: { id: 5, credential: 'ieee8021x' },
+  wpa2_psk: { id: 6, credential: 'passphrase' },
+  wpa2_ieee8021x: { id: 7, credential: 'ieee8021x' },
+} as const;
+/** CIM_WiFiEndpointSettings.EncryptionMethod. */
+export const WIRELESS_ENCRYPTION = { tkip: 3, ccmp: 4 } as const;
+
+/** 802.1X protocols (IPS_IEEE8021xSettings.AuthenticationProtocol, §4.18) and what they authenticate with. */
+export const IEEE8021X_PROTOCOLS = {
+  eap_tls: { id: 0, credential: 'certificate' },
+  eap_ttls_mschapv2: { id: 1, credential: 'password' },
+  peapv0_eap_mschapv2: { id: 2, credential: 'password' },
+  eap_fast_mschapv2: { id: 4, credential: 'password' },
+  eap_fast_tls: { id: 10, credential: 'certificate' },
+} as const;
+
+/** Names under which a profile's secrets are sealed; stage two reads each one by this name. */
+export const profileSecretName = {
+  mebx: () => 'mebx',
+  digestUser: (username: string) => `acl/${username}`,
+  wirelessPassphrase: (profile: string) => `wireless/${profile}/psk`,
+  wirelessIeee8021x: (profile: string) => `wireless/${profile}/ieee8021x`,
+  wiredIeee8021x: () => 'wired/ieee8021x',
+};
+
+const keysOf = <T extends object>(map: T) => Object.keys(map) as [keyof T & string, ...(keyof T & string)[]];
+
+/** The names in `map` whose entry authenticates with `credential`, as a zod enum. */
+function enumWhere<M extends Record<string, { credential: string }>, C extends M[keyof M]['credential']>(
+  map: M,
+  credential: C,
+) {
+  const names = keysOf(map).filter((name) => map[name]?.credential === credential);
+  return z.enum(names as [keyof M & string, ...(keyof M & string)[]]);
+}
+
+/** The schemas of the secret slots: validated strings on input, nothing at all once stored. */
+interface SecretSlots<A extends z.ZodType, P extends z.ZodType, E extends z.ZodType> {
+  amtPassword: A;
+  passphrase: P;
+  eapPassword: E;
+}
+
+const inputSecrets = {
+  amtPassword: strongAmtPassword,
+  passphrase: z.string().regex(/^[\x20-\x7e]{8,63}$/, 'must be 8–63 printable ASCII characters'),
+  eapPassword: text(1, 128),
+};
+
+const sealedElsewhere = () =>
+  z.undefined({ error: 'secrets are sealed separately, never stored in the settings' }).optional();
+const storedSecrets = { amtPassword: sealedElsewhere(), passphrase: sealedElsewhere(), eapPassword: sealedElsewhere() };
+
+/** DOMAIN\name, name@dns.domain or a bare name; resolved to a SID in the directory at run time. */
+const windowsAccount = text(1, 256).regex(
+  /^([^\\@/]+\\[^\\@/]+|[^\\@/]+@[^\\@/]+|[^\\@/]+)$/,
+  'must be DOMAIN\\name, name@domain or a name',
+);
+
+/** Digest user name: ≤ 16 printable 7-bit characters without : , " and not a reserved $$ account (§4.5). */
+const digestUsername = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,16}$/, 'must be 1–16 printable ASCII characters')
+  .refine((u) => !/[:,"]/.test(u), 'must not contain : , or "')
+  .refine((u) => !u.startsWith('$$'), 'names beginning with $$ are reserved by AMT');
+
+const realms = z
+  .array(z.enum(keysOf(AMT_REALMS)))
+  .min(1)
+  .refine((list) => new Set(list).size === list.length, 'must not repeat a realm');
+
+function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.ZodType>(secret: SecretSlots<A, P, E>) {
+  /** 802.1X settings of a wired port or a wireless profile; password protocols carry a secret. */
+  const ieee8021x = <X extends z.ZodRawShape>(extra: X) => {
+    const common = {
+      /** Name or suffix the RADIUS server's certificate must carry. */
+      serverCertificateName: text(1, 255).optional(),
+      serverCertificateNameComparison: z.enum(['full_name', 'domain_suffix']).default('full_name'),
+      /** Root of the RADIUS server's chain, installed into the firmware (I6, SP2). PEM. */
+      radiusRootCertificate: z
+        .string()
+        .regex(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'must be a PEM certificate')
+        .optional(),
+      /** Security groups the AMT account joins for this network (I5, in-band only). */
+      securityGroups: z.array(text(1, 1024)).default([]),
+      ...extra,
+    };
+    return z.discriminatedUnion('protocol', [
+      z.strictObject({ protocol: enumWhere(IEEE8021X_PROTOCOLS, 'certificate'), ...common }),
+      z.strictObject({
+        protocol: enumWhere(IEEE8021X_PROTOCOLS, 'password'),
+        username: text(1, 128),
+        domain: text(1, 255).optional(),
+        roamingIdentity: text(1, 128).optional(),
+        password: secret.eapPassword,
+        ...common,
+      }),
+    ]);
+  };
+
+  const wirelessCommon = {
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1–32 letters, digits, dots, dashes or underscores'),
+    ssid: z.string().min(1).max(32),
+    encryption: z.enum(keysOf(WIRELESS_ENCRYPTION)),
+    priority: z.number().int().min(0).max(255),
+  };
+  const wirelessProfile = z.discriminatedUnion('authentication', [
+    z.strictObject({
+      authentication: enumWhere(WIRELESS_AUTHENTICATION, 'passphrase'),
+      passphrase: secret.passphrase,
+      ...wirelessCommon,
+    }),
+    z.strictObject({
+      authentication: enumWhere(WIRELESS_AUTHENTICATION, 'ieee8021x'),
+      ieee8021x: ieee8021x({}),
+      ...wirelessCommon,
+    }),
+  ]);
+
+  const access = z.enum(keysOf(ACCESS_PERMISSIONS)).default('network');
+  const userAccount = z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('kerberos'), account: windowsAccount, realms, access }),
+    z.strictObject({
+      type: z.literal('digest'),
+      username: digestUsername,
+      password: secret.amtPassword,
+      realms,
+      access,
+    }),
+  ]);
+
+  return z.strictObject({
+    description: z.string().max(1000).default(''),
+    /** OOB9.1: the ACL is cleared, then holds exactly these accounts. */
+    userAccounts: z.array(userAccount).max(32).default([]),
+    /** OOB9.2 */
+    ping: z.boolean().default(true),
+    webUi: z.boolean().default(false),
+    serialOverLan: z.boolean().default(false),
+    ideRedirection: z.boolean().default(false),
+    kvm: z.boolean().default(false),
+    userConsent: z.enum(['none', 'kvm', 'all']).default('all'),
+    /** OOB9.3 */
+    powerPackage: z.enum(keysOf(POWER_PACKAGES)).default('desktop_s0_s3_s45'),
+    /** OOB9.4: existing wireless profiles are deleted, then these are stored. */
+    wireless: z.array(wirelessProfile).max(8).default([]),
+    wiredIeee8021x: ieee8021x({
+      availableInS0: z.boolean().default(true),
+      pxeTimeoutSeconds: z.number().int().min(0).max(86400).default(120),
+    })
+      .nullable()
+      .default(null),
+    /** OOB8.5: leave the MEBx password alone, set the configured one, or set a random one per device. */
+    mebx: z
+      .discriminatedUnion('policy', [
+        z.strictObject({ policy: z.literal('leave') }),
+        z.strictObject({ policy: z.literal('set'), password: secret.amtPassword }),
+        z.strictObject({ policy: z.literal('random') }),
+      ])
+      .default({ policy: 'leave' }),
+  });
+}
+
+/** Names and priorities a device keeps one of must be unique within a profile. */
+function rejectDuplicates(
+  settings: {
+    userAccounts: ({ type: 'digest'; username: string } | { type: 'kerberos'; account: string })[];
+    wireless: { name: string; priority: number }[];
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const duplicates = (values: string[], path: (i: number) => (string | number)[], what: string) =>
+    values.forEach((value, i) => {
+      if (values.indexOf(value) !== i) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what}` });
+    });
+  duplicates(
+    settings.userAccounts.map((u) =>
+      (u.type === 'digest' ? `digest:${u.username}` : `kerberos:${u.account}`).toLowerCase(),
+    ),
+    (i) => ['userAccounts', i],
+    'user account',
+  );
+  duplicates(
+    settings.wireless.map((w) => w.name),
+    (i) => ['wireless', i, 'name'],
+    'wireless profile name',
+  );
+  duplicates(
+    settings.wireless.map((w) => String(w.priority)),
+    (i) => ['wireless', i, 'priority'],
+    'wireless profile priority',
+  );
+}
+
+/** What an operator saves: settings with their secrets in place. */
+export const amtSettingsInputSchema = settingsSchema(inputSecrets).superRefine(rejectDuplicates);
+/** What the database holds and stage two reads: the same settings, every secret slot empty. */
+export const amtSettingsSchema = settingsSchema(storedSecrets).superRefine(rejectDuplicates);
+export type AmtSettingsInput = z.input<typeof amtSettingsInputSchema>;
+export type AmtSettings = z.output<typeof amtSettingsSchema>;

@@ -1,0 +1,124 @@
+import { parseInput, StoreError } from '../../../lib/store/errors';
+import { amtSettingsInputSchema, amtSettingsSchema, profileSecretName } from '../../../lib/store/profile-settings';
+import { splitProfileSecrets } from '../../../lib/store/profiles';
+import { SAMPLE_SECRETS, sampleProfile } from './sample-profile';
+
+const parse = (input: unknown) =>
+  parseInput(amtSettingsInputSchema, input, 'AMT settings profile "p"', 'INVALID_PROFILE');
+
+/** Runs `fn`, expecting an INVALID_PROFILE error, and returns it. */
+function profileError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('INVALID_PROFILE');
+    return err as StoreError;
+  }
+  throw new Error('expected an invalid profile');
+}
+
+describe('AMT settings profiles', () => {
+  it('fills in the defaults of an empty profile', () => {
+    expect(parse({})).toEqual({
+      description: '',
+      userAccounts: [],
+      ping: true,
+      webUi: false,
+      serialOverLan: false,
+      ideRedirection: false,
+      kvm: false,
+      userConsent: 'all',
+      powerPackage: 'desktop_s0_s3_s45',
+      wireless: [],
+      wiredIeee8021x: null,
+      mebx: { policy: 'leave' },
+    });
+  });
+
+  it('takes every secret out of the settings and names it for stage two', () => {
+    const { settings, secrets } = splitProfileSecrets(parse(sampleProfile()));
+    expect(Object.fromEntries(secrets)).toEqual({
+      [profileSecretName.digestUser('auditor')]: SAMPLE_SECRETS.digestPassword,
+      [profileSecretName.wirelessPassphrase('corp-psk')]: SAMPLE_SECRETS.passphrase,
+      [profileSecretName.wirelessIeee8021x('corp-1x')]: SAMPLE_SECRETS.wirelessEapPassword,
+      [profileSecretName.wiredIeee8021x()]: SAMPLE_SECRETS.wiredEapPassword,
+      [profileSecretName.mebx()]: SAMPLE_SECRETS.mebxPassword,
+    });
+    const stored = JSON.stringify(settings);
+    for (const secret of Object.values(SAMPLE_SECRETS)) expect(stored).not.toContain(secret);
+    expect(settings.mebx).toEqual({ policy: 'set' });
+    expect(settings.userAccounts[2]).toEqual({
+      type: 'digest',
+      username: 'auditor',
+      realms: ['AuditLog', 'EventLogReader'],
+      access: 'local_and_network',
+    });
+    expect(settings.wiredIeee8021x).toMatchObject({
+      protocol: 'eap_ttls_mschapv2',
+      availableInS0: true,
+      pxeTimeoutSeconds: 60,
+    });
+  });
+
+  it('refuses stored settings that carry a secret', () => {
+    const stored = splitProfileSecrets(parse(sampleProfile())).settings;
+    const leaked = { ...stored, mebx: { policy: 'set', password: SAMPLE_SECRETS.mebxPassword } };
+    expect(amtSettingsSchema.safeParse(stored).success).toBe(true);
+    const err = profileError(() => parseInput(amtSettingsSchema, leaked, 'stored settings', 'INVALID_PROFILE'));
+    expect(err.issues.map((i) => i.field)).toEqual(['mebx.password']);
+  });
+
+  const REMOVE = Symbol('remove');
+
+  /** Sets (or removes) the value at `at` in a copy of the sample profile. */
+  function spoiled(at: (string | number)[], value: unknown): unknown {
+    const input = structuredClone(sampleProfile()) as Record<string | number, unknown>;
+    const parent = at.slice(0, -1).reduce((node, key) => node[key] as Record<string | number, unknown>, input);
+    const last = at.at(-1) as string | number;
+    if (value === REMOVE) delete parent[last];
+    else parent[last] = value;
+    return input;
+  }
+
+  it.each<[string, (string | number)[], unknown, string]>([
+    ['a priority out of range', ['wireless', 0, 'priority'], 300, 'wireless.0.priority'],
+    ['an unknown realm', ['userAccounts', 0, 'realms'], ['Redirection', 'Teleportation'], 'userAccounts.0.realms.1'],
+    ['a repeated realm', ['userAccounts', 0, 'realms'], ['Redirection', 'Redirection'], 'userAccounts.0.realms'],
+    ['a reserved digest user', ['userAccounts', 2, 'username'], '$$OsAdmin', 'userAccounts.2.username'],
+    ['a hostile Windows account', ['userAccounts', 0, 'account'], 'a\\b\\c', 'userAccounts.0.account'],
+    ['an unknown power package', ['powerPackage'], 'always', 'powerPackage'],
+    ['a duplicate wireless name', ['wireless', 1, 'name'], 'corp-psk', 'wireless.1.name'],
+    ['a duplicate wireless priority', ['wireless', 1, 'priority'], 1, 'wireless.1.priority'],
+    ['a PSK profile without passphrase', ['wireless', 0, 'passphrase'], REMOVE, 'wireless.0.passphrase'],
+    ['a password protocol without password', ['wiredIeee8021x', 'password'], REMOVE, 'wiredIeee8021x.password'],
+    ['a certificate protocol with a password', ['wiredIeee8021x', 'protocol'], 'eap_tls', 'wiredIeee8021x'],
+    ['the set MEBx policy without password', ['mebx'], { policy: 'set' }, 'mebx.password'],
+    ['an unknown setting', ['telnet'], true, '(root)'],
+    ['a PXE timeout over a day', ['wiredIeee8021x', 'pxeTimeoutSeconds'], 86401, 'wiredIeee8021x.pxeTimeoutSeconds'],
+  ])('names the field of %s', (_, at, value, field) => {
+    const err = profileError(() => parse(spoiled(at, value)));
+    expect(err.issues.map((i) => i.field)).toContain(field);
+    expect(err.message).toContain(field);
+  });
+
+  it('does not repeat a rejected secret in the error', () => {
+    const weak = {
+      digestPassword: 'weakpassword',
+      passphrase: 'Zq7!xYw',
+      wirelessEapPassword: 'ok-eap-1',
+      wiredEapPassword: 'ok-eap-2',
+      mebxPassword: 'alsoweak99',
+    };
+    const err = profileError(() => parse(sampleProfile(weak)));
+    expect(err.issues.map((i) => i.field).sort()).toEqual([
+      'mebx.password',
+      'userAccounts.2.password',
+      'wireless.0.passphrase',
+    ]);
+    for (const secret of [weak.digestPassword, weak.passphrase, weak.mebxPassword]) {
+      expect(err.message).not.toContain(secret);
+      expect(JSON.stringify(err.issues)).not.toContain(secret);
+    }
+  });
+});
