@@ -1,0 +1,22 @@
+export {
+  CertificateAuthority,
+  type CertificateAuthorityOptions,
+  type CurrentCrl,
+  type IssueRequest,
+  type IssuedCertificate,
+  type KeyRequest,
+  type ProvisioningSummary,
+} from './authority';
+export { REVOCATION_REASONS, type RevocationReason } from './crl';
+export { PkiError, type PkiErrorCode } from './errors';
+export { MAX_RSA_BITS } from './keys';
+export { rootHashMatches, type ProvisioningCredential, type RootHashAlgorithm } from './provisioning';
+export {
+  AMT_PROVISIONING_OID,
+  AMT_PROVISIONING_OU,
+  DEVICE_TEMPLATES,
+  type DeviceTemplate,
+  type TemplateName,
+} from './templates';
+export type { Thumbprints } from './x509';
+export type { CertificateRecord } from '../store/certificates';

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { caSchema, type CaConfig } from '../../../lib/config/schema';
+import { SecretBox } from '../../../lib/crypto/secret-box';
+import { loadOrCreateCa, writeCaCopies } from '../../../lib/pki/ca-state';
+import { createFileOnce, writeFileAtomic } from '../../../lib/pki/files';
+import { forgePublicKey } from '../../../lib/pki/keys';
+import { buildLeafCertificate } from '../../../lib/pki/templates';
+import { randomSerial } from '../../../lib/pki/x509';
+import { foreignCertificate, openssl, pkcs12, rsaKey, tempDir, writeFiles } from './fixtures';
+
+const box = new SecretBox(randomBytes(32));
+const caConfig = (extra: Partial<CaConfig> = {}): CaConfig => caSchema.parse({ ...extra });
+
+// An existing enterprise CA exported as PKCS#12 (issuing key + chain). 2048-bit: openssl verifies below.
+const rootKey = rsaKey(2048);
+const issuingKey = rsaKey(2048);
+const root = foreignCertificate({ subject: [{ shortName: 'CN', value: 'Corp Root CA' }], key: rootKey, ca: true });
+const issuing = foreignCertificate({
+  subject: [{ shortName: 'CN', value: 'Corp Issuing CA' }],
+  key: issuingKey,
+  issuer: { certificate: root, key: rootKey },
+  ca: true,
+  serial: '02',
+});
+
+function importConfig(file: Buffer, password: string): CaConfig {
+  const files = writeFiles({ 'ca.p12': file, password: `${password}\n` });
+  return caConfig({ issuingCaPkcs12File: files['ca.p12'], issuingCaPasswordFile: files['password'] });
+}
+
+describe('CA directory', () => {
+  it('refuses ca.keyBits over 2048 with CA_KEY_TOO_LARGE before creating anything (spec P1)', async () => {
+    const dir = path.join(tempDir('ca'), 'ca');
+    await expect(loadOrCreateCa(dir, caConfig({ keyBits: 4096 }), box, new Date())).rejects.toMatchObject({
+      code: 'CA_KEY_TOO_LARGE',
+      message: expect.stringContaining('ca.keyBits is 4096-bit'),
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('imports an existing issuing CA from PKCS#12, issues under it, and reuses it after a restart', async () => {
+    const dir = path.join(tempDir('ca'), 'ca');
+    const config = importConfig(pkcs12(issuingKey, [issuing, root], 'p12-pass'), 'p12-pass');
+    const ca = await loadOrCreateCa(dir, config, box, new Date());
+    expect(ca.created).toBe(true);
+    expect(ca.chain.map((c) => c.x509.subject)).toEqual(['CN=Corp Issuing CA', 'CN=Corp Root CA']);
+    writeCaCopies(dir, ca.chain);
+
+    const leafKey = rsaKey(2048);
+    const leaf = buildLeafCertificate({
+      template: 'amt-web-server',
+      serial: randomSerial(),
+      hostName: 'amt1.corp.example.test',
+      organization: 'amtflow',
+      publicKey: forgePublicKey(leafKey),
+      issuer: ca.issuer,
+      now: new Date(),
+    });
+    const files = writeFiles({ 'leaf.pem': leaf.pem });
+    const verify = openssl([
+      'verify',
+      '-purpose',
+      'sslserver',
+      '-CAfile',
+      path.join(dir, 'root.pem'),
+      '-untrusted',
+      path.join(dir, 'issuing.pem'),
+      files['leaf.pem'] as string,
+    ]);
+    expect(verify).toMatchObject({ status: 0, stdout: expect.stringContaining(': OK') });
+
+    // The PKCS#12 is not read again: the CA directory is the state.
+    const again = await loadOrCreateCa(dir, caConfig({ issuingCaPkcs12File: '/nonexistent.p12' }), box, new Date());
+    expect(again.created).toBe(false);
+    expect(again.chain.map((c) => c.pem)).toEqual(ca.chain.map((c) => c.pem));
+    // The sealed key opens only with the key-encryption key it was sealed under.
+    await expect(loadOrCreateCa(dir, caConfig(), new SecretBox(randomBytes(32)), new Date())).rejects.toMatchObject({
+      code: 'CA_STATE_INVALID',
+    });
+    const state = readFileSync(path.join(dir, 'ca.json'), 'utf8');
+    expect(state).not.toContain('PRIVATE KEY');
+    expect(statSync(path.join(dir, 'ca.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses an imported CA key over 2048 bits with CA_KEY_TOO_LARGE and creates nothing (spec P1)', async () => {
+    const bigKey = rsaKey(2056);
+    const bigIssuing = foreignCertificate({
+      subject: [{ shortName: 'CN', value: 'Big Issuing CA' }],
+      key: bigKey,
+      issuer: { certificate: root, key: rootKey },
+      ca: true,
+      serial: '03',
+    });
+    const dir = path.join(tempDir('ca'), 'ca');
+    const config = importConfig(pkcs12(bigKey, [bigIssuing, root], 'pw'), 'pw');
+    await expect(loadOrCreateCa(dir, config, box, new Date())).rejects.toMatchObject({
+      code: 'CA_KEY_TOO_LARGE',
+      message: expect.stringContaining('2056-bit'),
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it.each([
+    [
+      'a wrong password',
+      () => importConfig(pkcs12(issuingKey, [issuing, root], 'right'), 'wrong'),
+      'PKCS12_PASSWORD_INVALID',
+    ],
+    ['a chain without its root', () => importConfig(pkcs12(issuingKey, [issuing], 'pw'), 'pw'), 'CHAIN_INCOMPLETE'],
+    [
+      'an end-entity certificate',
+      () => {
+        const key = rsaKey(1024);
+        const leaf = foreignCertificate({
+          subject: [{ shortName: 'CN', value: 'x.example.test' }],
+          key,
+          issuer: { certificate: root, key: rootKey },
+        });
+        return importConfig(pkcs12(key, [leaf, root], 'pw'), 'pw');
+      },
+      'NOT_A_CA_CERTIFICATE',
+    ],
+  ])('refuses to import %s, creating nothing', async (_what, config, code) => {
+    const dir = path.join(tempDir('ca'), 'ca');
+    await expect(loadOrCreateCa(dir, config(), box, new Date())).rejects.toMatchObject({ code });
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('CA files', () => {
+  it('creates a file once: a second creator finds it and changes nothing', () => {
+    const file = path.join(tempDir('files'), 'sub', 'state.json');
+    expect(createFileOnce(file, 'first')).toBe(true);
+    expect(createFileOnce(file, 'second')).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe('first');
+    expect(readdirSync(path.dirname(file))).toEqual(['state.json']);
+  });
+
+  it('replaces a file whole, leaving no temporary file, with the requested mode', () => {
+    const file = path.join(tempDir('files'), 'crl.pem');
+    writeFileSync(file, 'old');
+    writeFileAtomic(file, 'new', 0o644);
+    expect(readFileSync(file, 'utf8')).toBe('new');
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(readdirSync(path.dirname(file))).toEqual(['crl.pem']);
+  });
+});
