@@ -1,0 +1,320 @@
+import http, { type IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { AmtConnectionError, AmtError, AmtProtocolError, AmtTimeoutError, AmtTlsError } from './errors';
+
+/**
+ * One HTTP exchange with an AMT device over a fresh connection. The connection (TCP, and TLS with
+ * every certificate check, pinning included) is completed before a single request byte is written,
+ * so a failure in that phase is certainly `not-delivered`; anything that goes wrong after is
+ * `unknown` — except a TLS alert, which means the device tore the session down at the TLS layer
+ * and never handed the request to the application.
+ */
+
+export const AMT_HTTP_PORT = 16992;
+export const AMT_TLS_PORT = 16993;
+
+/** Remote configuration (spec OOB3): our provisioning chain as client certificate; the device's
+ *  pre-provisioning certificate is self-signed and cannot be verified, only optionally pinned. */
+export interface ProvisioningTls {
+  mode: 'provisioning';
+  /** PEM: the provisioning certificate followed by its chain up to the root. */
+  clientCertificateChainPem: string;
+  clientKeyPem: string;
+  /** SHA-256 fingerprint of the device's certificate (hex, colons optional); checked when given. */
+  pinnedServerSha256?: string;
+  /** Allow TLS 1.0/1.1 and the old RSA ciphers AMT before 12 needs. */
+  legacyProtocols?: boolean;
+}
+
+/** After stage one: the device presents the certificate amtflow's CA issued for its FQDN. */
+export interface VerifiedTls {
+  mode: 'verified';
+  /** PEM of amtflow's CA certificate(s). */
+  caPem: string;
+  /** The device FQDN its certificate is issued for; also sent as SNI. */
+  serverName: string;
+  /** Client certificate when the device requires mutual authentication. */
+  clientCertificateChainPem?: string;
+  clientKeyPem?: string;
+  legacyProtocols?: boolean;
+}
+
+export type AmtTlsOptions = ProvisioningTls | VerifiedTls;
+
+export interface AmtEndpoint {
+  /** Address to connect to (IP or DNS name). */
+  host: string;
+  /** Default 16993 with TLS, 16992 without. */
+  port?: number;
+  tls?: AmtTlsOptions;
+}
+
+export interface AmtTimeouts {
+  /** TCP connect plus TLS handshake. */
+  connectMs: number;
+  /** From the first request byte to the last response byte. */
+  responseMs: number;
+}
+
+export interface HttpRequest {
+  path: string;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Header name/value pairs as received, for headers a server may repeat (WWW-Authenticate). */
+  rawHeaders: readonly string[];
+  body: string;
+}
+
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+export function endpointPort(endpoint: AmtEndpoint): number {
+  return endpoint.port ?? (endpoint.tls ? AMT_TLS_PORT : AMT_HTTP_PORT);
+}
+
+export function endpointLabel(endpoint: AmtEndpoint): string {
+  return `${endpoint.tls ? 'https' : 'http'}://${endpoint.host}:${endpointPort(endpoint)}`;
+}
+
+/** Throws TypeError for a configuration that can never work, before anything is sent. */
+export function validateEndpoint(endpoint: AmtEndpoint): void {
+  if (endpoint.tls?.mode === 'verified' && net.isIP(endpoint.tls.serverName) !== 0) {
+    throw new TypeError('verified TLS needs the device FQDN as serverName, not an IP address');
+  }
+}
+
+function normaliseFingerprint(value: string): string {
+  return value.replace(/:/g, '').toLowerCase();
+}
+
+function presentsClientCertificate(options: AmtTlsOptions): boolean {
+  return options.mode === 'provisioning' || options.clientCertificateChainPem !== undefined;
+}
+
+function tlsConnectOptions(endpoint: AmtEndpoint, options: AmtTlsOptions): tls.ConnectionOptions {
+  const legacy = options.legacyProtocols ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {};
+  // With a client certificate, stay at TLS 1.2: there the server accepts or refuses the certificate
+  // before its Finished, so a completed handshake proves acceptance before any request byte is
+  // sent. TLS 1.3 reports a refusal only after the client has finished and written its request.
+  const clientAuth = presentsClientCertificate(options) ? { maxVersion: 'TLSv1.2' as const } : {};
+  const base = { host: endpoint.host, port: endpointPort(endpoint), ...legacy, ...clientAuth };
+  if (options.mode === 'provisioning') {
+    return {
+      ...base,
+      cert: options.clientCertificateChainPem,
+      key: options.clientKeyPem,
+      rejectUnauthorized: false,
+      ...(net.isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
+    };
+  }
+  const { serverName } = options;
+  return {
+    ...base,
+    ca: options.caPem,
+    ...(options.clientCertificateChainPem ? { cert: options.clientCertificateChainPem } : {}),
+    ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
+    rejectUnauthorized: true,
+    servername: serverName,
+    checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert),
+  };
+}
+
+const errorCode = (err: unknown): string =>
+  typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+
+const isTlsAlert = (code: string): boolean => /^ERR_SSL_.*ALERT/.test(code);
+
+const SERVER_CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+]);
+
+/** Errors before the connection was ready: nothing was sent. */
+function connectError(err: unknown, target: string, duringTlsHandshake: boolean): AmtError {
+  if (err instanceof AmtError) return err;
+  const code = errorCode(err);
+  const reason = err instanceof Error ? err.message : String(err);
+  if (duringTlsHandshake && (code === 'ECONNRESET' || code === 'EPIPE')) {
+    // AMT (like OpenSSL servers) may just drop the connection when it refuses our certificate.
+    return new AmtTlsError(
+      'TLS_HANDSHAKE_REJECTED',
+      `${target}: device closed the connection during the TLS handshake`,
+      err,
+    );
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new AmtTlsError('TLS_SERVER_NAME_MISMATCH', `${target}: device certificate does not name the FQDN`, err);
+  }
+  if (SERVER_CERT_CODES.has(code)) {
+    return new AmtTlsError('TLS_SERVER_UNTRUSTED', `${target}: device certificate not trusted (${code})`, err);
+  }
+  if (code.startsWith('ERR_SSL_')) {
+    return new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${target}: TLS handshake failed (${code})`, err);
+  }
+  const network: Record<string, string> = {
+    ECONNREFUSED: 'CONNECTION_REFUSED',
+    EHOSTUNREACH: 'HOST_UNREACHABLE',
+    ENETUNREACH: 'HOST_UNREACHABLE',
+    ENOTFOUND: 'HOST_NOT_FOUND',
+    EAI_AGAIN: 'HOST_NOT_FOUND',
+    ECONNRESET: 'CONNECTION_RESET',
+  };
+  return new AmtConnectionError(
+    network[code] ?? 'CONNECTION_FAILED',
+    `${target}: connection failed (${code || reason})`,
+    'not-delivered',
+    {
+      transient: true,
+      cause: err,
+    },
+  );
+}
+
+/** Errors after request bytes may have been written: the outcome is unknown. */
+function exchangeError(err: unknown, target: string): AmtError {
+  if (err instanceof AmtError) return err;
+  const code = errorCode(err);
+  if (isTlsAlert(code)) {
+    return new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${target}: device rejected the TLS session (${code})`, err);
+  }
+  const malformed = code.startsWith('HPE_');
+  return new AmtConnectionError(
+    malformed ? 'MALFORMED_HTTP' : 'CONNECTION_RESET',
+    `${target}: connection lost before the response was complete (${code || 'closed'})`,
+    'unknown',
+    { transient: true, cause: err },
+  );
+}
+
+function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const options = endpoint.tls;
+    const socket = options
+      ? tls.connect(tlsConnectOptions(endpoint, options))
+      : net.connect({ host: endpoint.host, port: endpointPort(endpoint) });
+    let settled = false;
+    const settle = (err?: AmtError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        socket.destroy();
+        reject(err);
+      } else {
+        resolve(socket);
+      }
+    };
+    const timer = setTimeout(() => settle(new AmtTimeoutError('connect', timeoutMs, target)), timeoutMs);
+    let tcpConnected = false;
+    socket.once('connect', () => (tcpConnected = true));
+    // Stays attached: errors after `settled` belong to the exchange, which has its own listener.
+    socket.on('error', (err) => settle(connectError(err, target, options !== undefined && tcpConnected)));
+    if (!options) {
+      socket.once('connect', () => settle());
+      return;
+    }
+    socket.once('secureConnect', () => {
+      const pin = options.mode === 'provisioning' ? options.pinnedServerSha256 : undefined;
+      const seen = (socket as tls.TLSSocket).getPeerCertificate().fingerprint256 ?? '';
+      if (pin !== undefined && normaliseFingerprint(seen) !== normaliseFingerprint(pin)) {
+        settle(
+          new AmtTlsError('TLS_PIN_MISMATCH', `${target}: device certificate does not match the pinned fingerprint`),
+        );
+      } else {
+        settle();
+      }
+    });
+  });
+}
+
+function exchange(
+  socket: net.Socket,
+  endpoint: AmtEndpoint,
+  request: HttpRequest,
+  timeoutMs: number,
+  target: string,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (result: HttpResponse | AmtError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (result instanceof AmtError) reject(result);
+      else resolve(result);
+    };
+    const timer = setTimeout(() => settle(new AmtTimeoutError('response', timeoutMs, target)), timeoutMs);
+    const body = Buffer.from(request.body, 'utf8');
+    const req = http.request({
+      createConnection: () => socket,
+      method: 'POST',
+      path: request.path,
+      headers: {
+        Host: `${endpoint.host}:${endpointPort(endpoint)}`,
+        ...request.headers,
+        'Content-Length': String(body.length),
+      },
+    });
+    req.on('error', (err) => settle(exchangeError(err, target)));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          settle(new AmtProtocolError(`${target}: response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', (err) => settle(exchangeError(err, target)));
+      res.on('close', () => {
+        if (!res.complete) settle(exchangeError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), target));
+      });
+      res.on('end', () =>
+        settle({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    req.end(body);
+  });
+}
+
+/** Connects, sends one POST and reads the whole response, within the given timeouts. */
+export async function postOnce(
+  endpoint: AmtEndpoint,
+  timeouts: AmtTimeouts,
+  request: HttpRequest,
+): Promise<HttpResponse> {
+  const target = endpointLabel(endpoint);
+  const socket = await connect(endpoint, timeouts.connectMs, target);
+  return exchange(socket, endpoint, request, timeouts.responseMs, target);
+}
+
+/** Values of a header that may appear several times, one per line as sent. */
+export function headerValues(response: HttpResponse, name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) {
+    if (response.rawHeaders[i]?.toLowerCase() === name) values.push(response.rawHeaders[i + 1] ?? '');
+  }
+  return values;
+}
