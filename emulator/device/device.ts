@@ -1,0 +1,555 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { CLASSES } from '../classes';
+import { EmulatorError } from '../errors';
+import type { Fault, FaultRegistry } from '../fleet/faults';
+import { HelloSender, type HelloAttempt } from '../hello/sender';
+import { formatResponse } from '../http/response';
+import { NonceTable, challenge, parseAuthorization, verifyResponse } from '../http/digest';
+import { RequestParser, type HttpRequest } from '../http/parser';
+import type { KeyPool } from '../keys/pool';
+import {
+  EOI_SERVICES,
+  EoiFault,
+  eoiBusy,
+  eoiFaultEnvelope,
+  eoiOperation,
+  handleEoi,
+  type EoiService,
+} from '../legacy/eoi';
+import { EnumerationContexts, dispatch } from '../wsman/dispatch';
+import { parseEnvelope } from '../wsman/envelope';
+import { WsmanFault, faults as wsmanFaults } from '../wsman/faults';
+import type { AuthContext, FirmwareContext, FirmwareEvent, ProvisioningSession } from '../wsman/registry';
+import { MessageIds, faultEnvelope } from '../wsman/writer';
+import { XmlInputError, parseXml } from '../wsman/xml';
+import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
+import { checkProvisioningChain } from './provisioning-cert';
+import { NvramWriter, nvramPath } from './store';
+import { checkMutualClient, peerChain, tlsModeFor } from './tls';
+import { isLegacy } from './version';
+
+export const AMT_HTTP_PORT = 16992;
+export const AMT_TLS_PORT = 16993;
+const IDLE_TIMEOUT_MS = 60_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface DeviceOptions {
+  nvram: Nvram;
+  stateDir: string;
+  keyPool: KeyPool;
+  faults: FaultRegistry;
+  log: Logger;
+  latencyMs: number;
+  /** 0 asks the OS for ephemeral ports. */
+  ports: { http: number; tls: number };
+  helloTimeScale: number;
+  onHello?: (uuid: string, attempt: HelloAttempt) => void;
+}
+
+interface Connection {
+  tls: boolean;
+  /** Set when this TLS connection passed the remote-configuration certificate checks. */
+  session: ProvisioningSession | null;
+}
+
+type Reply = { bytes: Buffer; close: boolean } | { drop: true };
+
+const READ_ONLY_OPERATIONS = new Set(['Get', 'Enumerate', 'Pull', 'Release']);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+const UNAUTHORIZED_HTML =
+  '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n<html><head>' +
+  '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Intel&reg; Active Management Technology</title>' +
+  '</head><body><p>Log on failed. Incorrect user name or password, or user account temporarily locked.</p></body></html>\n';
+
+/**
+ * One emulated AMT device: its NVRAM, its two listening ports and the firmware services behind
+ * them. All state changes go through NVRAM, which is persisted before the answer leaves the device.
+ */
+export class Device {
+  private state: Nvram;
+  private readonly writer: NvramWriter;
+  private readonly nonces = new NonceTable();
+  private readonly enumerations = new EnumerationContexts();
+  private readonly messageIds = new MessageIds();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly hello: HelloSender;
+  private httpServer: net.Server | null = null;
+  private tlsServer: net.Server | null = null;
+  private rebootingUntil = 0;
+  private rebootTimer: NodeJS.Timeout | null = null;
+  httpPort = 0;
+  tlsPort = 0;
+
+  private constructor(private readonly options: DeviceOptions) {
+    this.state = options.nvram;
+    this.writer = new NvramWriter(nvramPath(options.stateDir, this.state.uuid), () => this.state);
+    this.hello = new HelloSender({
+      nvram: () => this.state,
+      timeScale: options.helloTimeScale,
+      log: options.log,
+      onAttempt: (a) => options.onHello?.(this.uuid, a),
+    });
+  }
+
+  static async start(options: DeviceOptions): Promise<Device> {
+    const device = new Device(options);
+    await device.writer.save();
+    await device.listen();
+    device.hello.start();
+    return device;
+  }
+
+  get uuid(): string {
+    return this.state.uuid;
+  }
+
+  get address(): string {
+    return this.state.address;
+  }
+
+  /** A deep copy of the NVRAM: the test oracle. */
+  nvram(): Nvram {
+    return structuredClone(this.state);
+  }
+
+  get helloRunning(): boolean {
+    return this.hello.running;
+  }
+
+  // ---- MEI (host-side) operations: what the OS agent can do over HECI (reference §6.6) ----
+
+  /** GET_LOCAL_SYSTEM_ACCOUNT: the `$$OsAdmin` credentials. */
+  localSystemAccount(): { username: string; password: string } {
+    return { ...this.state.localAccount };
+  }
+
+  /** SET_PROVISIONING_SERVER_OTP (pre-provisioning only). */
+  async setProvisioningOtp(otp: string): Promise<void> {
+    if (this.state.provisioning.state !== 0)
+      throw new EmulatorError('AGENT_NOT_UNPROVISIONED', 'device is provisioned');
+    this.state.provisioning.otp = otp;
+    await this.writer.save();
+  }
+
+  /** START_CONFIGURATION: enable the network interface and remote configuration; hellos begin. */
+  async startConfiguration(): Promise<void> {
+    if (this.state.provisioning.state !== 0)
+      throw new EmulatorError('AGENT_NOT_UNPROVISIONED', 'device is provisioned');
+    this.state.provisioning.remoteConfigEnabled = true;
+    this.state.provisioning.helloEnabled = true;
+    this.state.general.amtNetworkEnabled = 1;
+    await this.writer.save();
+    this.hello.stop();
+    this.hello.start();
+  }
+
+  /** MEI UNPROVISION: allowed for CCM only (ACM needs admin credentials over the network). */
+  async localUnprovision(): Promise<boolean> {
+    if (this.state.provisioning.controlMode !== 1) return false;
+    unprovision(this.state, false);
+    await this.writer.save();
+    this.onProvisioningChanged();
+    return true;
+  }
+
+  /** Power cycle: sessions, nonces and enumerations are lost; the ports refuse service for `ms`. */
+  reboot(ms: number): void {
+    this.rebootingUntil = Date.now() + ms;
+    this.nonces.clear();
+    this.enumerations.clear();
+    for (const s of this.sockets) s.destroy();
+    this.hello.stop();
+    if (this.rebootTimer) clearTimeout(this.rebootTimer);
+    this.rebootTimer = setTimeout(() => {
+      this.rebootTimer = null;
+      this.hello.start();
+    }, ms);
+    this.rebootTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.hello.stop();
+    if (this.rebootTimer) clearTimeout(this.rebootTimer);
+    const closing = [this.httpServer, this.tlsServer].map(
+      (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+    );
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(closing);
+    await this.writer.flush();
+  }
+
+  // ---- network ----
+
+  private async listen(): Promise<void> {
+    this.httpServer = net.createServer((socket) => {
+      if (this.track(socket)) this.accept(socket, { tls: false, session: null });
+    });
+    this.tlsServer = net.createServer((socket) => this.acceptTls(socket));
+    this.httpPort = await listenOn(this.httpServer, this.address, this.options.ports.http);
+    this.tlsPort = await listenOn(this.tlsServer, this.address, this.options.ports.tls);
+  }
+
+  private track(socket: net.Socket): boolean {
+    socket.on('error', () => socket.destroy());
+    if (Date.now() < this.rebootingUntil) {
+      socket.destroy();
+      return false;
+    }
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    return true;
+  }
+
+  private acceptTls(raw: net.Socket): void {
+    if (!this.track(raw)) return;
+    const mode = tlsModeFor(this.state);
+    if (mode.kind === 'closed') {
+      raw.destroy();
+      return;
+    }
+    const requestCert = mode.kind === 'setup' || mode.mutual;
+    const socket = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: mode.context,
+      requestCert,
+      rejectUnauthorized: false,
+    });
+    socket.on('error', () => socket.destroy());
+    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
+    socket.once('secure', () => {
+      raw.setTimeout(0);
+      const chain = peerChain(socket);
+      if (mode.kind === 'configured') {
+        if (mode.mutual && !checkMutualClient(chain, this.state))
+          return this.refuseTls(socket, 'mutual authentication failed');
+        this.accept(socket, { tls: true, session: null });
+        return;
+      }
+      const verdict = checkProvisioningChain(chain, this.state, this.now());
+      if (!verdict.ok) return this.refuseTls(socket, verdict.reason);
+      void this.enterInProvisioning(verdict).then(() =>
+        this.accept(socket, {
+          tls: true,
+          session: { algorithm: verdict.algorithm, rootHash: verdict.rootHash, leafCn: verdict.leafCn },
+        }),
+      );
+    });
+  }
+
+  /** The firmware refuses the provisioning server before any HTTP is answered. */
+  private refuseTls(socket: tls.TLSSocket, reason: string): void {
+    this.options.log.info({ uuid: this.uuid, reason }, 'TLS client certificate rejected');
+    socket.destroy();
+  }
+
+  /** A provisioning server authenticated by TLS-PKI moves the device to in-provisioning (§3.3). */
+  private async enterInProvisioning(verdict: {
+    algorithm: 'sha1' | 'sha256' | 'sha384';
+    rootHash: string;
+    leafCn: string;
+  }) {
+    const p = this.state.provisioning;
+    if (p.state !== 0) return;
+    p.state = 1;
+    p.loginHa1 = ha1(this.state.admin.username, this.state.realm, this.state.mebx.password);
+    p.record = {
+      hashAlgorithm: verdict.algorithm,
+      hash: verdict.rootHash,
+      serverCertCn: verdict.leafCn,
+      hostInitiated: false,
+      createdAt: this.now().toISOString(),
+    };
+    this.hello.stop();
+    await this.writer.save();
+  }
+
+  private accept(socket: net.Socket, connection: Connection): void {
+    const parser = new RequestParser();
+    let busy = false;
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      socket.pause();
+      try {
+        while (!socket.destroyed) {
+          const parsed = parser.next();
+          if (parsed.kind === 'incomplete') break;
+          if (parsed.kind === 'error') {
+            socket.end(this.plainError(parsed.status));
+            break;
+          }
+          const reply = await this.reply(parsed.request, connection);
+          if (socket.destroyed) break;
+          if ('drop' in reply) {
+            socket.destroy();
+            break;
+          }
+          socket.write(reply.bytes);
+          if (reply.close || parsed.request.headers.get('connection')?.toLowerCase() === 'close') {
+            socket.end();
+            break;
+          }
+        }
+      } catch (err) {
+        this.options.log.error({ uuid: this.uuid, err }, 'request handling failed');
+        socket.destroy();
+      } finally {
+        busy = false;
+        if (!socket.destroyed) socket.resume();
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      parser.push(chunk);
+      void pump();
+    });
+  }
+
+  // ---- HTTP ----
+
+  private get serverHeader(): string {
+    return `Intel(R) Active Management Technology ${this.state.amtVersion}.${this.state.build}`;
+  }
+
+  private now(): Date {
+    return new Date(Date.now() + this.state.clockOffsetSeconds * 1000);
+  }
+
+  private ok(body: string, contentType: string): Reply {
+    const headers: [string, string][] = [
+      ['Date', this.now().toUTCString()],
+      ['Server', this.serverHeader],
+      ['X-Frame-Options', 'DENY'],
+      ['Content-Type', contentType],
+    ];
+    return { bytes: formatResponse({ status: 200, headers, body, chunked: true }), close: false };
+  }
+
+  private soapError(status: 400 | 500, body: string, contentType: string): Reply {
+    const headers: [string, string][] = [
+      ['Date', this.now().toUTCString()],
+      ['Server', this.serverHeader],
+      ['X-Frame-Options', 'DENY'],
+      ['Content-Type', contentType],
+    ];
+    return {
+      bytes: formatResponse({ status, headers, body, chunked: true, after: [['Connection', 'close']] }),
+      close: true,
+    };
+  }
+
+  private wsmanFault(fault: WsmanFault, relatesTo: string | undefined): Reply {
+    return this.soapError(
+      400,
+      faultEnvelope(fault, relatesTo, this.messageIds.next()),
+      'application/soap+xml; charset=UTF-8',
+    );
+  }
+
+  private unauthorized(): Reply {
+    const headers: [string, string][] = [
+      ['WWW-Authenticate', challenge(this.state.realm, this.nonces.issue())],
+      ['Content-Type', 'text/html'],
+      ['Server', this.serverHeader],
+    ];
+    const bytes = formatResponse({
+      status: 401,
+      headers,
+      body: UNAUTHORIZED_HTML,
+      chunked: false,
+      after: [['Connection', 'close']],
+    });
+    return { bytes, close: true };
+  }
+
+  private plainError(status: number): Buffer {
+    return formatResponse({
+      status,
+      headers: [
+        ['Content-Type', 'text/html'],
+        ['Server', this.serverHeader],
+      ],
+      body: `<html><head><title>${status}</title></head><body>${status}</body></html>\n`,
+      chunked: false,
+      after: [['Connection', 'close']],
+    });
+  }
+
+  private async reply(req: HttpRequest, conn: Connection): Promise<Reply> {
+    if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+    const path = req.target.split('?')[0]!;
+    const eoiService = isLegacy(this.state.amtVersion) ? EOI_SERVICES.find((s) => path === `/${s}Service`) : undefined;
+    if (path === '/wsman' || eoiService) {
+      if (req.method !== 'POST') return { bytes: this.plainError(405), close: true };
+      const auth = this.authenticate(req, conn);
+      if (!auth) return this.unauthorized();
+      return eoiService ? this.eoi(eoiService, req, auth, conn) : this.wsman(req, auth, conn);
+    }
+    if (path === '/' || path === '/index.htm' || path === '/logon.htm') {
+      if (req.method !== 'GET') return { bytes: this.plainError(405), close: true };
+      if (!this.state.general.webUiEnabled || this.state.provisioning.state !== 2)
+        return { bytes: this.plainError(404), close: true };
+      if (!this.authenticate(req, conn)) return this.unauthorized();
+      return this.ok(
+        `<html><head><title>Intel&reg; Active Management Technology</title></head><body>${this.state.general.hostName}</body></html>`,
+        'text/html',
+      );
+    }
+    return { bytes: this.plainError(404), close: true };
+  }
+
+  /** Digest check against the accounts valid in the current state (reference §1.3, §9.3). */
+  private authenticate(req: HttpRequest, conn: Connection): AuthContext | null {
+    const creds = parseAuthorization(req.headers.get('authorization'));
+    const n = this.state;
+    if (!creds || creds.realm !== n.realm) return null;
+    const candidates: { ha1: string; auth: AuthContext }[] = [];
+    if (creds.username === n.localAccount.username) {
+      candidates.push({
+        ha1: ha1(creds.username, n.realm, n.localAccount.password),
+        auth: { username: creds.username, kind: 'local', realms: 'all' },
+      });
+    } else if (n.provisioning.state === 1 && conn.session && creds.username === n.admin.username) {
+      // In-provisioning over TLS-PKI: the admin account with the MEBx password it had when the
+      // session began (a SetMEBxPassword mid-session must not lock the server out), or the
+      // password the provisioning server already set.
+      const admin: AuthContext = { username: creds.username, kind: 'admin', realms: 'all' };
+      if (n.provisioning.loginHa1) candidates.push({ ha1: n.provisioning.loginHa1, auth: admin });
+      if (n.admin.ha1) candidates.push({ ha1: n.admin.ha1, auth: admin });
+    } else if (n.provisioning.state === 2) {
+      if (creds.username === n.admin.username && n.admin.ha1) {
+        candidates.push({ ha1: n.admin.ha1, auth: { username: creds.username, kind: 'admin', realms: 'all' } });
+      }
+      for (const u of n.users) {
+        if (u.enabled && u.username === creds.username && u.ha1 && u.accessPermission !== 0) {
+          candidates.push({ ha1: u.ha1, auth: { username: creds.username, kind: 'user', realms: u.realms } });
+        }
+      }
+    }
+    const match = candidates.find((c) => verifyResponse(creds, req.method, c.ha1));
+    if (!match || !this.nonces.use(creds.nonce, creds.cnonce ?? '', creds.nc ?? '')) return null;
+    return match.auth;
+  }
+
+  private firmwareContext(auth: AuthContext, conn: Connection): FirmwareContext {
+    return {
+      nvram: this.state,
+      auth,
+      session: conn.session,
+      now: () => this.now(),
+      drawKey: () => this.options.keyPool.draw(),
+      signal: (event) => this.onSignal(event),
+    };
+  }
+
+  private onSignal(event: FirmwareEvent): void {
+    if (event.kind === 'extend-provisioning-period') this.hello.extend(event.hours);
+    else this.onProvisioningChanged();
+  }
+
+  private onProvisioningChanged(): void {
+    if (inSetupMode(this.state)) this.hello.start();
+    else this.hello.stop();
+  }
+
+  /**
+   * Runs a firmware operation under the injected faults, persisting NVRAM before answering.
+   * `run` is synchronous, so a lost-write snapshot cannot swallow a concurrent request's change.
+   */
+  private async withFaults(operation: string, mutating: boolean, busy: () => Reply, run: () => Reply): Promise<Reply> {
+    const injected = this.options.faults.take(this.uuid, operation);
+    const find = <K extends Fault['kind']>(kind: K) =>
+      injected.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
+    const delay = find('delay');
+    if (delay) await sleep(delay.ms);
+    if (find('drop')) return { drop: true };
+    if (find('http500')) return { bytes: this.plainError(500), close: true };
+    if (find('busy')) return busy();
+    const reboot = find('rebootDuringCommit');
+    if (reboot && !reboot.applied) {
+      this.reboot(reboot.rebootMs);
+      return { drop: true };
+    }
+    const before = find('lostWrite') ? structuredClone(this.state) : null;
+    const reply = run();
+    if (before) this.state = before;
+    else if (mutating) await this.writer.save();
+    if (reboot) {
+      this.reboot(reboot.rebootMs);
+      return { drop: true };
+    }
+    return reply;
+  }
+
+  private async wsman(req: HttpRequest, auth: AuthContext, conn: Connection): Promise<Reply> {
+    let request;
+    try {
+      request = parseEnvelope(parseXml(req.body.toString('utf8')));
+    } catch (err) {
+      if (err instanceof WsmanFault) return this.wsmanFault(err, undefined);
+      if (err instanceof XmlInputError) return this.wsmanFault(wsmanFaults.schemaValidation(), undefined);
+      throw err;
+    }
+    const operation = request.action.slice(request.action.lastIndexOf('/') + 1);
+    return this.withFaults(
+      operation,
+      !READ_ONLY_OPERATIONS.has(operation),
+      () => this.wsmanFault(wsmanFaults.quotaLimit(), request.messageId),
+      () => {
+        try {
+          const body = dispatch(request, this.firmwareContext(auth, conn), {
+            classes: CLASSES,
+            enumerations: this.enumerations,
+            nextMessageId: () => this.messageIds.next(),
+          });
+          return this.ok(body, 'application/soap+xml; charset=UTF-8');
+        } catch (err) {
+          if (err instanceof WsmanFault) return this.wsmanFault(err, request.messageId);
+          this.options.log.error({ uuid: this.uuid, err }, 'WS-Man handler failed');
+          return this.wsmanFault(wsmanFaults.internalError(), request.messageId);
+        }
+      },
+    );
+  }
+
+  private async eoi(service: EoiService, req: HttpRequest, auth: AuthContext, conn: Connection): Promise<Reply> {
+    const contentType = 'text/xml; charset=utf-8';
+    let root;
+    try {
+      root = parseXml(req.body.toString('utf8'));
+    } catch {
+      return this.soapError(500, eoiFaultEnvelope('Client', 'Malformed SOAP request'), contentType);
+    }
+    const operation = eoiOperation(root) ?? '';
+    return this.withFaults(
+      operation,
+      !/^Get/.test(operation),
+      () => this.ok(eoiBusy(service, operation), contentType),
+      () => {
+        try {
+          return this.ok(handleEoi(service, root, this.firmwareContext(auth, conn)), contentType);
+        } catch (err) {
+          if (err instanceof EoiFault) return this.soapError(500, eoiFaultEnvelope('Client', err.message), contentType);
+          this.options.log.error({ uuid: this.uuid, err }, 'EOI handler failed');
+          return this.soapError(500, eoiFaultEnvelope('Server', 'Internal error'), contentType);
+        }
+      },
+    );
+  }
+}
+
+function listenOn(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL'
+          ? new EmulatorError('ADDRESS_IN_USE', `${host}:${port} is not available (${err.code})`, { cause: err })
+          : err,
+      ),
+    );
+    server.listen({ host, port, backlog: 64 }, () => resolve((server.address() as net.AddressInfo).port));
+  });
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { EmulatorError } from '../errors';
+
+/**
+ * Faults injected at runtime, fleet-wide or per device, through the library API or the admin API.
+ * A fault applies to authenticated requests on the device ports whose operation (the last segment
+ * of the WS-Man Action, e.g. `Get`, `CommitChanges`, or the EOI operation name) matches `match`
+ * when given, at most `times` times when given.
+ */
+const common = {
+  /** Device UUID; absent = every device. */
+  target: z.string().optional(),
+  match: z.string().min(1).max(128).optional(),
+  times: z.number().int().positive().optional(),
+};
+
+export const faultSchema = z.discriminatedUnion('kind', [
+  /** Answer late. */
+  z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(120_000), ...common }).strict(),
+  /** Close the connection without answering. */
+  z.object({ kind: z.literal('drop'), ...common }).strict(),
+  /** Answer HTTP 500. */
+  z.object({ kind: z.literal('http500'), ...common }).strict(),
+  /** Firmware busy: WS-Man QuotaLimit fault / EOI PT_STATUS_NOT_READY. */
+  z.object({ kind: z.literal('busy'), ...common }).strict(),
+  /**
+   * Reboot in the middle of CommitChanges: the connection drops without an answer and the device
+   * is unreachable for `rebootMs`; `applied` says whether the commit reached NVRAM first.
+   */
+  z
+    .object({
+      kind: z.literal('rebootDuringCommit'),
+      applied: z.boolean().default(true),
+      rebootMs: z.number().int().min(0).max(600_000).default(1000),
+      ...common,
+    })
+    .strict(),
+  /** The firmware answers success but the NVRAM write is lost (state as before the request). */
+  z.object({ kind: z.literal('lostWrite'), ...common }).strict(),
+]);
+
+export type FaultInput = z.input<typeof faultSchema>;
+export type Fault = z.output<typeof faultSchema>;
+export type ActiveFault = Fault & { id: string };
+
+export function parseFault(input: unknown): Fault {
+  const parsed = faultSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EmulatorError('INVALID_FAULT', `${issue?.path.join('.') || 'fault'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+export class FaultRegistry {
+  private readonly faults = new Map<string, ActiveFault & { remaining: number }>();
+  private counter = 0;
+
+  add(fault: Fault): ActiveFault {
+    const id = `f${++this.counter}`;
+    const active = { ...fault, id };
+    this.faults.set(id, { ...active, remaining: fault.times ?? Infinity });
+    return active;
+  }
+
+  list(): ActiveFault[] {
+    return [...this.faults.values()].map(({ remaining: _r, ...f }) => f);
+  }
+
+  remove(id: string): boolean {
+    return this.faults.delete(id);
+  }
+
+  clear(): void {
+    this.faults.clear();
+  }
+
+  /** Consumes and returns the faults that apply to this request (at most one per kind). */
+  take(uuid: string, operation: string): Fault[] {
+    const out: Fault[] = [];
+    for (const [id, f] of this.faults) {
+      if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
+      if (f.match !== undefined && f.match !== operation) continue;
+      if (f.kind === 'rebootDuringCommit' && operation !== 'CommitChanges') continue;
+      if (out.some((o) => o.kind === f.kind)) continue;
+      f.remaining -= 1;
+      if (f.remaining <= 0) this.faults.delete(id);
+      const { remaining: _r, id: _id, ...fault } = f;
+      out.push(fault);
+    }
+    return out;
+  }
+}

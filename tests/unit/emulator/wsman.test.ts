@@ -1,0 +1,142 @@
+import { CLASSES } from '../../../emulator/classes';
+import { createNvram, type Nvram } from '../../../emulator/device/nvram';
+import { deviceProfileSchema } from '../../../emulator/device/profile';
+import { EnumerationContexts, dispatch } from '../../../emulator/wsman/dispatch';
+import { parseEnvelope } from '../../../emulator/wsman/envelope';
+import { WsmanFault } from '../../../emulator/wsman/faults';
+import type { FirmwareContext } from '../../../emulator/wsman/registry';
+import { instanceXml } from '../../../emulator/wsman/writer';
+import { XmlInputError, decodeEntities, parseXml } from '../../../emulator/wsman/xml';
+import { enumerate, get, invoke, pull, request } from '../../integration/emulator/support/wsman';
+
+function device(amtVersion = '11.8.50', state: 'pre' | 'post' = 'post'): Nvram {
+  const profile = deviceProfileSchema.parse({ amtVersion, state });
+  return createNvram(
+    { ...profile, uuid: '11111111-2222-4333-8444-555555555555', address: '127.20.0.9' },
+    { keyPem: 'K', certPem: 'C' },
+  );
+}
+
+function run(xml: string, nvram = device(), enumerations = new EnumerationContexts()): string {
+  const ctx: FirmwareContext = {
+    nvram,
+    auth: { username: 'admin', kind: 'admin', realms: 'all' },
+    session: null,
+    now: () => new Date(),
+    drawKey: () => {
+      throw new Error('no pool in unit tests');
+    },
+    signal: () => undefined,
+  };
+  return dispatch(parseEnvelope(parseXml(xml)), ctx, {
+    classes: CLASSES,
+    enumerations,
+    nextMessageId: () => 'uuid:00000000-8086-8086-8086-000000000001',
+  });
+}
+
+function fault(xml: string, nvram?: Nvram): string {
+  try {
+    run(xml, nvram);
+  } catch (err) {
+    if (err instanceof WsmanFault) return err.subcode;
+    throw err;
+  }
+  throw new Error('no fault');
+}
+
+describe('XML input', () => {
+  it('refuses DOCTYPE (no entity bombs), malformed and over-nested XML', () => {
+    expect(() => parseXml('<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')).toThrow(XmlInputError);
+    expect(() => parseXml('<a><b></a>')).toThrow(XmlInputError);
+    expect(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100))).toThrow(XmlInputError);
+    expect(() => parseXml('<a></a><b></b>')).toThrow(XmlInputError);
+  });
+
+  it('decodes only predefined entities and character references', () => {
+    expect(decodeEntities('a&amp;b&lt;&#65;&#x42;&custom;')).toBe('a&b<AB&custom;');
+    expect(parseXml('<x:a xmlns:x="u" x:Name="v&amp;w">t&gt;</x:a>')).toMatchObject({
+      name: 'a',
+      attrs: { Name: 'v&w' },
+      children: [],
+      text: 't>',
+    });
+  });
+});
+
+describe('WS-Man dispatch', () => {
+  it('answers Get with AMT prefixes, echoed RelatesTo, sorted properties and no self-closing tags', () => {
+    const out = run(get('AMT_GeneralSettings'));
+    expect(out).toMatch(/<b:RelatesTo>\d+<\/b:RelatesTo>/);
+    expect(out).toContain(
+      '<b:Action a:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse</b:Action>',
+    );
+    expect(out).toContain('xmlns:g="http://intel.com/wbem/wscim/1/amt-schema/1/AMT_GeneralSettings"');
+    expect(out).toContain('<g:DomainName></g:DomainName>');
+    expect(out).not.toMatch(/\/>/);
+    const names = [...out.matchAll(/<g:([A-Za-z]+)>/g)].map((m) => m[1]!).filter((n) => n !== 'AMT_GeneralSettings');
+    expect(names).toEqual([...names].sort());
+  });
+
+  it('sorts ASCII: uppercase before lowercase', () => {
+    expect(instanceXml('g', 'C', { localProfile: 1, Zeta: 2, Alpha: [1, 2], Skip: undefined })).toBe(
+      '<g:C><g:Alpha>1</g:Alpha><g:Alpha>2</g:Alpha><g:Zeta>2</g:Zeta><g:localProfile>1</g:localProfile></g:C>',
+    );
+  });
+
+  it('faults like firmware: unknown class, bad selectors, unknown instance, unknown method, bad Put order', () => {
+    expect(fault(get('AMT_Nope'))).toBe('b:DestinationUnreachable');
+    expect(fault(request({ action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Get', className: 'Foo_Bar' }))).toBe(
+      'b:DestinationUnreachable',
+    );
+    expect(fault(get('AMT_EthernetPortSettings', { Bogus: '1' }))).toBe('e:InvalidSelectors');
+    expect(fault(get('AMT_EthernetPortSettings'))).toBe('e:InvalidSelectors');
+    expect(fault(get('AMT_EthernetPortSettings', { InstanceID: 'Intel(r) AMT Ethernet Port Settings 7' }))).toBe(
+      'b:DestinationUnreachable',
+    );
+    expect(fault(invoke('AMT_GeneralSettings', 'Nope', ''))).toBe('b:ActionNotSupported');
+    const unsorted = request({
+      action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Put',
+      className: 'AMT_GeneralSettings',
+      body: '<h:AMT_GeneralSettings xmlns:h="x"><h:HostName>a</h:HostName><h:DomainName>b</h:DomainName></h:AMT_GeneralSettings>',
+    });
+    expect(fault(unsorted)).toBe('e:SchemaValidationError');
+    expect(fault('<Envelope><Header></Header><Body></Body></Envelope>')).toBe('b:InvalidMessageInformationHeader');
+  });
+
+  it('gates classes by firmware version', () => {
+    expect(fault(get('IPS_HostBasedSetupService'), device('6.2.0'))).toBe('b:DestinationUnreachable');
+    expect(run(get('IPS_HostBasedSetupService'), device('7.0.0'))).toContain('IPS_HostBasedSetupService');
+    expect(fault(get('IPS_OptInService'), device('5.2.10'))).toBe('b:DestinationUnreachable');
+  });
+
+  it('enumerates with contexts, pages by MaxElements and ends with EndOfSequence or empty Items', () => {
+    const contexts = new EnumerationContexts();
+    const nvram = device();
+    const ctx = /<g:EnumerationContext>([^<]+)</.exec(run(enumerate('CIM_SoftwareIdentity'), nvram, contexts))![1]!;
+    const page = run(pull('CIM_SoftwareIdentity', ctx), nvram, contexts);
+    expect(page.match(/<h:CIM_SoftwareIdentity>/g)).toHaveLength(11);
+    expect(page).toContain('<g:EndOfSequence></g:EndOfSequence>');
+    expect(() => run(pull('CIM_SoftwareIdentity', ctx), nvram, contexts)).toThrow(/InvalidEnumerationContext/);
+    const empty = /<g:EnumerationContext>([^<]+)</.exec(
+      run(enumerate('AMT_PublicKeyCertificate'), nvram, contexts),
+    )![1]!;
+    expect(run(pull('AMT_PublicKeyCertificate', empty), nvram, contexts)).toContain(
+      '<g:Items></g:Items><g:EndOfSequence></g:EndOfSequence>',
+    );
+  });
+
+  it('returns PT_STATUS codes from methods and applies state rules', () => {
+    const pre = device('11.8.50', 'pre');
+    expect(run(invoke('AMT_SetupAndConfigurationService', 'CommitChanges', ''), pre)).toContain(
+      '<g:ReturnValue>32</g:ReturnValue>',
+    );
+    expect(
+      run(invoke('AMT_SetupAndConfigurationService', 'Unprovision', '<r:ProvisioningMode>9</r:ProvisioningMode>')),
+    ).toContain('<g:ReturnValue>36</g:ReturnValue>');
+    const out = run(invoke('AMT_TimeSynchronizationService', 'GetLowAccuracyTimeSynch', ''));
+    expect(out).toMatch(
+      /<g:GetLowAccuracyTimeSynch_OUTPUT><g:Ta0>\d+<\/g:Ta0><g:ReturnValue>0<\/g:ReturnValue><\/g:GetLowAccuracyTimeSynch_OUTPUT>/,
+    );
+  });
+});
