@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 
 ensure_node_modules
 ensure_go_on_path
+ensure_samba start
 exec npx tsx scripts/start.ts "$@"

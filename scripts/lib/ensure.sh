@@ -47,3 +47,11 @@ ensure_postgres() {
   say "PostgreSQL did not come up on 127.0.0.1:5432"
   return 1
 }
+
+# The dev/test Samba AD DC (scripts/samba-dc.ts keeps the package list): installs Debian's samba,
+# winbind, krb5-user and ldb-tools when missing; `ensure_samba start` also provisions (first time)
+# and starts the dev DC of the configuration. The tests' own DC is started by jest's global setup.
+ensure_samba() {
+  if [ "${AMTFLOW_TEST_NO_SAMBA:-}" = 1 ] && [ "${1:-install}" = install ]; then return 0; fi
+  npx tsx scripts/samba.ts "${1:-install}"
+}

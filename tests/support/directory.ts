@@ -1,12 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createCipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Control, escapeFilter } from 'ldapts';
 import type { DirectoryConfig } from '../../lib/config';
 import { childDn, escapeDnValue } from '../../lib/directory/dn';
-import { sambaDc, sambaDirectoryConfig, TEST_DC_IP } from '../../scripts/samba-dc';
+import { runWithInput, sambaDc, sambaDirectoryConfig, TEST_DC_IP } from '../../scripts/samba-dc';
 
 /**
  * The test Samba AD DC (started by tests/integration/global-setup.ts) and what tests need around it:
@@ -64,16 +65,8 @@ export async function changesSince(client: Client, usn: number): Promise<string[
   return changed.length > 0 ? changed : ['(the highest committed USN moved)'];
 }
 
-function ldb(tool: 'ldbadd' | 'ldbdel', args: string[], input?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(tool, [`--configfile=${TEST_DC.smbConf}`, '-H', TEST_DC.samLdb, ...args]);
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${tool}: ${output}`))));
-    child.stdin.end(input ?? '');
-  });
+function ldb(tool: 'ldbadd' | 'ldbdel', args: string[], input = ''): Promise<string> {
+  return runWithInput(tool, [`--configfile=${TEST_DC.smbConf}`, '-H', TEST_DC.samLdb, ...args], input);
 }
 
 const partitions = () => `CN=Partitions,CN=Configuration,${TEST_DC.domainDn}`;
@@ -152,4 +145,98 @@ export async function storedKeys(samAccountName: string): Promise<StoredKeys> {
     salt: salt[1] === '::' ? Buffer.from(salt[2] as string, 'base64').toString('utf8') : (salt[2] as string),
     keyVersionNumber: Number(kvno[2]),
   };
+}
+
+/*
+ * Kerberos against the test DC's KDC, with MIT's client tools: a ticket for an AMT SPN, checked
+ * against a keytab built from the key material amtflow would give the firmware. If the SPN, the key
+ * version number or the key were wrong, `kvno -k` could not decrypt the ticket.
+ */
+
+/** The 128-bit n-fold of "kerberos" (RFC 3961 test vectors), the constant of the key derivation. */
+const KERBEROS_NFOLD = Buffer.from('6b65726265726f737b9b5b2b93132b93', 'hex');
+
+/** RFC 3962 string-to-key: PBKDF2-HMAC-SHA1, then DK(tkey, "kerberos") with AES in one-block CBC. */
+export function aesKey(passphrase: string, salt: string, iterations: number, bytes: 16 | 32): Buffer {
+  const tkey = pbkdf2Sync(passphrase, salt, iterations, bytes, 'sha1');
+  const blocks: Buffer[] = [];
+  let input = KERBEROS_NFOLD;
+  while (blocks.length * 16 < bytes) {
+    const cipher = createCipheriv(`aes-${bytes * 8}-cbc`, tkey, Buffer.alloc(16));
+    cipher.setAutoPadding(false);
+    input = Buffer.concat([cipher.update(input), cipher.final()]);
+    blocks.push(input);
+  }
+  return Buffer.concat(blocks).subarray(0, bytes);
+}
+
+/** Kerberos encryption type numbers (RFC 3961 / RFC 4757) of the keys a keytab entry can hold. */
+export const ENCTYPE = { 'rc4-hmac': 23, 'aes256-cts-hmac-sha1-96': 18 } as const;
+
+/** Writes an MIT keytab (format 0x0502) with one key for `principal` (`service/host@REALM`). */
+export function writeKeytab(file: string, principal: string, kvno: number, enctype: number, key: Buffer): void {
+  const counted = (b: Buffer) => Buffer.concat([u16(b.length), b]);
+  const [name = '', realm = ''] = principal.split('@');
+  const components = name.split('/');
+  const entry = Buffer.concat([
+    u16(components.length),
+    counted(Buffer.from(realm)),
+    ...components.map((c) => counted(Buffer.from(c))),
+    u32(1), // KRB5_NT_PRINCIPAL
+    u32(0), // timestamp
+    Buffer.from([kvno & 0xff]),
+    u16(enctype),
+    counted(key),
+    u32(kvno),
+  ]);
+  writeFileSync(file, Buffer.concat([u16(0x0502), u32(entry.length), entry]));
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/**
+ * Logs in as Administrator at the test DC's KDC and asks for a service ticket for `spn`, which
+ * `kvno -k` decrypts with the keytab. Resolves with kvno's report ("kvno = N, keytab entry valid").
+ */
+export async function verifyServiceTicket(spn: string, keytab: string): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'amtflow-krb5-'));
+  const krb5Conf = path.join(dir, 'krb5.conf');
+  writeFileSync(
+    krb5Conf,
+    [
+      '[libdefaults]',
+      `  default_realm = ${TEST_DC.realm}`,
+      '  dns_lookup_kdc = false',
+      '  dns_lookup_realm = false',
+      '  rdns = false',
+      '[realms]',
+      `  ${TEST_DC.realm} = {`,
+      `    kdc = ${TEST_DC.ip}`,
+      '  }',
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env, KRB5_CONFIG: krb5Conf, KRB5CCNAME: `FILE:${path.join(dir, 'ccache')}` };
+  try {
+    await runWithInput(
+      'kinit',
+      [`Administrator@${TEST_DC.realm}`],
+      readFileSync(TEST_DC.adminPasswordFile, 'utf8'),
+      env,
+    );
+    const { stdout } = await run('kvno', ['-k', keytab, `${spn}@${TEST_DC.realm}`], { env });
+    return stdout.trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
