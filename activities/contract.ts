@@ -32,6 +32,14 @@ export interface ImportedDevice {
   profileId?: string;
 }
 
+/** A Windows account of the settings profile, resolved in the directory (I8). */
+export interface AccountSid {
+  /** The name as the profile gives it, e.g. `CORP\\AMT Operators`. */
+  name: string;
+  /** Binary SID, base64: what AMT's KerberosUserSid takes. */
+  sidBase64: string;
+}
+
 export interface Idempotent {
   /** Derived from workflow id + step, so a retried activity finds its earlier effect. */
   idempotencyKey: string;
@@ -56,7 +64,8 @@ export interface LifecycleActivities {
   publishAmtAccount(input: { deviceUuid: string } & Idempotent): Promise<{ dn: string; keyVersion: number }>;
   registerSpns(input: { deviceUuid: string }): Promise<{ spns: string[] }>;
   deleteAmtAccount(input: { deviceUuid: string }): Promise<{ deleted: boolean }>;
-  resolveAccountSids(input: { deviceUuid: string }): Promise<{ resolved: number }>;
+  /** I8: the SIDs of the Windows users and groups the settings profile names (SIDs are not secret). */
+  resolveAccountSids(input: { deviceUuid: string }): Promise<{ accounts: AccountSid[] }>;
   setAutomaticProvisioning(input: { deviceUuid: string; enabled: boolean; by: string }): Promise<void>;
   /**
    * REN2: true once the directory shows the computer under its new name (or an operator confirmed
@@ -97,7 +106,7 @@ export interface LifecycleActivities {
   setAdminPassword(input: { session: DeviceSession } & Idempotent): Promise<{ credentialRef: string }>;
   setMebxPassword(input: { session: DeviceSession } & Idempotent): Promise<{ changed: boolean }>;
   commitSetup(input: { session: DeviceSession }): Promise<void>;
-  configureAccessControl(input: { session: DeviceSession }): Promise<{ entries: number }>;
+  configureAccessControl(input: { session: DeviceSession; accounts: AccountSid[] }): Promise<{ entries: number }>;
   configureFeatures(input: { session: DeviceSession }): Promise<void>;
   enableKerberos(input: { session: DeviceSession }): Promise<void>;
   setPowerPolicy(input: { session: DeviceSession }): Promise<{ changed: boolean }>;

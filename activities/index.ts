@@ -1,19 +1,21 @@
-import type { Database } from '../lib/store/database';
-import { auditRepository, type AuditEntry } from '../lib/store/audit';
+import { auditActivities } from './audit';
+import type { LifecycleActivities } from './contract';
+import type { ActivityDeps } from './deps';
+import { deviceActivities } from './device';
+import { withFailureMapping } from './failures';
+import { infrastructureActivities } from './infrastructure';
+import { validationActivities } from './validation';
 
-/** What activities need from the outside world; the worker builds it once and injects it. */
-export interface ActivityDeps {
-  database: Database;
+export type { ActivityDeps } from './deps';
+
+/** Every activity of the lifecycle worker, over injected dependencies (Temporal's DI pattern). */
+export function createActivities(deps: ActivityDeps): LifecycleActivities {
+  return withFailureMapping({
+    ...auditActivities(deps.store),
+    ...validationActivities(deps),
+    ...infrastructureActivities(deps),
+    ...deviceActivities(deps),
+  });
 }
 
-/** Activities as plain async functions over injected dependencies (Temporal's DI pattern). */
-export function createActivities(deps: ActivityDeps) {
-  const audit = auditRepository(deps.database.db);
-  return {
-    async recordAudit(entry: AuditEntry): Promise<string> {
-      return (await audit.append(entry)).id;
-    },
-  };
-}
-
-export type Activities = ReturnType<typeof createActivities>;
+export type Activities = LifecycleActivities;

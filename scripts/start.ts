@@ -7,10 +7,10 @@
  * everything is kept in the state directory, so the next `npm start` carries on from there.
  */
 import { randomUUID } from 'node:crypto';
-import { loadConfig, pgliteDir } from '../lib/config';
+import { loadConfig } from '../lib/config';
 import { loadKeyEncryptionKey } from '../lib/crypto/kek';
-import { openDatabase } from '../lib/store/database';
 import { buildCodecServer } from '../api/codec-server';
+import { buildActivityDeps } from '../runtime/activity-deps';
 import { codecServerToken } from '../runtime/codec-token';
 import { amtflowDataConverter } from '../runtime/data-converter';
 import { createLogger } from '../runtime/logger';
@@ -51,14 +51,12 @@ async function main(): Promise<void> {
   logger.info({ address: server.address, webUi: server.uiUrl, sqlite: server.dbFile }, 'Temporal dev server ready');
 
   const bundle = await buildWorkflowBundle();
-  const database = await openDatabase(
-    config.database.url ? { url: config.database.url } : { dataDir: pgliteDir(config) },
-  );
+  const deps = await buildActivityDeps(config);
   const { connection, namespace } = await connectWorker(config);
   const worker = await createLifecycleWorker({
     connection,
     namespace,
-    deps: { database },
+    deps,
     dataConverter: amtflowDataConverter(kek),
     workflowBundlePath: bundle,
   });
@@ -87,7 +85,7 @@ async function main(): Promise<void> {
   worker.shutdown();
   await running;
   await connection.close();
-  await database.close();
+  await deps.database.close();
   await codecServer.close();
   if (!alreadyRunning) {
     await stopServer(config.stateDir);

@@ -3,10 +3,10 @@
  * Temporal and runs the lifecycle worker until SIGINT/SIGTERM (the SDK's Runtime turns those into
  * a graceful shutdown: running activities finish, then `run()` resolves).
  */
-import { loadConfig, pgliteDir } from '../lib/config';
+import { loadConfig } from '../lib/config';
 import { loadKeyEncryptionKey } from '../lib/crypto/kek';
-import { openDatabase } from '../lib/store/database';
 import { createLogger } from '../runtime/logger';
+import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
 import { connectWorker } from '../runtime/temporal';
 import { WORKFLOW_BUNDLE } from '../scripts/build-workflow-bundle';
@@ -16,15 +16,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
   installRuntimeLogger(logger);
-  const database = await openDatabase(
-    config.database.url ? { url: config.database.url } : { dataDir: pgliteDir(config) },
-  );
+  const deps = await buildActivityDeps(config);
   const { connection, namespace } = await connectWorker(config);
   try {
     const worker = await createLifecycleWorker({
       connection,
       namespace,
-      deps: { database },
+      deps,
       dataConverter: amtflowDataConverter(loadKeyEncryptionKey(config)),
       workflowBundlePath: WORKFLOW_BUNDLE,
     });
@@ -33,7 +31,7 @@ async function main(): Promise<void> {
     logger.info('worker stopped');
   } finally {
     await connection.close();
-    await database.close();
+    await deps.database.close();
   }
 }
 

@@ -45,8 +45,8 @@ export async function applySecondStage(
   log.info('I9 second-stage provisioning started', { deviceUuid: session.deviceUuid });
   const login = required(await runner.run(STAGE_TWO.login, { session }), STAGE_TWO.login.id);
   const managed = { ...session, credentialRef: login.credentialRef };
-  await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid });
-  await runner.run(STAGE_TWO.acl, { session: managed });
+  const { accounts } = required(await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid }), STAGE_TWO.sids.id);
+  await runner.run(STAGE_TWO.acl, { session: managed, accounts });
   await runner.run(STAGE_TWO.features, { session: managed });
   await runner.run(STAGE_TWO.kerberos, { session: managed });
   await runner.run(STAGE_TWO.power, { session: managed });

@@ -1,2 +1,2 @@
-export { configSchema, type AmtflowConfig, type DirectoryConfig, type CaConfig } from './schema';
+export { configSchema, type AmtflowConfig, type DirectoryConfig, type CaConfig, type AmtConfig } from './schema';
 export { loadConfig, pgliteDir, ConfigError, type LoadOptions } from './load';

@@ -109,6 +109,33 @@ export const caSchema = z
   })
   .strict();
 
+export const amtSchema = z
+  .object({
+    /** TCP connect plus TLS handshake, per request. */
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+    /** First request byte to last response byte, per request (RPS uses 12 s). */
+    responseTimeoutMs: z.number().int().positive().default(20_000),
+    /**
+     * Spec OOB6: Digest accounts tried after the device's own stored credentials, in order. The
+     * password is read from a file; `factoryDefault` stands for AMT's documented factory password
+     * (`admin`), which is no secret.
+     */
+    provisioningAccounts: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            username: z.string().min(1).default('admin'),
+            passwordFile: z.string().min(1).optional(),
+            factoryDefault: z.boolean().default(false),
+          })
+          .strict()
+          .refine((a) => Boolean(a.passwordFile) !== a.factoryDefault, 'give either passwordFile or factoryDefault: true'),
+      )
+      .default([{ name: 'factory', username: 'admin', factoryDefault: true }]),
+  })
+  .strict();
+
 export const listenersSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -128,6 +155,11 @@ export const configSchema = z
     directory: directorySchema.optional(),
     ca: caSchema.default({ keyBits: 2048, organization: 'amtflow' }),
     listeners: listenersSchema.default({ host: '127.0.0.1', apiPort: 8080, helloPort: 9971, codecPort: 8888 }),
+    amt: amtSchema.default({
+      connectTimeoutMs: 10_000,
+      responseTimeoutMs: 20_000,
+      provisioningAccounts: [{ name: 'factory', username: 'admin', factoryDefault: true }],
+    }),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()
@@ -138,3 +170,4 @@ export const configSchema = z
 export type AmtflowConfig = z.infer<typeof configSchema>;
 export type DirectoryConfig = z.infer<typeof directorySchema>;
 export type CaConfig = z.infer<typeof caSchema>;
+export type AmtConfig = z.infer<typeof amtSchema>;

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../../activities';
+import { auditActivities } from '../../../activities/audit';
+import { SecretBox } from '../../../lib/crypto/secret-box';
+import { createStore } from '../../../lib/store';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { systemCheck } from '../../../workflows';
 import { ensureTemporalCli, startServer, waitFor, type RunningServer } from '../../../scripts/temporal-dev-server';
@@ -38,7 +40,10 @@ describe('Temporal dev server killed while a workflow waits on a timer', () => {
       client: { dataConverter: testDataConverter },
     });
     const taskQueue = uniqueQueue('restart');
-    const worker = await createTestWorker(env, { taskQueue, activities: createActivities({ database }) });
+    const worker = await createTestWorker(env, {
+      taskQueue,
+      activities: auditActivities(createStore(database, new SecretBox(Buffer.alloc(32, 1)))),
+    });
     const workflowId = `restart-${randomUUID()}`;
     const running = worker.run();
     try {

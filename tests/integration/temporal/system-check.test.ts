@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../../activities';
+import { auditActivities } from '../../../activities/audit';
+import { SecretBox } from '../../../lib/crypto/secret-box';
+import { createStore } from '../../../lib/store';
 import { auditRepository } from '../../../lib/store/audit';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { systemCheck } from '../../../workflows';
@@ -22,7 +24,10 @@ describe('systemCheck on the real Temporal dev server', () => {
 
   it('runs a workflow whose activity writes to the site database', async () => {
     const taskQueue = uniqueQueue('system-check');
-    const worker = await createTestWorker(env, { taskQueue, activities: createActivities({ database }) });
+    const worker = await createTestWorker(env, {
+      taskQueue,
+      activities: auditActivities(createStore(database, new SecretBox(Buffer.alloc(32, 1)))),
+    });
     const requestedBy = `tester-${randomUUID()}`;
     const result = await worker.runUntil(
       env.client.workflow.execute(systemCheck, {
@@ -40,7 +45,10 @@ describe('systemCheck on the real Temporal dev server', () => {
 
   it('stores inputs and results in history only in encrypted form', async () => {
     const taskQueue = uniqueQueue('system-check-codec');
-    const worker = await createTestWorker(env, { taskQueue, activities: createActivities({ database }) });
+    const worker = await createTestWorker(env, {
+      taskQueue,
+      activities: auditActivities(createStore(database, new SecretBox(Buffer.alloc(32, 1)))),
+    });
     const requestedBy = `marker-${randomUUID()}`;
     const handle = await env.client.workflow.start(systemCheck, {
       taskQueue,
