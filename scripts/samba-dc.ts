@@ -25,7 +25,7 @@ import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { directorySchema, type DirectoryConfig } from '../lib/config/schema';
 import { withDirectory } from '../lib/directory';
-import { waitFor } from './temporal-dev-server';
+import { isAlive, terminate, waitFor } from './lib/process';
 
 const run = promisify(execFile);
 
@@ -290,15 +290,6 @@ export async function isSambaDcHealthy(dc: SambaDc): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function recordedPid(dc: SambaDc): number | undefined {
   if (!existsSync(dc.pidFile)) return undefined;
   const pid = Number(readFileSync(dc.pidFile, 'utf8'));
@@ -319,8 +310,18 @@ export interface RunningSambaDc {
  */
 export async function startSambaDc(dc: SambaDc, timeoutMs = 120_000): Promise<RunningSambaDc> {
   await ensureLoopbackAddress(dc.ip);
-  const reused = await isSambaDcHealthy(dc);
-  if (!reused) await spawnSamba(dc, timeoutMs);
+  const pid = recordedPid(dc);
+  const reused = pid !== undefined && isAlive(pid) && (await isSambaDcHealthy(dc));
+  if (!reused) {
+    // A DC of another state directory on this address would answer our health check while our own
+    // files (TLS CA, admin password) do not match it.
+    if (await isSambaDcHealthy(dc)) {
+      throw new Error(
+        `another Samba DC for ${dc.domain} already answers on ${dc.ip}, not the one of ${dc.dir}: stop it or use another address`,
+      );
+    }
+    await spawnSamba(dc, timeoutMs);
+  }
   // Samba generates its self-signed certificate at first start, before it listens.
   copyFileSync(path.join(dc.dir, 'private', 'tls', 'ca.pem'), dc.caFile);
   const config = sambaDirectoryConfig(dc);
@@ -357,15 +358,8 @@ async function spawnSamba(dc: SambaDc, timeoutMs: number): Promise<void> {
 export async function stopSambaDc(dc: SambaDc, graceMs = 15_000): Promise<boolean> {
   const pid = recordedPid(dc);
   rmSync(dc.pidFile, { force: true });
-  if (pid === undefined || !alive(pid)) return false;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`samba pid ${pid} to exit`, async () => !alive(pid), graceMs, 100);
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(`samba pid ${pid} to die`, async () => !alive(pid), 5_000, 100);
-  }
-  return true;
+  if (pid === undefined) return false;
+  return terminate(pid, 'the Samba DC', graceMs);
 }
 
 /**
@@ -384,7 +378,7 @@ async function withLock<T>(dc: SambaDc, work: () => Promise<T>): Promise<T> {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = Number(readFileSync(lock, 'utf8'));
-        if (!Number.isInteger(owner) || !alive(owner)) rmSync(lock, { force: true });
+        if (!Number.isInteger(owner) || !isAlive(owner)) rmSync(lock, { force: true });
         return false;
       }
     },
@@ -426,7 +420,7 @@ function liveLeases(dc: SambaDc): number[] {
     .filter((name) => name !== STARTED_BY_TESTS)
     .map(Number)
     .filter((pid) => {
-      if (alive(pid)) return true;
+      if (isAlive(pid)) return true;
       rmSync(path.join(leaseDir(dc), String(pid)), { force: true });
       return false;
     });

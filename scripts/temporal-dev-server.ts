@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import path from 'node:path';
 import { promisify } from 'node:util';
 
+import { isAlive, terminate, waitFor } from './lib/process';
+
 const run = promisify(execFile);
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -165,30 +167,6 @@ export async function isHealthy(cli: string, address: string, namespace: string)
   }
 }
 
-/** Polls a condition until it holds or the deadline passes. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 250,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Starts the dev server detached (it outlives a crashed parent; `stopServer` ends it), records its
  * pid, and waits for health. If a server recorded in this state directory is already healthy, it
@@ -212,7 +190,7 @@ export async function startServer(options: ServerOptions, timeoutMs = 120_000): 
 
   mkdirSync(paths.dir, { recursive: true });
   const recorded = existsSync(paths.pidFile) ? Number(readFileSync(paths.pidFile, 'utf8')) : undefined;
-  if (recorded && alive(recorded) && (await isHealthy(options.cli, address, namespace))) return result(recorded);
+  if (recorded && isAlive(recorded) && (await isHealthy(options.cli, address, namespace))) return result(recorded);
 
   const out = openSync(paths.logFile, 'a');
   const child = spawn(options.cli, serverArgs(options, settings), { detached: true, stdio: ['ignore', out, out] });
@@ -241,13 +219,5 @@ export async function stopServer(stateDir: string, graceMs = 15_000): Promise<bo
   if (!existsSync(paths.pidFile)) return false;
   const pid = Number(readFileSync(paths.pidFile, 'utf8'));
   rmSync(paths.pidFile, { force: true });
-  if (!alive(pid)) return false;
-  process.kill(pid, 'SIGTERM');
-  try {
-    await waitFor(`Temporal dev server pid ${pid} to exit`, async () => !alive(pid), graceMs, 100);
-  } catch {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(`Temporal dev server pid ${pid} to die`, async () => !alive(pid), 5_000, 100);
-  }
-  return true;
+  return terminate(pid, 'the Temporal dev server', graceMs);
 }

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, LifecycleActivities, LifecycleOperation } from '../activities/contract';
-import { STAGE_TWO } from './catalogue';
+import { REPORT, STAGE_TWO } from './catalogue';
 import { SEARCH_ATTRIBUTES } from './names';
 import type { StepRunner } from './step-runner';
 
@@ -36,6 +36,19 @@ export function required<T>(value: T | undefined, stepId: string): T {
   return value;
 }
 
+/** OOB10 / IB11: every flow that got to its end records it in the site database. */
+export async function recordSuccess(
+  runner: StepRunner<LifecycleActivities>,
+  result: { deviceUuid: string; operation: LifecycleOperation; stageReached: string; summary: string },
+): Promise<void> {
+  await runner.run(REPORT.result, {
+    ...result,
+    outcome: 'succeeded',
+    workflowId: workflowInfo().workflowId,
+    idempotencyKey: idempotencyKey(`${REPORT.result.id}/${result.operation}`),
+  });
+}
+
 /** OOB9 / UPD1: apply the settings profile over TLS verified against amtflow's CA. */
 export async function applySecondStage(
   runner: StepRunner<LifecycleActivities>,
@@ -45,7 +58,10 @@ export async function applySecondStage(
   log.info('I9 second-stage provisioning started', { deviceUuid: session.deviceUuid });
   const login = required(await runner.run(STAGE_TWO.login, { session }), STAGE_TWO.login.id);
   const managed = { ...session, credentialRef: login.credentialRef };
-  const { accounts } = required(await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid }), STAGE_TWO.sids.id);
+  const { accounts } = required(
+    await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid }),
+    STAGE_TWO.sids.id,
+  );
   await runner.run(STAGE_TWO.acl, { session: managed, accounts });
   await runner.run(STAGE_TWO.features, { session: managed });
   await runner.run(STAGE_TWO.kerberos, { session: managed });

@@ -1,7 +1,7 @@
-import { log, workflowInfo } from '@temporalio/workflow';
+import { log } from '@temporalio/workflow';
 import type { DeviceSession, LifecycleActivities, ProvisioningMode } from '../activities/contract';
 import { CONNECT, INFRASTRUCTURE, REPORT, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE } from './catalogue';
-import { applySecondStage, idempotencyKey, markDevice, markOperation, required } from './lifecycle';
+import { applySecondStage, idempotencyKey, markDevice, markOperation, recordSuccess, required } from './lifecycle';
 import { StepRunner, type RetryTiming } from './step-runner';
 
 export interface ProvisionDeviceInput {
@@ -111,14 +111,11 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
     session = await applySecondStage(runner, { ...session, tls: 'managed' }, { update: false });
 
     // OOB10 / IB11.
-    await runner.run(REPORT.result, {
+    await recordSuccess(runner, {
       deviceUuid,
       operation: 'provision',
-      outcome: 'succeeded',
       stageReached: 'stage-two',
-      workflowId: workflowInfo().workflowId,
       summary: `${mode} provisioning of ${device.fqdn} (AMT ${amtVersion})`,
-      idempotencyKey: idempotencyKey(REPORT.result.id),
     });
     return {
       deviceUuid,

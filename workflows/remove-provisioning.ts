@@ -1,7 +1,6 @@
-import { workflowInfo } from '@temporalio/workflow';
 import type { LifecycleActivities, RemovalMode } from '../activities/contract';
 import { REMOVE, REPORT, VALIDATE } from './catalogue';
-import { idempotencyKey, markDevice, markOperation, required } from './lifecycle';
+import { markDevice, markOperation, recordSuccess, required } from './lifecycle';
 import { StepRunner, type RetryTiming } from './step-runner';
 
 export interface RemoveInput {
@@ -37,14 +36,11 @@ export async function removeSteps(
   });
   await runner.run(REMOVE.revoke, { deviceUuid, reason: 'superseded', templates: ['amt-web-server', '8021x-client'] });
   await runner.run(REMOVE.account, { deviceUuid });
-  await runner.run(REPORT.result, {
+  await recordSuccess(runner, {
     deviceUuid,
     operation,
-    outcome: 'succeeded',
     stageReached: 'remove',
-    workflowId: workflowInfo().workflowId,
     summary: `${mode} removal of provisioning information from ${device.fqdn}`,
-    idempotencyKey: idempotencyKey(`${REPORT.result.id}/${operation}`),
   });
 }
 

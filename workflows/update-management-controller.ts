@@ -1,7 +1,6 @@
-import { workflowInfo } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/contract';
 import { REPORT, STAGE_TWO, UPDATE, VALIDATE } from './catalogue';
-import { applySecondStage, idempotencyKey, markDevice, markOperation, required } from './lifecycle';
+import { applySecondStage, idempotencyKey, markDevice, markOperation, recordSuccess, required } from './lifecycle';
 import { StepRunner, type RetryTiming } from './step-runner';
 
 export interface UpdateInput {
@@ -45,14 +44,11 @@ export async function updateManagementController(input: UpdateInput): Promise<{ 
     await runner.run(UPDATE.revoke, { deviceUuid, reason: 'superseded', templates: ['8021x-client'] });
 
     await applySecondStage(runner, { deviceUuid, tls: 'managed', protocol }, { update: true });
-    await runner.run(REPORT.result, {
+    await recordSuccess(runner, {
       deviceUuid,
       operation: 'update',
-      outcome: 'succeeded',
       stageReached: 'stage-two',
-      workflowId: workflowInfo().workflowId,
       summary: `settings re-applied to ${device.fqdn}`,
-      idempotencyKey: idempotencyKey(REPORT.result.id),
     });
     return { deviceUuid };
   });

@@ -14,7 +14,11 @@ import { runWithInput, sambaDc, sambaDirectoryConfig, TEST_DC_IP } from '../../s
  * an Administrator connection for fixtures, the check that an operation wrote nothing, forest
  * fixtures, and the keys Samba stored for an account.
  */
-export const TEST_DC = sambaDc({ stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'), ip: TEST_DC_IP });
+// The address is overridable so that two checkouts can run their suites side by side.
+export const TEST_DC = sambaDc({
+  stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'),
+  ip: process.env.AMTFLOW_TEST_DC_IP ?? TEST_DC_IP,
+});
 
 const run = promisify(execFile);
 

@@ -11,7 +11,8 @@ import { WORKFLOW_BUNDLE } from '../../scripts/build-workflow-bundle';
  */
 export const TEST_SERVER = {
   ip: '127.0.0.1',
-  port: 17233,
+  // Overridable so that two checkouts can run their suites side by side.
+  port: Number(process.env.AMTFLOW_TEST_TEMPORAL_PORT ?? 17233),
   namespace: 'amtflow',
   stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'),
 };

@@ -8,8 +8,9 @@ import { SecretBox } from '../../../lib/crypto/secret-box';
 import { createStore } from '../../../lib/store';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { systemCheck } from '../../../workflows';
-import { ensureTemporalCli, startServer, waitFor, type RunningServer } from '../../../scripts/temporal-dev-server';
-import { createTestWorker, testDataConverter, uniqueQueue } from '../../support/temporal';
+import { isAlive, waitFor } from '../../../scripts/lib/process';
+import { ensureTemporalCli, startServer, type RunningServer } from '../../../scripts/temporal-dev-server';
+import { TEST_SERVER, createTestWorker, testDataConverter, uniqueQueue } from '../../support/temporal';
 
 /**
  * Durability of the embedded server itself: a workflow sleeping on a timer survives a SIGKILL of
@@ -17,7 +18,7 @@ import { createTestWorker, testDataConverter, uniqueQueue } from '../../support/
  */
 describe('Temporal dev server killed while a workflow waits on a timer', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-restart-'));
-  const port = 17250;
+  const port = TEST_SERVER.port + 17;
   let cli: string;
   let server: RunningServer | undefined;
   let database: Database;
@@ -76,12 +77,3 @@ describe('Temporal dev server killed while a workflow waits on a timer', () => {
     }
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,7 +8,7 @@ import type { Worker } from '@temporalio/worker';
 import { OperationInFlightError, startLifecycle } from '../../../runtime/lifecycle-client';
 import { operatorDecisionUpdate, progressQuery, renameCompletedSignal } from '../../../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/names';
-import { waitFor } from '../../../scripts/temporal-dev-server';
+import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 import type { LifecycleActivities } from '../../../activities/contract';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { formatProgress, operatorCommands } from '../../../cli/commands';
-import { waitFor } from '../../../scripts/temporal-dev-server';
+import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 

@@ -5,7 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { operatorDecisionSignal, operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/names';
-import { waitFor } from '../../../scripts/temporal-dev-server';
+import { waitFor } from '../../../scripts/lib/process';
 import { FAILURE_CONVERTER_PATH } from '../../../runtime/data-converter';
 import { connectTestEnv, testDataConverter, uniqueQueue } from '../../support/temporal';
 import type { runnerProbe } from '../../support/runner-workflows';
