@@ -1,5 +1,11 @@
-import type { LifecycleActivities } from './contract';
+import type { AmtAccount, KerberosEncryptionType } from '../lib/directory';
+import { childDn } from '../lib/directory/dn';
+import type { DeviceTemplate } from '../lib/pki';
+import type { DevicePatch, Repositories } from '../lib/store';
+import type { LifecycleOperation as StoredOperation } from '../lib/store/vocabulary';
+import type { LifecycleActivities, LifecycleOperation } from './contract';
 import type { ActivityDeps } from './deps';
+import { importedDevice, inDirectory } from './validation';
 
 type InfrastructureActivities = Pick<
   LifecycleActivities,
@@ -13,19 +19,196 @@ type InfrastructureActivities = Pick<
   | 'recordResult'
 >;
 
+/** The contract's template names (as the workflows speak) and the CA's. */
+const CA_TEMPLATES: Record<'amt-web-server' | '8021x-client', DeviceTemplate> = {
+  'amt-web-server': 'amt-web-server',
+  '8021x-client': 'ieee8021x-client',
+};
+
+const STORED_OPERATIONS: Record<LifecycleOperation, StoredOperation> = {
+  provision: 'provision',
+  update: 'update',
+  remove: 'remove',
+  rename: 'rename_or_move',
+};
+
+/**
+ * OOB10: where amtflow's lifecycle leaves a device (OPS1's AMT status with it). A finished removal —
+ * either DEP1 option, and the removal half of a rename — returns the firmware to pre-provisioning.
+ * A failed or aborted run marks the device failed and leaves its AMT status to discovery.
+ */
+function deviceAfter(operation: StoredOperation, outcome: 'succeeded' | 'failed' | 'aborted'): DevicePatch {
+  if (outcome !== 'succeeded') return { provisioningState: 'failed' };
+  return operation === 'provision' || operation === 'update'
+    ? { provisioningState: 'provisioned', discoveryStatus: 'provisioned' }
+    : { provisioningState: 'unprovisioned', discoveryStatus: 'not_provisioned' };
+}
+
+/** The KDC encrypts tickets with the strongest type the account lists; AMT before Release 8 has only RC4. */
+function encryptionTypesFor(amtVersion: string | null): KerberosEncryptionType[] | undefined {
+  return amtVersion !== null && Number.parseInt(amtVersion, 10) < 8 ? ['rc4-hmac'] : undefined;
+}
+
 /** I1–I5, OOB7, OOB10, DEP2, DEP3, REN2, REN3: the CA, the directory and the site database. */
-export function infrastructureActivities(_deps: ActivityDeps): InfrastructureActivities {
-  const pending = async (): Promise<never> => {
-    throw new Error('not implemented yet');
-  };
+export function infrastructureActivities(deps: ActivityDeps): InfrastructureActivities {
+  const { store } = deps;
+
+  const recordPublished = (device: string, account: AmtAccount) =>
+    store.directoryObjects.save(device, {
+      dn: account.dn,
+      spns: account.spns,
+      windowsComputerDn: account.computerDn ?? null,
+      keyVersion: account.keyVersionNumber,
+      status: 'published',
+    });
+
   return {
-    revokeDeviceCertificates: pending,
-    publishAmtAccount: pending,
-    registerSpns: pending,
-    deleteAmtAccount: pending,
-    resolveAccountSids: pending,
-    setAutomaticProvisioning: pending,
-    checkRenameComplete: pending,
-    recordResult: pending,
+    async revokeDeviceCertificates({ deviceUuid, reason, templates }) {
+      // Idempotent in the CA: a retry revokes nothing new (and republishes the CRL, healing a crash
+      // between the database update and the CRL), so it returns only what this call revoked.
+      const revoked = await deps.ca.revokeDeviceCertificates(
+        deviceUuid,
+        reason,
+        templates.map((t) => CA_TEMPLATES[t]),
+      );
+      return { revoked: revoked.map((record) => record.serial) };
+    },
+
+    /**
+     * I3 with the write-ahead rule (law 3). In order: the P4 checks (reads); the new password
+     * committed as `pending` under the run's key and the object recorded `pending` (so compensation
+     * after a crash knows what may exist); the object published (idempotent); the password set and
+     * promoted; the object recorded `published` with the key version the directory assigned.
+     * A retry after a crash at any point takes the same pending version (same key) and walks on:
+     * a password already promoted is not set again, one still pending is set again with the same
+     * value — the directory then holds that value whichever attempt reached it.
+     */
+    async publishAmtAccount({ deviceUuid, idempotencyKey }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const computer = {
+        fqdn: device.fqdn,
+        domain: device.domain,
+        ...(device.windowsComputerDn ? { computerDn: device.windowsComputerDn } : {}),
+      };
+      const encryptionTypes = encryptionTypesFor(device.amtVersion);
+      return inDirectory(deps, async (directory) => {
+        const checked = await directory.checkPrerequisites(computer);
+        // The DN publishAmtAccount will use; openDirectory succeeded, so the section is configured.
+        const container = `${deps.config.directory?.amtContainer},${checked.domain.dn}`;
+        const credential = await store.credentials.stagePending(device.uuid, 'directory_account', idempotencyKey);
+        const earlier = await store.directoryObjects.get(device.uuid);
+        await store.directoryObjects.save(device.uuid, {
+          dn: childDn('CN', checked.host, container),
+          spns: earlier?.spns ?? [],
+          windowsComputerDn: checked.computerDn ?? null,
+          keyVersion: earlier?.keyVersion ?? null,
+          status: 'pending',
+        });
+        let account: AmtAccount = await directory.publishAmtAccount(
+          computer,
+          encryptionTypes ? { encryptionTypes } : {},
+        );
+        if (credential.status === 'pending') {
+          const ref = { device: credential.device, kind: credential.kind, version: credential.version };
+          account = await directory.setAmtAccountPassword(device.fqdn, await store.credentials.reveal(ref));
+          await store.credentials.promote(ref);
+        }
+        await recordPublished(device.uuid, account);
+        return { dn: account.dn, keyVersion: account.keyVersionNumber };
+      });
+    },
+
+    async registerSpns({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      // Adds only missing SPNs; a conflict writes nothing and is the typed SPN_CONFLICT.
+      const account = await inDirectory(deps, (directory) => directory.registerSpns(device.fqdn));
+      await recordPublished(device.uuid, account);
+      return { spns: account.spns };
+    },
+
+    async deleteAmtAccount({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const recorded = await store.directoryObjects.get(device.uuid);
+      const removed = await inDirectory(deps, async (directory) => {
+        await directory.removeSpns(device.fqdn);
+        return directory.deleteAmtAccount(device.fqdn);
+      });
+      if (recorded && recorded.status !== 'deleted') {
+        await store.directoryObjects.save(device.uuid, {
+          dn: recorded.dn,
+          spns: [],
+          windowsComputerDn: recorded.windowsComputerDn,
+          keyVersion: recorded.keyVersion,
+          status: 'deleted',
+        });
+      }
+      // A retry after a crash between the directory delete and the record finds nothing in the
+      // directory, but the record still says published: the account existed, so report it deleted.
+      return { deleted: removed || recorded?.status === 'published' };
+    },
+
+    async resolveAccountSids({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const { settingsProfile } = await store.devices.automaticProvisioning(device.uuid);
+      if (!settingsProfile) return { accounts: [] };
+      const { settings } = await store.profiles.require(settingsProfile);
+      const names = settings.userAccounts.flatMap((u) => (u.type === 'kerberos' ? [u.account] : []));
+      if (names.length === 0) return { accounts: [] };
+      // All or nothing: one unknown name is PRINCIPAL_NOT_FOUND naming it.
+      const principals = await inDirectory(deps, (directory) => directory.lookupPrincipals(names));
+      return { accounts: principals.map((p) => ({ name: p.name, sidBase64: p.sidBase64 })) };
+    },
+
+    async setAutomaticProvisioning({ deviceUuid, enabled, by }) {
+      const device = await importedDevice(deps, deviceUuid);
+      // The switch and its audit entry commit together, and only when the switch moves: a retry
+      // after the commit changes nothing and appends no second entry.
+      await store.transaction(async (trx: Repositories) => {
+        const current = await trx.devices.require(device.uuid);
+        if (current.automaticProvisioningEnabled === enabled) return;
+        await trx.devices.setAutomaticProvisioning(device.uuid, enabled);
+        await trx.audit.append({
+          actor: by,
+          action: `device.automatic-provisioning.${enabled ? 'enable' : 'disable'}`,
+          target: device.uuid,
+          outcome: 'success',
+          details: { fqdn: device.fqdn },
+        });
+      });
+    },
+
+    async checkRenameComplete({ deviceUuid, hostName, domain, confirmedBy }) {
+      const device = await importedDevice(deps, deviceUuid);
+      let windowsComputerDn: string | null = null;
+      if (confirmedBy === undefined) {
+        // The Windows computer shows under the new name in the new domain once the change replicated.
+        // A target the P4 checks refuse is the typed error: waiting would not change it.
+        const checked = await inDirectory(deps, (directory) =>
+          directory.checkPrerequisites({ fqdn: `${hostName}.${domain}`, domain }),
+        );
+        if (!checked.computerDn) return { complete: false };
+        windowsComputerDn = checked.computerDn;
+      }
+      // With only an operator's word, the old DN names the object under its old name: drop it, and
+      // publishing finds the computer by its new name. Plain values: a retry writes the same.
+      await store.devices.update(device.uuid, { hostName, domain, windowsComputerDn });
+      return { complete: true };
+    },
+
+    async recordResult({ deviceUuid, operation, outcome, stageReached, workflowId, summary, idempotencyKey }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const stored = STORED_OPERATIONS[operation];
+      await store.transaction(async (trx: Repositories) => {
+        const { created } = await trx.results.record(
+          { device: device.uuid, operation: stored, workflowId, outcome, stageReached, summary },
+          idempotencyKey,
+        );
+        // The result and the device's state commit together. A retry finds the result and leaves
+        // the device alone: a later run may have moved it on since.
+        if (created) {
+          await trx.devices.update(device.uuid, { ...deviceAfter(stored, outcome), provisioningStage: stageReached });
+        }
+      });
+    },
   };
 }

@@ -1,20 +1,166 @@
+import { detectInterface, probeAmt } from '../lib/amt';
+import type { ActiveDirectory } from '../lib/directory';
+import { rootHashMatches, type RootHashAlgorithm } from '../lib/pki';
+import { normaliseDeviceUuid, StoreError, type Device } from '../lib/store';
 import type { LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
+import { permanentFailure } from './failures';
 
 type ValidationActivities = Pick<
   LifecycleActivities,
   'loadImportedDevice' | 'probeAmtVersion' | 'checkDirectoryPrerequisites' | 'matchTrustedRoot'
 >;
 
-/** P1, P2, P4, OOB2, OOB3, IB9: checks before anything changes. */
-export function validationActivities(_deps: ActivityDeps): ValidationActivities {
-  const pending = async (): Promise<never> => {
-    throw new Error('not implemented yet');
-  };
+/** P2: the oldest AMT release amtflow provisions. */
+const MINIMUM_AMT_VERSION = [3, 2, 1];
+
+function versionNumbers(version: string): number[] {
+  return version.split('.').map(Number);
+}
+
+function isOlderThan(version: number[], minimum: number[]): boolean {
+  for (let i = 0; i < minimum.length; i++) {
+    const part = version[i] ?? 0;
+    const least = minimum[i] as number;
+    if (part !== least) return part < least;
+  }
+  return false;
+}
+
+const THUMBPRINT_ALGORITHMS: readonly string[] = ['sha1', 'sha256', 'sha384'] satisfies RootHashAlgorithm[];
+
+/**
+ * The device record a run works on. An unknown or malformed UUID is the same final condition: the
+ * device was never imported (OOB2), and no retry can import it.
+ */
+export async function importedDevice(deps: Pick<ActivityDeps, 'store'>, deviceUuid: string): Promise<Device> {
+  let device: Device | undefined;
+  try {
+    device = await deps.store.devices.get(normaliseDeviceUuid(deviceUuid));
+  } catch (err) {
+    if (!(err instanceof StoreError && err.code === 'INVALID_INPUT')) throw err;
+  }
+  if (!device) {
+    throw permanentFailure(
+      'DEVICE_NOT_IMPORTED',
+      `device ${deviceUuid} was not imported; import it (UUID, host name, domain) before provisioning it (spec OOB2)`,
+    );
+  }
+  return device;
+}
+
+/** One LDAP session for one activity (ActivityDeps.openDirectory), closed whatever happens. */
+export async function inDirectory<T>(
+  deps: Pick<ActivityDeps, 'openDirectory'>,
+  work: (directory: ActiveDirectory) => Promise<T>,
+): Promise<T> {
+  const directory = await deps.openDirectory();
+  try {
+    return await work(directory);
+  } finally {
+    await directory.close();
+  }
+}
+
+/**
+ * P1, P2, P4, OOB2, OOB3, IB9: checks before anything changes. Each failure is final and typed, and
+ * none of these activities writes before its last check passed, so a refused run leaves the site
+ * database, the directory and the CA as they were.
+ *
+ * Decision: `loadImportedDevice` does not mark the device's provisioning state. It is the first of
+ * several validation steps; a mark written there would stay behind when a later check refuses the
+ * run (a refused run records no result), contradicting "validation changes nothing". The device's
+ * state is written with the run's result (`recordResult`, OOB10).
+ */
+export function validationActivities(deps: ActivityDeps): ValidationActivities {
   return {
-    loadImportedDevice: pending,
-    probeAmtVersion: pending,
-    checkDirectoryPrerequisites: pending,
-    matchTrustedRoot: pending,
+    async loadImportedDevice({ deviceUuid, mode }) {
+      const device = await importedDevice(deps, deviceUuid);
+      // IB9: an in-band device is known by the name its computer registered; it is the same record.
+      if (mode === 'in-band' && !(await deps.store.otp.latest(device.uuid))) {
+        throw permanentFailure(
+          'OTP_NOT_REPORTED',
+          `device ${device.uuid} (${device.fqdn}) has no unused one-time password report from its agent (spec IB2, IB4)`,
+        );
+      }
+      const { settingsProfile } = await deps.store.devices.automaticProvisioning(device.uuid);
+      return {
+        deviceUuid: device.uuid,
+        hostName: device.hostName,
+        domain: device.domain,
+        fqdn: device.fqdn,
+        ...(device.collection ? { collection: device.collection } : {}),
+        ...(settingsProfile ? { profileId: settingsProfile } : {}),
+      };
+    },
+
+    async probeAmtVersion({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const contact = await deps.store.contacts.get(device.uuid);
+      if (!contact) {
+        throw permanentFailure(
+          'DEVICE_NOT_REACHABLE_ADDRESS',
+          `no address is known for device ${device.uuid} (${device.fqdn}): it has sent no hello, its agent no report, ` +
+            'and no operator entered one',
+        );
+      }
+      // Unauthenticated: the Server header names the release on every answer, 401 included.
+      const probe = await probeAmt({ host: contact.host, port: contact.httpPort }, deps.amtTimeouts);
+      // IB3: an in-band agent reports the version too, for firmware whose answer lacks the header.
+      const amtVersion = probe.version ?? (await deps.store.otp.latest(device.uuid))?.reportedAmtVersion ?? undefined;
+      if (!amtVersion) {
+        throw permanentFailure(
+          'AMT_VERSION_UNKNOWN',
+          `${contact.host}:${contact.httpPort} answered HTTP ${probe.status} without naming an AMT version; ` +
+            `check that the address of ${device.fqdn} is its AMT interface (spec P2)`,
+        );
+      }
+      if (isOlderThan(versionNumbers(amtVersion), MINIMUM_AMT_VERSION)) {
+        throw permanentFailure(
+          'AMT_VERSION_UNSUPPORTED',
+          `${device.fqdn} runs AMT ${amtVersion}; amtflow provisions AMT ${MINIMUM_AMT_VERSION.join('.')} and later (spec P2)`,
+        );
+      }
+      // Recorded only once the check passed: a refused device is left as it was.
+      if (device.amtVersion !== amtVersion) await deps.store.devices.update(device.uuid, { amtVersion });
+      return { amtVersion, protocol: detectInterface(amtVersion) };
+    },
+
+    async checkDirectoryPrerequisites({ deviceUuid, fqdn, domain }) {
+      const device = await importedDevice(deps, deviceUuid);
+      // Reads only; the P4 refusals come back as the directory's typed errors.
+      await inDirectory(deps, (directory) =>
+        directory.checkPrerequisites({
+          fqdn,
+          domain,
+          ...(device.windowsComputerDn ? { computerDn: device.windowsComputerDn } : {}),
+        }),
+      );
+    },
+
+    async matchTrustedRoot({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      // Throws the typed reason when there is no usable provisioning certificate.
+      const { rootThumbprints, commonName } = deps.ca.provisioningCredential();
+      const contact = await deps.store.contacts.get(device.uuid);
+      // A device that never sent a hello (in band: the agent starts it and its hellos are discarded,
+      // IB7) has no hashes here. Its agent checked the root before reporting (IB1), and the firmware
+      // itself refuses the TLS handshake of OOB4 against any other root, so nothing is lost.
+      if (!contact || contact.hellos === 0) return { rootThumbprint: rootThumbprints.sha256 };
+      const comparable = contact.rootHashes
+        .filter((h) => THUMBPRINT_ALGORITHMS.includes(h.algorithm))
+        .map((h) => ({ algorithm: h.algorithm as RootHashAlgorithm, hash: h.hex }));
+      if (!rootHashMatches(rootThumbprints, comparable)) {
+        const reported = [...new Set(contact.rootHashes.map((h) => h.algorithm))].join(', ') || 'none';
+        throw permanentFailure(
+          'ROOT_HASH_MISMATCH',
+          `none of the ${contact.rootHashes.length} root hashes in the last hello of ${device.fqdn} (algorithms: ` +
+            `${reported}) is the root of the provisioning certificate ${commonName} (compared by ` +
+            `${THUMBPRINT_ALGORITHMS.join(', ')}); add its root thumbprint to the firmware or use a provisioning ` +
+            'certificate under a root the firmware trusts (spec OOB3)',
+        );
+      }
+      return { rootThumbprint: rootThumbprints.sha256 };
+    },
   };
 }
