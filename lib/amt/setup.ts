@@ -19,8 +19,11 @@ export type AmtInterface = 'wsman' | 'eoi';
 export type HostPowerState = 'on' | 'sleep' | 'hibernate' | 'off' | 'unknown';
 
 export interface TlsCertificateInput {
-  /** RSA private key, PKCS#1 DER. */
-  privateKeyDer: Buffer;
+  /**
+   * RSA private key, PKCS#1 DER. Omitted when the firmware generated the key pair itself
+   * (GenerateKeyPair + GeneratePKCS10RequestEx, WS-Management only): it already holds the key.
+   */
+  privateKeyDer?: Buffer;
   /** DER certificates, the device's own first, up to the root (added to the trust store on WS-Management). */
   certificateChainDer: readonly Buffer[];
   /** Keep serving 16992 next to 16993 (discovery uses 16992, spec P5). */
@@ -105,11 +108,13 @@ export class WsmanSetup implements ManagementControllerSetup {
     const { certificates } = this.wsman;
     const [leaf] = input.certificateChainDer;
     if (!leaf) throw new TypeError('the certificate chain is empty');
-    const publicKey = createPublicKey({ key: input.privateKeyDer, format: 'der', type: 'pkcs1' })
-      .export({ format: 'der', type: 'pkcs1' })
-      .toString('base64');
-    if (!(await certificates.listKeyPairs()).some((pair) => pair.derKey === publicKey)) {
-      await certificates.addKey(input.privateKeyDer);
+    if (input.privateKeyDer) {
+      const publicKey = createPublicKey({ key: input.privateKeyDer, format: 'der', type: 'pkcs1' })
+        .export({ format: 'der', type: 'pkcs1' })
+        .toString('base64');
+      if (!(await certificates.listKeyPairs()).some((pair) => pair.derKey === publicKey)) {
+        await certificates.addKey(input.privateKeyDer);
+      }
     }
     const leafBase64 = leaf.toString('base64');
     const installed = await certificates.listCertificates();
@@ -189,6 +194,8 @@ export class EoiSetup implements ManagementControllerSetup {
 
   async installTlsCertificate(input: TlsCertificateInput): Promise<void> {
     if (input.certificateChainDer.length === 0) throw new TypeError('the certificate chain is empty');
+    // EOI has no key generation: SetTLSKeyAndCertificate always takes the key with the certificate.
+    if (!input.privateKeyDer) throw new TypeError('EOI firmware needs the private key with the certificate');
     await this.eoi.setTlsKeyAndCertificate(input.privateKeyDer, input.certificateChainDer);
     await this.eoi.setTlsEnabled(true);
   }

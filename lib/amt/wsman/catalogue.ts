@@ -98,6 +98,8 @@ export const CATALOGUE = {
   },
   CIM_AssociatedPowerManagementService: { methods: {} },
   CIM_ComputerSystem: { methods: {} },
+  /** Links the active AMT_SystemPowerScheme (IsCurrent 1), protocol reference §4.16. */
+  CIM_ElementSettingData: { methods: {} },
 } as const satisfies Record<string, ClassSpec>;
 
 export type ClassName = keyof typeof CATALOGUE;

@@ -1,5 +1,5 @@
 import type { WsmanClient } from './client';
-import type { WsmanInstance } from './envelope';
+import { parseEpr, type WsmanInstance } from './envelope';
 import { optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString } from './properties';
 
 /**
@@ -91,6 +91,17 @@ export class FeatureOperations {
       schemeGuid: optionalString(instance, 'SchemeGUID'),
       description: optionalString(instance, 'Description'),
     }));
+  }
+
+  /** InstanceID of the active scheme: the one CIM_ElementSettingData marks IsCurrent = 1 (§4.16). */
+  async currentPowerSchemeId(): Promise<string | undefined> {
+    for (const link of await this.client.enumerate('CIM_ElementSettingData')) {
+      if (optionalInteger(link, 'IsCurrent') !== 1) continue;
+      const scheme = parseEpr(link.properties['SettingData']);
+      const id = scheme?.selectors['InstanceID'];
+      if (scheme?.resourceUri.endsWith('/AMT_SystemPowerScheme') && typeof id === 'string') return id;
+    }
+    return undefined;
   }
 
   /** OOB9.3: makes the scheme current (SetPowerScheme invoked on that instance). */

@@ -267,6 +267,13 @@ describe('TLS', () => {
       '<h:AcceptNonSecureConnections>true</h:AcceptNonSecureConnections><h:ElementName>x</h:ElementName><h:Enabled>true</h:Enabled>',
     );
     expect(puts[1]).toContain('Intel(r) AMT LMS TLS Settings');
+
+    // A key the firmware generated itself (GeneratePKCS10RequestEx): the certificate goes in without a key.
+    const keyReads = requestsTo('AMT_PublicPrivateKeyPair/Enumerate').length;
+    await setup.installTlsCertificate({ certificateChainDer: [leaf, root], acceptNonSecureConnections: true });
+    expect(requestsTo('AMT_PublicPrivateKeyPair/Enumerate')).toHaveLength(keyReads);
+    expect(requestsTo('AMT_PublicKeyManagementService/AddKey')).toHaveLength(0);
+    expect(requestsTo('AMT_PublicKeyManagementService/AddCertificate')).toHaveLength(1);
   });
 });
 
