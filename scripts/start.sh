@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 
 ensure_node_modules
 ensure_go_on_path
-ensure_samba start
+# start.ts starts (and on Ctrl-C stops) the dev Samba DC when no directory is configured.
 exec npx tsx scripts/start.ts "$@"

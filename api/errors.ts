@@ -1,0 +1,65 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { z } from 'zod';
+import { StoreError, type StoreErrorCode } from '../lib/store';
+import { OperationInFlightError } from '../runtime/lifecycle-client';
+
+/** Stable codes of the API's own errors; store codes (`DEVICE_NOT_FOUND`, …) pass through unchanged. */
+export type ApiErrorCode =
+  'INVALID_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'NO_RUN' | 'OPERATION_IN_FLIGHT' | 'DECISION_REFUSED' | 'INTERNAL';
+
+/** An error the API answers with: HTTP status, stable code, a message a human can act on. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode | StoreErrorCode,
+    message: string,
+    readonly issues?: ReadonlyArray<{ field: string; message: string }>,
+  ) {
+    super(message);
+  }
+}
+
+/** Zod describes the expectation, never the received value, so a rejected secret is not echoed. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    field: i.path.map(String).join('.') || '(root)',
+    message: i.message,
+  }));
+  throw new ApiError(
+    400,
+    'INVALID_REQUEST',
+    `invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
+  INVALID_INPUT: 400,
+  INVALID_PROFILE: 400,
+  DEVICE_NOT_FOUND: 404,
+  COLLECTION_NOT_FOUND: 404,
+  PROFILE_NOT_FOUND: 404,
+  DEVICE_ALREADY_IMPORTED: 409,
+};
+
+/**
+ * Maps what the front door's collaborators throw to the API's answer. Anything unexpected becomes
+ * a generic 500 so no internal detail leaves the process; the caller logs the original.
+ */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof StoreError) return new ApiError(STORE_STATUS[err.code] ?? 500, err.code, err.message, err.issues);
+  if (err instanceof OperationInFlightError) return new ApiError(409, err.code, err.message);
+  // The workflow's update validator refused the decision; its reason is the cause's message.
+  if (err instanceof WorkflowUpdateFailedError)
+    return new ApiError(409, 'DECISION_REFUSED', err.cause?.message ?? err.message);
+  if (err instanceof WorkflowNotFoundError) return new ApiError(404, 'NO_RUN', 'the device has no lifecycle run');
+  // Fastify's own 4xx (malformed JSON, body too large, wrong content type) say what was wrong.
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status !== undefined && status >= 400 && status < 500)
+    return new ApiError(status, 'INVALID_REQUEST', (err as Error).message);
+  return new ApiError(500, 'INTERNAL', 'internal error; see the amtflow log');
+}

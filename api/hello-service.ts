@@ -1,0 +1,82 @@
+import type pino from 'pino';
+import type { Hello } from '../lib/hello/parse';
+import type { HelloListenerOptions } from '../lib/hello/listener';
+import type { Store } from '../lib/store';
+import { provisionAutomatically, type AutomaticProvisioningDeps } from './automatic-provisioning';
+
+export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store'> {
+  store: Pick<Store, 'devices' | 'contacts'>;
+  logger: pino.Logger;
+  /**
+   * Hellos handled at once; more are dropped (the firmware sends again, OOB1), so a flood of hellos
+   * costs bounded database and Temporal work.
+   */
+  maxConcurrent?: number;
+}
+
+type HelloOutcome =
+  | { handled: false; reason: string }
+  | { handled: true; provisioning: Awaited<ReturnType<typeof provisionAutomatically>> };
+
+/** Node reports IPv4 peers of a dual-stack socket as `::ffff:a.b.c.d`; amtflow dials the IPv4 address. */
+function plainAddress(remoteAddress: string): string {
+  return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+/**
+ * The hello service behind `startHelloListener` (spec OOB1, OOB2, IB7, DEP3): decides what a
+ * well-formed hello leads to. Every hello ends in one log line saying what became of it; hellos
+ * carry no secret, and nothing here puts one in a log or an error.
+ */
+export function createHelloService(deps: HelloServiceDeps) {
+  const maxConcurrent = deps.maxConcurrent ?? 64;
+  // Devices whose hello is being handled: a repeated hello meanwhile has nothing to add.
+  const busy = new Set<string>();
+
+  async function handle(hello: Hello, remoteAddress: string): Promise<HelloOutcome> {
+    const { uuid } = hello;
+    // OOB2: only imported computers are provisioned.
+    if (!(await deps.store.devices.get(uuid))) return { handled: false, reason: 'unknown UUID (not imported)' };
+    // IB7: the client is installed, so provisioning is in band; the agent's wired address stays the
+    // one amtflow dials (IB2), which is why the hello is not even recorded as a contact.
+    if ((await deps.store.contacts.get(uuid))?.source === 'agent') {
+      return { handled: false, reason: 'the in-band agent reported for this device (IB7)' };
+    }
+    await deps.store.contacts.recordHello(uuid, {
+      host: plainAddress(remoteAddress),
+      rootHashes: hello.rootHashes,
+      adminCredentialsSet: hello.adminCredentialsSet,
+    });
+    if (hello.version === 2) {
+      return { handled: false, reason: 'PSK hello (version 2): amtflow provisions with certificates only (PKI)' };
+    }
+    return { handled: true, provisioning: await provisionAutomatically(deps, uuid, 'out-of-band', 'hello') };
+  }
+
+  const listenerHandlers: Pick<HelloListenerOptions, 'onHello' | 'onRejected'> = {
+    async onHello(hello, remoteAddress) {
+      const context = { uuid: hello.uuid, remoteAddress, retryCount: hello.retryCount };
+      if (busy.has(hello.uuid)) return deps.logger.debug(context, 'hello discarded: one from this device is in hand');
+      if (busy.size >= maxConcurrent) return deps.logger.warn(context, 'hello discarded: too many hellos at once');
+      busy.add(hello.uuid);
+      try {
+        const outcome = await handle(hello, remoteAddress);
+        if (!outcome.handled) deps.logger.info(context, `hello discarded: ${outcome.reason}`);
+        else if (outcome.provisioning.status === 'started')
+          deps.logger.info({ ...context, workflowId: outcome.provisioning.workflowId }, 'hello started provisioning');
+        else if (outcome.provisioning.status === 'in-flight')
+          deps.logger.debug({ ...context, ...outcome.provisioning }, 'hello: the device already has a run in flight');
+        else deps.logger.info(context, 'hello recorded; automatic provisioning is off for this device');
+      } catch (err) {
+        // Store and Temporal errors name devices and ids, never secrets; the device sends again.
+        deps.logger.warn({ ...context, err: (err as Error).message }, 'hello could not be handled');
+      } finally {
+        busy.delete(hello.uuid);
+      }
+    },
+    onRejected(remoteAddress, reason) {
+      deps.logger.info({ remoteAddress }, `hello rejected: ${reason}`);
+    },
+  };
+  return listenerHandlers;
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createHelloService } from '../../../api/hello-service';
+import { encodeHello } from '../../../emulator/hello/message';
+import type { Hello } from '../../../lib/hello/parse';
+import { startHelloListener } from '../../../lib/hello/listener';
+import { deviceWorkflowId } from '../../../workflows/names';
+import { waitFor } from '../../../scripts/lib/process';
+import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
+import { capturingLogger, importDevice, useApiStore } from './support';
+
+const ROOT = { algorithm: 'sha256' as const, hex: 'ab'.repeat(32) };
+const hello = (uuid: string, extra: Partial<Hello> = {}): Hello => ({
+  version: 3,
+  adminCredentialsSet: false,
+  retryCount: 0,
+  uuid,
+  rootHashes: [ROOT],
+  ...extra,
+});
+
+describe('hello service', () => {
+  const f = useApiStore();
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await connectTestEnv();
+  });
+  afterAll(async () => env?.teardown());
+
+  function service(taskQueue: string) {
+    const { logger, lines } = capturingLogger();
+    const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue });
+    return { handlers, lines, messages: () => lines.map((l) => String(l.msg)) };
+  }
+
+  it('discards a hello from a UUID that was never imported (OOB2) and records nothing', async () => {
+    const { handlers, messages } = service(uniqueQueue('hello-unknown'));
+    const uuid = randomUUID();
+    await handlers.onHello(hello(uuid), '127.20.0.9');
+    expect(messages()).toEqual(['hello discarded: unknown UUID (not imported)']);
+    await expect(env.client.workflow.getHandle(deviceWorkflowId(uuid)).describe()).rejects.toThrow();
+  });
+
+  it('discards hellos of a device whose in-band agent reported (IB7), keeping the wired address', async () => {
+    const { handlers, messages } = service(uniqueQueue('hello-ib7'));
+    const uuid = await importDevice(f.store, true);
+    await f.store.contacts.recordAgentReport(uuid, { host: '10.0.0.5' });
+    await handlers.onHello(hello(uuid), '127.20.0.9');
+    expect(messages()).toEqual(['hello discarded: the in-band agent reported for this device (IB7)']);
+    expect(await f.store.contacts.get(uuid)).toMatchObject({ host: '10.0.0.5', source: 'agent' });
+    await expect(env.client.workflow.getHandle(deviceWorkflowId(uuid)).describe()).rejects.toThrow();
+  });
+
+  it('records a PSK hello but discards it with the reason', async () => {
+    const { handlers, messages } = service(uniqueQueue('hello-psk'));
+    const uuid = await importDevice(f.store, true);
+    await handlers.onHello(hello(uuid, { version: 2, rootHashes: [], pid: 'ABCD-123' }), '127.20.0.9');
+    expect(messages()).toEqual([
+      'hello discarded: PSK hello (version 2): amtflow provisions with certificates only (PKI)',
+    ]);
+    expect(await f.store.contacts.get(uuid)).toMatchObject({ source: 'hello', hellos: 1 });
+  });
+
+  it('records the contact but starts nothing while automatic provisioning is off (DEP3)', async () => {
+    const { handlers, messages } = service(uniqueQueue('hello-off'));
+    const uuid = await importDevice(f.store, false);
+    await handlers.onHello(hello(uuid, { adminCredentialsSet: true }), '::ffff:127.20.0.7');
+    expect(messages()).toEqual(['hello recorded; automatic provisioning is off for this device']);
+    expect(await f.store.contacts.get(uuid)).toMatchObject({
+      host: '127.20.0.7',
+      rootHashes: [ROOT],
+      adminCredentialsSet: true,
+    });
+  });
+
+  it('starts out-of-band provisioning for a hello on the wire, and the run completes on the worker', async () => {
+    const taskQueue = uniqueQueue('hello-start');
+    const { handlers, messages } = service(taskQueue);
+    const uuid = await importDevice(f.store, true);
+    const listener = await startHelloListener({ host: '127.0.0.1', port: 0, ...handlers });
+    const fake = fakeLifecycleActivities();
+    const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+    try {
+      await worker.runUntil(async () => {
+        const { port } = listener.address() as net.AddressInfo;
+        const bytes = encodeHello({
+          credentialsChanged: false,
+          version: 3,
+          retryCount: 0,
+          uuid,
+          hashes: [{ algorithm: 'sha256', hash: ROOT.hex }],
+        });
+        await new Promise<void>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+          socket.on('close', () => resolve()).on('error', reject);
+        });
+        await waitFor(
+          'the hello to start a run',
+          async () => messages().includes('hello started provisioning'),
+          15_000,
+        );
+        const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+        await handle.result();
+        expect((await handle.describe()).status.name).toBe('COMPLETED');
+      });
+    } finally {
+      listener.close();
+    }
+    expect(fake.calls.find((c) => c.name === 'loadImportedDevice')?.input).toEqual({
+      deviceUuid: uuid,
+      mode: 'out-of-band',
+    });
+    expect(await f.store.contacts.get(uuid)).toMatchObject({ host: '127.0.0.1', source: 'hello', rootHashes: [ROOT] });
+  });
+
+  it('repeated and concurrent hellos do not start a second run while the first is in flight', async () => {
+    // No worker polls this queue, so the first run stays in flight for as long as the test needs.
+    const { handlers, lines } = service(uniqueQueue('hello-repeat'));
+    const uuid = await importDevice(f.store, true);
+    await handlers.onHello(hello(uuid), '127.20.0.9');
+    const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+    const first = (await handle.describe()).runId;
+    try {
+      await handlers.onHello(hello(uuid, { retryCount: 1 }), '127.20.0.9');
+      await Promise.all([2, 3, 4].map((retryCount) => handlers.onHello(hello(uuid, { retryCount }), '127.20.0.9')));
+      expect((await handle.describe()).runId).toBe(first);
+      expect(lines.filter((l) => l.msg === 'hello started provisioning')).toHaveLength(1);
+      const inFlight = lines.filter((l) => l.msg === 'hello: the device already has a run in flight');
+      expect(inFlight.length).toBeGreaterThanOrEqual(1);
+      expect(inFlight[0]).toMatchObject({ level: 20, operation: 'provision', status: 'in-flight' });
+    } finally {
+      await handle.terminate('test over');
+    }
+  });
+});

@@ -1,0 +1,38 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { SecretBox } from '../../../lib/crypto/secret-box';
+import { createStore, type Store } from '../../../lib/store';
+import { openDatabase, type Database } from '../../../lib/store/database';
+
+/** A migrated in-memory PGlite and a store over it, one per test file (PGlite takes seconds to start). */
+export function useApiStore(): { store: Store; database: Database } {
+  const fixture = {} as { store: Store; database: Database };
+  beforeAll(async () => {
+    fixture.database = await openDatabase({});
+    fixture.store = createStore(fixture.database, new SecretBox(randomBytes(32)));
+  });
+  afterAll(async () => fixture.database?.close());
+  return fixture;
+}
+
+/** A logger whose JSON lines the test can read back. */
+export function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+/** An imported device in a collection whose automatic provisioning is as asked. */
+export async function importDevice(store: Store, automaticProvisioning: boolean): Promise<string> {
+  const uuid = randomUUID();
+  const collection = `lab-${uuid.slice(0, 8)}`;
+  await store.profiles.save('defaults', {});
+  await store.collections.save({ name: collection, automaticProvisioning, settingsProfile: 'defaults' });
+  await store.devices.importComputer({
+    uuid,
+    hostName: `amt-${uuid.slice(0, 8)}`,
+    domain: 'corp.example.test',
+    collection,
+  });
+  return uuid;
+}
