@@ -40,7 +40,7 @@ export type CandidateRef = CredentialRef | { account: string };
 export interface DigestCandidate {
   ref: CandidateRef;
   username: string;
-  origin: 'current' | 'pending' | 'retired' | 'provisioning_account';
+  origin: 'current' | 'pending' | 'retired' | 'mebx' | 'provisioning_account';
 }
 
 /** The AMT admin account's factory name; a stored admin credential without a user name uses it. */
@@ -290,12 +290,13 @@ export function credentialRepository(db: Kysely<Schema>, box: SecretBox) {
         .selectFrom('credentials')
         .select(['device', 'kind', 'version', 'status', 'username'])
         .where('device', '=', normaliseDeviceUuid(device))
-        .where('kind', '=', 'amt_admin')
+        .where('kind', 'in', ['amt_admin', 'mebx'])
         .where('status', 'in', ['current', 'pending', 'retired'])
         .orderBy('version', 'desc')
         .execute();
+      const admin = rows.filter((row) => row.kind === 'amt_admin');
       const stored = (origin: 'current' | 'pending' | 'retired') =>
-        rows
+        admin
           .filter((row) => row.status === origin)
           .map((row): DigestCandidate => ({
             ref: { device: row.device, kind: row.kind, version: row.version },
@@ -306,6 +307,16 @@ export function credentialRepository(db: Kysely<Schema>, box: SecretBox) {
         ...stored('current'),
         ...stored('pending'),
         ...stored('retired').slice(0, options.retiredLimit),
+        // In setup mode (remote configuration, and the coupled password model of AMT before 6.0)
+        // the firmware's `admin` password is its MEBx password, which a full unprovision keeps:
+        // the one amtflow set earlier is the likely one after a removal.
+        ...rows
+          .filter((row) => row.kind === 'mebx' && row.status === 'current')
+          .map((row): DigestCandidate => ({
+            ref: { device: row.device, kind: row.kind, version: row.version },
+            username: DEFAULT_ADMIN_USERNAME,
+            origin: 'mebx',
+          })),
         ...provisioningAccounts.map((account): DigestCandidate => ({
           ref: { account: account.name },
           username: account.username,

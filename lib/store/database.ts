@@ -59,6 +59,9 @@ async function openPGlite(dataDir: string | undefined): Promise<Database> {
 
 function openPostgres(url: string): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection that the server closes (restart, failover, admin) emits 'error' on the pool;
+  // unhandled, that would end the process. The pool drops the client and opens a new one on demand.
+  pool.on('error', () => undefined);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

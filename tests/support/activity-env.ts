@@ -6,6 +6,7 @@ import { loadConfig } from '../../lib/config';
 import { openDatabase } from '../../lib/store/database';
 import { buildActivityDeps } from '../../runtime/activity-deps';
 import { testDirectoryConfig } from './directory';
+import { TEST_KEK } from './temporal';
 
 export const TEST_DOMAIN = 'corp.example.test';
 
@@ -26,7 +27,8 @@ export async function createTestDeps(options: { directory?: boolean; databaseUrl
     cwd: path.resolve(__dirname, '..', '..'),
     overrides: {
       stateDir,
-      'secrets.key': Buffer.alloc(32, 3).toString('base64'),
+      // The test run's key: the workers' payload codec and the secrets at rest use the same one.
+      'secrets.key': TEST_KEK.toString('base64'),
       'ca.provisioningDomain': TEST_DOMAIN,
       ...(options.directory === false ? {} : { directory: testDirectoryConfig() }),
       ...(options.databaseUrl ? { 'database.url': options.databaseUrl } : {}),

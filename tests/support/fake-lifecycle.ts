@@ -37,7 +37,9 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
     }),
     registerSpns: act('registerSpns', { spns: ['HTTP/amt-0001.corp.example.test:16992'] }),
     deleteAmtAccount: act('deleteAmtAccount', { deleted: true }),
-    resolveAccountSids: act('resolveAccountSids', { accounts: [{ name: 'CORP\\AMT Operators', sidBase64: 'AQUAAAAAAAUVAAAA' }] }),
+    resolveAccountSids: act('resolveAccountSids', {
+      accounts: [{ name: 'CORP\\AMT Operators', sidBase64: 'AQUAAAAAAAUVAAAA' }],
+    }),
     setAutomaticProvisioning: act('setAutomaticProvisioning', undefined),
     checkRenameComplete: act('checkRenameComplete', { complete: false }),
     recordResult: act('recordResult', undefined),

@@ -1,3 +1,4 @@
+import type { Payload, PayloadCodec } from '@temporalio/common';
 /**
  * Flattens everything a workflow history holds — strings and raw payload bytes — into one text,
  * so a test can search it for secrets in the forms they could leak in.
@@ -34,4 +35,38 @@ export function leakedForms(secret: string): string[] {
 
 export function findLeaks(text: string, secrets: string[]): string[] {
   return secrets.filter((secret) => leakedForms(secret).some((form) => text.includes(form)));
+}
+
+interface PayloadLike {
+  metadata?: Record<string, Uint8Array | null> | null;
+  data?: Uint8Array | null;
+}
+
+const isPayload = (node: unknown): node is PayloadLike =>
+  typeof node === 'object' &&
+  node !== null &&
+  'data' in node &&
+  'metadata' in node &&
+  (node as PayloadLike).data instanceof Uint8Array;
+
+/**
+ * The history as an operator with the codec would read it: every payload (inputs, results, failure
+ * details) decoded, then flattened with everything else. Scanning only the encrypted form would
+ * prove the codec works, not that workflows keep secrets out of history.
+ */
+export async function decodedHistoryText(history: unknown, codec: PayloadCodec): Promise<string> {
+  const decoded: string[] = [];
+  const seen = new Set<unknown>();
+  const walk = async (node: unknown): Promise<void> => {
+    if (typeof node !== 'object' || node === null || seen.has(node)) return;
+    seen.add(node);
+    if (isPayload(node)) {
+      const [plain] = await codec.decode([node as Payload]);
+      decoded.push(Buffer.from(plain?.data ?? []).toString('utf8'));
+      return;
+    }
+    for (const child of Object.values(node as Record<string, unknown>)) await walk(child);
+  };
+  await walk(history);
+  return `${historyText(history)}\n${decoded.join('\n')}`;
 }

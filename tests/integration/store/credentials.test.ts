@@ -158,14 +158,14 @@ describe.each(backends)('write-ahead credential store on $name', (backend) => {
     expect(after.filter((c) => c.status === 'pending').every((c) => c.version > newer)).toBe(true);
   });
 
-  it('lists Digest candidates: current, pending, retired (newest first), then provisioning accounts', async () => {
+  it('lists Digest candidates: current, pending, retired (newest first), the MEBx password, then provisioning accounts', async () => {
     const stage = (key: string) => credentials().stagePending(DEVICE, 'amt_admin', key);
     for (const key of ['k1', 'k2', 'k3']) await credentials().promote(await stage(key));
     const refused = await stage('k4');
     await credentials().discard(refused);
     await stage('k5');
     await stage('k6');
-    await credentials().stagePending(DEVICE, 'mebx', 'k7');
+    await credentials().promote(await credentials().stagePending(DEVICE, 'mebx', 'k7'));
     await credentials().stagePending(OTHER_DEVICE, 'amt_admin', 'k8');
 
     const candidates = await credentials().digestCandidates(DEVICE.toUpperCase(), ACCOUNTS);
@@ -175,6 +175,7 @@ describe.each(backends)('write-ahead credential store on $name', (backend) => {
       ['pending', 5],
       ['retired', 2],
       ['retired', 1],
+      ['mebx', 1],
       ['provisioning_account', 'factory'],
       ['provisioning_account', 'site-default'],
     ]);
@@ -186,7 +187,7 @@ describe.each(backends)('write-ahead credential store on $name', (backend) => {
     expect(new Set(revealed).size).toBe(revealed.length);
 
     const capped = await credentials().digestCandidates(DEVICE, [], { retiredLimit: 1 });
-    expect(capped.map((c) => c.origin)).toEqual(['current', 'pending', 'pending', 'retired']);
+    expect(capped.map((c) => c.origin)).toEqual(['current', 'pending', 'pending', 'retired', 'mebx']);
     await expect(credentials().reveal({ account: 'nobody' }, ACCOUNTS)).rejects.toMatchObject({
       code: 'PROVISIONING_ACCOUNT_NOT_FOUND',
     });

@@ -1,0 +1,159 @@
+import { renameCompletedSignal, progressQuery } from '../../../workflows/messages';
+import { startLifecycle } from '../../../runtime/lifecycle-client';
+import { EncryptionCodec, deriveCodecKey } from '../../../runtime/payload-codec';
+import { waitFor } from '../../../scripts/lib/process';
+import { expectProvisionedEverywhere } from '../../support/agreement';
+import { decodedHistoryText, findLeaks } from '../../support/history-scan';
+import { FAST, PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { TEST_KEK } from '../../support/temporal';
+
+/**
+ * Update, removal (partial and full) and rename end to end, then the history of every run of this
+ * file searched — decoded — for every secret the runs handled.
+ */
+describe('update, remove and rename end to end', () => {
+  let env: LifecycleEnv;
+  const runs: string[] = [];
+  beforeAll(async () => {
+    env = await startLifecycleEnv(
+      [
+        { hostName: 'amt-update', amtVersion: '11.8.50' },
+        { hostName: 'amt-full', amtVersion: '5.2.70' },
+        { hostName: 'amt-rename', amtVersion: '15.0.23' },
+      ],
+      { firstIp: '127.31.4.1' },
+    );
+  });
+  afterAll(async () => env?.stop());
+
+  const start = async (...args: Parameters<typeof startLifecycle>) => {
+    const handle = await startLifecycle(...args);
+    runs.push(handle.workflowId);
+    return handle;
+  };
+  const opts = () => ({ taskQueue: env.taskQueue });
+
+  it('updates a provisioned device, keeps its web-server certificate, then removes it partially', async () => {
+    const device = env.devices[0]!;
+    const provisioned = await (
+      await start(
+        env.env.client,
+        'provision',
+        { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+        opts(),
+      )
+    ).result();
+    await (
+      await start(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, opts())
+    ).result();
+    await expectProvisionedEverywhere(env, device, provisioned);
+
+    await (
+      await start(
+        env.env.client,
+        'remove',
+        { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
+        opts(),
+      )
+    ).result();
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
+    const directory = await env.deps.openDirectory();
+    try {
+      expect(await directory.findAmtAccount(device.fqdn)).toBeUndefined();
+    } finally {
+      await directory.close();
+    }
+    const nvram = env.fleet.device(device.uuid).nvram();
+    expect(nvram.general.hostName).toBe(device.hostName);
+    expect((await env.deps.store.devices.require(device.uuid)).discoveryStatus).toBe('not_provisioned');
+  });
+
+  it('removes a legacy device fully: firmware back to pre-provisioning', async () => {
+    const device = env.devices[1]!;
+    await (
+      await start(
+        env.env.client,
+        'provision',
+        { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+        opts(),
+      )
+    ).result();
+    await (
+      await start(
+        env.env.client,
+        'remove',
+        { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST },
+        opts(),
+      )
+    ).result();
+    expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
+  });
+
+  it('renames: removes with automatic provisioning off, waits for the rename, provisions under the new name', async () => {
+    const device = env.devices[2]!;
+    const first = await start(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      opts(),
+    );
+    await first.result();
+    const handle = await start(
+      env.env.client,
+      'rename',
+      {
+        deviceUuid: device.uuid,
+        hostName: 'amt-renamed',
+        domain: 'corp.example.test',
+        mode: 'out-of-band',
+        requestedBy: 'e2e',
+        timing: FAST,
+        pollEvery: '1 second',
+      },
+      opts(),
+    );
+    await waitFor(
+      'REN2',
+      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+      120_000,
+      250,
+    );
+    expect((await env.deps.store.devices.automaticProvisioning(device.uuid)).deviceEnabled).toBe(false);
+    await handle.signal(renameCompletedSignal, {
+      hostName: 'amt-renamed',
+      domain: 'corp.example.test',
+      operator: 'e2e',
+    });
+    const result = await handle.result();
+    expect((await env.deps.store.devices.automaticProvisioning(device.uuid)).deviceEnabled).toBe(true);
+    await expectProvisionedEverywhere(
+      env,
+      { uuid: device.uuid, hostName: 'amt-renamed', fqdn: 'amt-renamed.corp.example.test' },
+      result,
+    );
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    const secrets = [PROFILE_SECRETS.digestPassword, PROFILE_SECRETS.mebxPassword];
+    for (const device of env.devices) {
+      for (const kind of ['amt_admin', 'mebx', 'directory_account'] as const) {
+        for (const credential of await env.deps.store.credentials.list(device.uuid, kind)) {
+          secrets.push(
+            await env.deps.store.credentials.reveal({ device: device.uuid, kind, version: credential.version }),
+          );
+        }
+      }
+    }
+    expect(secrets.length).toBeGreaterThan(4);
+    const codec = new EncryptionCodec(deriveCodecKey(TEST_KEK));
+    for (const workflowId of new Set(runs)) {
+      for await (const execution of env.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+        const history = await env.env.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+        const text = await decodedHistoryText(history, codec);
+        expect(text).toContain('deviceUuid');
+        expect(findLeaks(text, secrets)).toEqual([]);
+      }
+    }
+  });
+});

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { progressQuery } from '../../../workflows/messages';
+import { isAlive, waitFor } from '../../../scripts/lib/process';
+import { expectProvisionedEverywhere } from '../../support/agreement';
+import { backends, type TestDatabase } from '../../support/databases';
+import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Durability of a run: the worker process is killed with SIGKILL in the middle of stage one and a
+ * new one started; the run completes with exactly one certificate, one directory object, and an
+ * admin password in the database that the device accepts. PostgreSQL, because the worker runs in
+ * its own process.
+ */
+describe('worker killed in the middle of stage one', () => {
+  let env: LifecycleEnv;
+  let database: TestDatabase;
+  let worker: ChildProcess | undefined;
+  let configFile: string;
+
+  beforeAll(async () => {
+    database = await backends.find((b) => b.name === 'postgres')!.open();
+    env = await startLifecycleEnv([{ hostName: 'amt-crash', amtVersion: '11.8.50' }], {
+      firstIp: '127.31.2.1',
+      worker: false,
+      databaseUrl: database.url,
+    });
+    configFile = path.join(env.deps.stateDir, 'worker.config.json');
+    writeFileSync(configFile, JSON.stringify(env.workerConfig()));
+  });
+  afterAll(async () => {
+    const pid = worker?.pid;
+    if (pid && isAlive(pid)) {
+      worker?.kill('SIGKILL');
+      await waitFor('the worker to die', async () => !isAlive(pid), 10_000, 50);
+    }
+    await env?.stop();
+    await database?.close();
+  });
+
+  function startWorker(): ChildProcess {
+    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'workers/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, AMTFLOW_CONFIG: configFile, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    return child;
+  }
+
+  it('completes after a restart with one certificate, one directory object and a working password', async () => {
+    const device = env.devices[0]!;
+    // Slow down OOB8.2 so the kill lands while stage one is under way.
+    env.fleet.inject({ kind: 'delay', ms: 4_000, match: 'Put', times: 1 }, device.uuid);
+    worker = startWorker();
+    const handle = await env.provision(device.uuid);
+    await waitFor(
+      'stage one to be under way',
+      async () =>
+        (await handle.query(progressQuery).catch(() => undefined))?.steps.find((s) => s.id === 'OOB8.2')?.status ===
+        'running',
+      120_000,
+      200,
+    );
+    const killed = worker.pid!;
+    worker.kill('SIGKILL');
+    await waitFor('the worker to die', async () => !isAlive(killed), 10_000, 50);
+
+    worker = startWorker();
+    const result = await handle.result();
+    await expectProvisionedEverywhere(env, device, result);
+
+    const certificates = await env.deps.database.db
+      .selectFrom('certificates')
+      .select(['serial'])
+      .where('device_uuid', '=', device.uuid)
+      .where('template', '=', 'amt-web-server')
+      .execute();
+    expect(certificates).toHaveLength(1);
+    const directory = await env.deps.openDirectory();
+    try {
+      expect(await directory.findAmtAccount(device.fqdn)).toBeDefined();
+    } finally {
+      await directory.close();
+    }
+    const current = (await env.deps.store.credentials.list(device.uuid, 'amt_admin')).filter(
+      (c) => c.status === 'current',
+    );
+    expect(current).toHaveLength(1);
+  });
+});
