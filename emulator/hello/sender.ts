@@ -108,7 +108,9 @@ export class HelloSender {
       uuid: nvram.uuid,
       hashes: nvram.hashes.filter((h) => h.enabled),
     });
-    const socket = net.connect({ host, port });
+    // From the device's own address, as a real NIC would: the provisioning server connects back to
+    // the hello's source address.
+    const socket = net.connect({ host, port, localAddress: nvram.address });
     this.sockets.add(socket);
     let delivered = false;
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy());

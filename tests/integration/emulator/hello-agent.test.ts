@@ -15,7 +15,7 @@ import { get } from './support/wsman';
 describe('hello schedule and in-band agent', () => {
   let fleet: Awaited<ReturnType<typeof testFleet>>;
   let listener: net.Server;
-  const hellos: Hello[] = [];
+  const hellos: Array<Hello & { from: string }> = [];
   let chain: ReturnType<typeof provisioningChain>;
   const fromDevice = (i: number) => hellos.filter((h) => h.uuid === fleet.devices[i]!.uuid);
 
@@ -26,7 +26,7 @@ describe('hello schedule and in-band agent', () => {
       s.on('data', (d: Buffer) => parts.push(d));
       s.on('end', () => {
         const h = decodeHello(Buffer.concat(parts));
-        if (h) hellos.push(h);
+        if (h) hellos.push({ ...h, from: s.remoteAddress ?? '' });
       });
     });
     await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
@@ -58,6 +58,8 @@ describe('hello schedule and in-band agent', () => {
       .sort((a, b) => a - b);
     expect(retries).toEqual(Array.from({ length: expected }, (_, i) => i));
     expect(fromDevice(0)[0]!.credentialsChanged).toBe(true);
+    // The provisioning server connects back to where the hello came from: the device's own address.
+    expect(new Set(fromDevice(0).map((h) => h.from))).toEqual(new Set([fleet.devices[0]!.address]));
     // Devices that are not in setup mode say nothing.
     expect(fromDevice(2)).toEqual([]);
     expect(fromDevice(4)).toEqual([]);
