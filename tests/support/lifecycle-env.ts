@@ -72,14 +72,15 @@ export interface LifecycleEnv {
 }
 
 export async function startLifecycleEnv(
-  profiles: Array<Partial<DeviceProfileInput> & { hostName: string }>,
+  profiles: Array<Partial<DeviceProfileInput> & { hostName: string; domain?: string }>,
   options: { firstIp: string; worker?: boolean; databaseUrl?: string },
 ): Promise<LifecycleEnv> {
   const deps = await createTestDeps({ databaseUrl: options.databaseUrl });
   const rootSha256 = deps.ca.provisioningCredential().rootThumbprints.sha256;
   const emulatorDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-e2e-fleet-'));
-  const withUuids = profiles.map(({ hostName, ...profile }) => ({
+  const withUuids = profiles.map(({ hostName, domain, ...profile }) => ({
     hostName,
+    domain: domain ?? TEST_DOMAIN,
     uuid: profile.uuid ?? randomUUID(),
     profile,
   }));
@@ -105,9 +106,9 @@ export async function startLifecycleEnv(
     settingsProfile: TEST_PROFILE,
   });
   const devices: E2eDevice[] = [];
-  for (const { uuid, hostName } of withUuids) {
+  for (const { uuid, hostName, domain } of withUuids) {
     const device = fleet.device(uuid);
-    await deps.store.devices.importComputer({ uuid, hostName, domain: TEST_DOMAIN, collection: TEST_COLLECTION });
+    await deps.store.devices.importComputer({ uuid, hostName, domain, collection: TEST_COLLECTION });
     await deps.store.contacts.recordHello(uuid, {
       host: device.address,
       httpPort: device.httpPort,
@@ -116,7 +117,7 @@ export async function startLifecycleEnv(
       rootHashes: [{ algorithm: 'sha256', hex: rootSha256 }],
       adminCredentialsSet: false,
     });
-    devices.push({ uuid, hostName, fqdn: `${hostName}.${TEST_DOMAIN}` });
+    devices.push({ uuid, hostName, fqdn: `${hostName}.${domain}` });
   }
 
   const env = await connectTestEnv();
