@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { openAmtSession } from '../../lib/amt';
+import { EncryptionCodec, deriveCodecKey } from '../../runtime/payload-codec';
+import { decodedHistoryText, findLeaks } from './history-scan';
+import { TEST_KEK } from './temporal';
 import type { LifecycleEnv } from './lifecycle-env';
 
 /**
@@ -37,6 +40,10 @@ export async function expectProvisionedEverywhere(
       [`http/${device.fqdn}:16992`, `http/${device.fqdn}:16993`].sort(),
     );
     expect(account?.keyVersionNumber).toBeGreaterThan(0);
+    // Kerberos: the firmware holds the key of the account's current key version.
+    expect(nvram.kerberos.krbEnabled).toBe(true);
+    expect(nvram.kerberos.keyVersion).toBe(account?.keyVersionNumber);
+    expect(nvram.kerberos.realmName).toBe('CORP.EXAMPLE.TEST');
   } finally {
     await directory.close();
   }
@@ -58,4 +65,32 @@ export async function expectProvisionedEverywhere(
   await expect(session.login()).resolves.toEqual({ credentialRef: 'current' });
   const record = await deps.store.devices.require(device.uuid);
   expect(record.discoveryStatus).toBe('provisioned');
+}
+
+/**
+ * Every history this environment's runs produced, decoded, searched for every secret the runs
+ * handled: the passwords the database holds for the devices (admin, MEBx, directory account, in
+ * every version), the profile's secrets, and the OTPs the firmware stored.
+ */
+export async function expectNoSecretInHistories(env: LifecycleEnv, extraSecrets: string[] = []): Promise<number> {
+  const { deps } = env;
+  const secrets = [...extraSecrets];
+  for (const device of env.devices) {
+    for (const kind of ['amt_admin', 'mebx', 'directory_account'] as const) {
+      for (const credential of await deps.store.credentials.list(device.uuid, kind)) {
+        secrets.push(await deps.store.credentials.reveal({ device: device.uuid, kind, version: credential.version }));
+      }
+    }
+    const otp = env.fleet.device(device.uuid).nvram().provisioning.otp;
+    if (otp) secrets.push(otp);
+  }
+  const codec = new EncryptionCodec(deriveCodecKey(TEST_KEK));
+  let scanned = 0;
+  for await (const execution of env.env.client.workflow.list({ query: `TaskQueue = '${env.taskQueue}'` })) {
+    const history = await env.env.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    const text = await decodedHistoryText(history, codec);
+    expect(findLeaks(text, secrets)).toEqual([]);
+    scanned += 1;
+  }
+  return scanned;
 }

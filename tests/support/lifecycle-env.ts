@@ -121,7 +121,9 @@ export async function startLifecycleEnv(
   }
 
   const env = await connectTestEnv();
-  const taskQueue = uniqueQueue('e2e');
+  // Where this environment's runs go: its own queue, or the production queue a separate worker
+  // process (workers/main.ts) polls.
+  const taskQueue = options.worker === false ? TASK_QUEUES.lifecycle : uniqueQueue('e2e');
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   if (options.worker !== false) {
@@ -143,7 +145,7 @@ export async function startLifecycleEnv(
         env.client,
         'provision',
         { deviceUuid: uuid, mode, requestedBy: 'e2e', timing: FAST },
-        { taskQueue: options.worker === false ? TASK_QUEUES.lifecycle : taskQueue },
+        { taskQueue },
       ),
     workerConfig: () => ({
       stateDir: deps.stateDir,

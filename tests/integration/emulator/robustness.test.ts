@@ -29,9 +29,12 @@ describe('robustness against bad input', () => {
       path.join(stateDir, 'fleet.json'),
       JSON.stringify({ devices: [{ state: 'post', adminPassword: password }, { helloEnabled: false }] }),
     );
+    // Node with tsx's loader in one process, so that the pid (liveness, memory) is the emulator's own.
     child = spawn(
-      path.join('node_modules', '.bin', 'tsx'),
+      process.execPath,
       [
+        '--import',
+        'tsx',
         'emulator/cli.ts',
         '--fleet-file',
         path.join(stateDir, 'fleet.json'),

@@ -1,8 +1,8 @@
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
 import { waitFor } from '../../../scripts/lib/process';
-import { expectProvisionedEverywhere } from '../../support/agreement';
-import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Injected firmware faults are retried or verified until the run converges; a step whose retry
@@ -91,5 +91,9 @@ describe('faults and operator decisions end to end', () => {
     // The admin password the device has is one the database holds.
     const admin = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
     expect(admin).toBeDefined();
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
   });
 });

@@ -1,7 +1,7 @@
 import { runAgent } from '../../../emulator/agent/agent';
 import { progressQuery } from '../../../workflows/messages';
-import { expectProvisionedEverywhere } from '../../support/agreement';
-import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Provisioning end to end: the real worker and activities against emulated firmware, the Samba DC,
@@ -52,5 +52,9 @@ describe('provisionDevice end to end', () => {
     const result = await handle.result();
     expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'IB5')?.status).toBe('succeeded');
     await expectProvisionedEverywhere(env, device, result);
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
   });
 });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import type { Client } from 'ldapts';
 import { addForestDomain, adminClient, highestCommittedUsn, removeForestDomain } from '../../support/directory';
-import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { expectNoSecretInHistories } from '../../support/agreement';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Each validation failure ends the run with its typed error, and nothing changed in the firmware,
@@ -76,5 +77,9 @@ describe('validation failures end to end', () => {
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe(code);
     expect(await snapshot(index >= 0 ? uuid : 'unknown')).toEqual(before);
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
   });
 });

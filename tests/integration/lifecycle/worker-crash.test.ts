@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { progressQuery } from '../../../workflows/messages';
 import { isAlive, waitFor } from '../../../scripts/lib/process';
-import { expectProvisionedEverywhere } from '../../support/agreement';
+import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
 import { backends, type TestDatabase } from '../../support/databases';
-import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -42,7 +42,8 @@ describe('worker killed in the middle of stage one', () => {
   });
 
   function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'workers/main.ts'], {
+    // One process (node with tsx's loader), not the tsx launcher: SIGKILL must hit the worker itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, AMTFLOW_CONFIG: configFile, NODE_OPTIONS: '' },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -89,5 +90,9 @@ describe('worker killed in the middle of stage one', () => {
       (c) => c.status === 'current',
     );
     expect(current).toHaveLength(1);
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,116 @@
+import { runAgent } from '../../../emulator/agent/agent';
+import { startLifecycle } from '../../../runtime/lifecycle-client';
+import { progressQuery, renameCompletedSignal } from '../../../workflows/messages';
+import { waitFor } from '../../../scripts/lib/process';
+import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
+import { FAST, PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+
+/**
+ * Every flow, both provisioning modes, on a legacy profile (AMT 5.x, EOI for stage one) and a
+ * modern one (AMT 11, WS-Man): in-band provisioning → update → partial removal, and out-of-band
+ * provisioning → rename → full removal.
+ */
+describe.each([
+  ['legacy', '5.2.70', '127.31.6.1'],
+  ['modern', '11.8.50', '127.31.7.1'],
+])('every flow on a %s device (AMT %s)', (_label, amtVersion, firstIp) => {
+  let env: LifecycleEnv;
+  beforeAll(async () => {
+    env = await startLifecycleEnv(
+      [
+        { hostName: `inband-${amtVersion.replace(/\./g, '-')}`, amtVersion },
+        { hostName: `oob-${amtVersion.replace(/\./g, '-')}`, amtVersion },
+      ],
+      { firstIp },
+    );
+  });
+  afterAll(async () => env?.stop());
+
+  const run = async (...args: Parameters<typeof startLifecycle>) => (await startLifecycle(...args)).result();
+
+  it('in band: provision, update, partial removal', async () => {
+    const device = env.devices[0]!;
+    await runAgent(env.fleet.device(device.uuid), {
+      reporter: async (report) => {
+        await env.deps.store.otp.record(device.uuid, {
+          algorithm: 'sha256',
+          hash: report.otpHash,
+          reportedAmtVersion: report.amtVersion,
+        });
+      },
+    });
+    const q = { taskQueue: env.taskQueue };
+    const provisioned = await run(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'in-band', requestedBy: 'e2e', timing: FAST },
+      q,
+    );
+    await expectProvisionedEverywhere(env, device, provisioned);
+    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, q);
+    await expectProvisionedEverywhere(env, device, provisioned);
+    await run(
+      env.env.client,
+      'remove',
+      { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
+      q,
+    );
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
+    expect((await env.deps.store.devices.require(device.uuid)).discoveryStatus).toBe('not_provisioned');
+  });
+
+  it('out of band: provision, rename, full removal', async () => {
+    const device = env.devices[1]!;
+    const q = { taskQueue: env.taskQueue };
+    await run(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      q,
+    );
+    const renamed = {
+      uuid: device.uuid,
+      hostName: `${device.hostName}-new`,
+      fqdn: `${device.hostName}-new.corp.example.test`,
+    };
+    const handle = await startLifecycle(
+      env.env.client,
+      'rename',
+      {
+        deviceUuid: device.uuid,
+        hostName: renamed.hostName,
+        domain: 'corp.example.test',
+        mode: 'out-of-band',
+        requestedBy: 'e2e',
+        timing: FAST,
+        pollEvery: '1 second',
+      },
+      q,
+    );
+    await waitFor(
+      'REN2',
+      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+      120_000,
+      250,
+    );
+    await handle.signal(renameCompletedSignal, {
+      hostName: renamed.hostName,
+      domain: 'corp.example.test',
+      operator: 'e2e',
+    });
+    await expectProvisionedEverywhere(env, renamed, await handle.result());
+
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST }, q);
+    expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);
+    const directory = await env.deps.openDirectory();
+    try {
+      expect(await directory.findAmtAccount(renamed.fqdn)).toBeUndefined();
+    } finally {
+      await directory.close();
+    }
+  });
+
+  it('kept every password, passphrase and OTP out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(5);
+  });
+});
