@@ -10,7 +10,6 @@ import { FAST, PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../
  */
 describe('update, remove and rename end to end', () => {
   let env: LifecycleEnv;
-  const runs: string[] = [];
   beforeAll(async () => {
     env = await startLifecycleEnv(
       [
@@ -23,36 +22,26 @@ describe('update, remove and rename end to end', () => {
   });
   afterAll(async () => env?.stop());
 
-  const start = async (...args: Parameters<typeof startLifecycle>) => {
-    const handle = await startLifecycle(...args);
-    runs.push(handle.workflowId);
-    return handle;
-  };
   const opts = () => ({ taskQueue: env.taskQueue });
+  const run = async (...args: Parameters<typeof startLifecycle>) => (await startLifecycle(...args)).result();
 
   it('updates a provisioned device, keeps its web-server certificate, then removes it partially', async () => {
     const device = env.devices[0]!;
-    const provisioned = await (
-      await start(
-        env.env.client,
-        'provision',
-        { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
-        opts(),
-      )
-    ).result();
-    await (
-      await start(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, opts())
-    ).result();
+    const provisioned = await run(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      opts(),
+    );
+    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, opts());
     await expectProvisionedEverywhere(env, device, provisioned);
 
-    await (
-      await start(
-        env.env.client,
-        'remove',
-        { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
-        opts(),
-      )
-    ).result();
+    await run(
+      env.env.client,
+      'remove',
+      { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
+      opts(),
+    );
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
     const directory = await env.deps.openDirectory();
     try {
@@ -67,36 +56,32 @@ describe('update, remove and rename end to end', () => {
 
   it('removes a legacy device fully: firmware back to pre-provisioning', async () => {
     const device = env.devices[1]!;
-    await (
-      await start(
-        env.env.client,
-        'provision',
-        { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
-        opts(),
-      )
-    ).result();
-    await (
-      await start(
-        env.env.client,
-        'remove',
-        { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST },
-        opts(),
-      )
-    ).result();
+    await run(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      opts(),
+    );
+    await run(
+      env.env.client,
+      'remove',
+      { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST },
+      opts(),
+    );
     expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
   });
 
   it('renames: removes with automatic provisioning off, waits for the rename, provisions under the new name', async () => {
     const device = env.devices[2]!;
-    const first = await start(
+    const first = await startLifecycle(
       env.env.client,
       'provision',
       { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
       opts(),
     );
     await first.result();
-    const handle = await start(
+    const handle = await startLifecycle(
       env.env.client,
       'rename',
       {
