@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { bearerToken, tokenMatches } from './tokens';
 
 /**
  * Codec server for the Temporal Web UI and CLI: decodes (and encodes) payloads so operators can
@@ -47,14 +47,8 @@ export async function buildCodecServer(options: CodecServerOptions): Promise<Fas
     methods: ['POST', 'OPTIONS'],
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
   });
-  const expected = Buffer.from(options.token);
-  const authorised = (request: FastifyRequest<{ Params: { token?: string } }>): boolean => {
-    const header = request.headers.authorization;
-    const given = request.params.token ?? (header?.startsWith('Bearer ') ? header.slice(7) : undefined);
-    if (!given) return false;
-    const candidate = Buffer.from(given);
-    return candidate.length === expected.length && timingSafeEqual(candidate, expected);
-  };
+  const authorised = (request: FastifyRequest<{ Params: { token?: string } }>): boolean =>
+    tokenMatches(request.params.token ?? bearerToken(request.headers.authorization), options.token);
   for (const action of ['encode', 'decode'] as const) {
     const handler = async (
       request: FastifyRequest<{ Params: { token?: string } }>,

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
@@ -9,7 +8,7 @@ import type { Store } from '../lib/store';
 import { deviceUuidSchema } from '../lib/store/fields';
 import { provisionAutomatically } from './automatic-provisioning';
 import { ApiError, parseBody, toApiError } from './errors';
-import type { ApiTokens } from './tokens';
+import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
 
 export interface ApiServerDeps {
   store: Store;
@@ -56,17 +55,7 @@ const decisionBody = z.strictObject({
 });
 const operatorHeader = z.string().min(1).max(128).default('api');
 
-function tokenMatches(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-}
+const bearer = (request: FastifyRequest): string | undefined => bearerToken(request.headers.authorization);
 
 type DeviceRequest = FastifyRequest<{ Params: { uuid: string } }>;
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startHelloListener } from '../../../lib/hello/listener';
+import { waitFor } from '../../../scripts/lib/process';
 import { MAX_HELLO_BYTES, parseHello, type Hello } from '../../../lib/hello/parse';
 
 /** Builds a PKI hello the way the reference (§6.3) lays it out. */
@@ -108,24 +109,16 @@ describe('hello listener', () => {
     });
   }
 
-  async function until(check: () => boolean) {
-    const deadline = Date.now() + 5_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-
   it('hands each well-formed hello to the handler and drops malformed or oversized ones', async () => {
     await withListener(async (port, seen, rejected) => {
       const uuid = randomUUID();
       await send(port, pkiHello(uuid, [[2, sha256]]));
-      await until(() => seen.length === 1);
+      await waitFor('the hello to arrive', async () => seen.length === 1, 5_000, 10);
       expect(seen[0]?.uuid).toBe(uuid);
 
       await send(port, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
       await send(port, Buffer.alloc(MAX_HELLO_BYTES + 100, 1));
-      await until(() => rejected.length === 2);
+      await waitFor('both bad messages to be dropped', async () => rejected.length === 2, 5_000, 10);
       expect(seen).toHaveLength(1);
     });
   });

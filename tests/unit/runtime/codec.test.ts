@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { buildCodecServer } from '../../../api/codec-server';
-import { codecServerToken } from '../../../runtime/codec-token';
+import { codecServerToken } from '../../../api/tokens';
 import { EncryptionCodec, deriveCodecKey } from '../../../runtime/payload-codec';
 
 describe('payload codec', () => {
