@@ -2,6 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { CLASSES } from '../classes';
+import { identifyResponse, isIdentifyRequest } from '../discovery/identify';
+import { Host } from '../host/host';
+import { RedirectionService } from '../redirection/listener';
 import { EmulatorError } from '../errors';
 import type { Fault, FaultRegistry } from '../fleet/faults';
 import { HelloSender, type HelloAttempt } from '../hello/sender';
@@ -82,6 +85,10 @@ export class Device {
   private rebootTimer: NodeJS.Timeout | null = null;
   httpPort = 0;
   tlsPort = 0;
+  /** The computer around the ME: power state and transitions, serial console, IDE-R drive. */
+  readonly host: Host;
+  /** Redirection listener (16994/16995): `redirection.port`, `redirection.tlsPort`. */
+  readonly redirection: RedirectionService;
 
   private constructor(private readonly options: DeviceOptions) {
     this.state = options.nvram;
@@ -92,6 +99,15 @@ export class Device {
       log: options.log,
       onAttempt: (a) => options.onHello?.(this.uuid, a),
     });
+    const nvram = () => this.state;
+    this.host = new Host({
+      uuid: this.uuid,
+      nvram,
+      faults: options.faults,
+      persist: () => this.writer.save(),
+      now: () => this.now(),
+    });
+    this.redirection = new RedirectionService({ address: this.address, nvram, host: this.host, log: options.log });
   }
 
   static async start(options: DeviceOptions): Promise<Device> {
@@ -161,6 +177,7 @@ export class Device {
     this.nonces.clear();
     this.enumerations.clear();
     for (const s of this.sockets) s.destroy();
+    this.redirection.dropSessions();
     this.hello.stop();
     if (this.rebootTimer) clearTimeout(this.rebootTimer);
     this.rebootTimer = setTimeout(() => {
@@ -177,7 +194,7 @@ export class Device {
       (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
     );
     for (const s of this.sockets) s.destroy();
-    await Promise.all(closing);
+    await Promise.all([...closing, this.redirection.close()]);
     await this.writer.flush();
   }
 
@@ -190,11 +207,12 @@ export class Device {
     this.tlsServer = net.createServer((socket) => this.acceptTls(socket));
     this.httpPort = await listenOn(this.httpServer, this.address, this.options.ports.http);
     this.tlsPort = await listenOn(this.tlsServer, this.address, this.options.ports.tls);
+    await this.redirection.listen(this.options.ports.http === 0);
   }
 
   private track(socket: net.Socket): boolean {
     socket.on('error', () => socket.destroy());
-    if (Date.now() < this.rebootingUntil) {
+    if (Date.now() < this.rebootingUntil || !this.host.meAwake()) {
       socket.destroy();
       return false;
     }
@@ -384,6 +402,8 @@ export class Device {
     const eoiService = isLegacy(this.state.amtVersion) ? EOI_SERVICES.find((s) => path === `/${s}Service`) : undefined;
     if (path === '/wsman' || eoiService) {
       if (req.method !== 'POST') return { bytes: this.plainError(405), close: true };
+      if (!eoiService && isIdentifyRequest(req.body))
+        return this.ok(identifyResponse(this.state, conn.tls), 'application/soap+xml; charset=UTF-8');
       const auth = this.authenticate(req, conn);
       if (!auth) return this.unauthorized();
       return eoiService ? this.eoi(eoiService, req, auth, conn) : this.wsman(req, auth, conn);
@@ -442,6 +462,7 @@ export class Device {
       now: () => this.now(),
       drawKey: () => this.options.keyPool.draw(),
       signal: (event) => this.onSignal(event),
+      host: this.host,
     };
   }
 

@@ -37,6 +37,21 @@ export const faultSchema = z.discriminatedUnion('kind', [
     .strict(),
   /** The firmware answers success but the NVRAM write is lost (state as before the request). */
   z.object({ kind: z.literal('lostWrite'), ...common }).strict(),
+  /**
+   * The host refuses a power change the firmware would accept (e.g. the first power-on, for retry
+   * tests): the request is answered with `returnValue` (CIM ReturnValue over WS-Man, PT_STATUS over
+   * EOI) and nothing changes. Applies to power requests only, never to other operations.
+   */
+  z
+    .object({
+      kind: z.literal('powerRefused'),
+      change: z
+        .enum(['on', 'off', 'cycle', 'reset', 'sleep', 'hibernate', 'graceful-off', 'graceful-reset', 'any'])
+        .default('on'),
+      returnValue: z.number().int().min(1).max(0xffffffff).default(2),
+      ...common,
+    })
+    .strict(),
 ]);
 
 export type FaultInput = z.input<typeof faultSchema>;
@@ -82,6 +97,7 @@ export class FaultRegistry {
       if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
       if (f.match !== undefined && f.match !== operation) continue;
       if (f.kind === 'rebootDuringCommit' && operation !== 'CommitChanges') continue;
+      if (f.kind === 'powerRefused') continue;
       if (out.some((o) => o.kind === f.kind)) continue;
       f.remaining -= 1;
       if (f.remaining <= 0) this.faults.delete(id);
@@ -89,5 +105,18 @@ export class FaultRegistry {
       out.push(fault);
     }
     return out;
+  }
+
+  /** Consumes a `powerRefused` fault for this power change, returning the value to answer with. */
+  takePowerRefusal(uuid: string, change: string): number | null {
+    for (const [id, f] of this.faults) {
+      if (f.kind !== 'powerRefused') continue;
+      if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
+      if (f.change !== 'any' && f.change !== change) continue;
+      f.remaining -= 1;
+      if (f.remaining <= 0) this.faults.delete(id);
+      return f.returnValue;
+    }
+    return null;
   }
 }

@@ -5,6 +5,8 @@ import { EnumerationContexts, dispatch } from '../../../emulator/wsman/dispatch'
 import { parseEnvelope } from '../../../emulator/wsman/envelope';
 import { WsmanFault } from '../../../emulator/wsman/faults';
 import type { FirmwareContext } from '../../../emulator/wsman/registry';
+import { FaultRegistry } from '../../../emulator/fleet/faults';
+import { Host } from '../../../emulator/host/host';
 import { instanceXml } from '../../../emulator/wsman/writer';
 import { XmlInputError, decodeEntities, parseXml } from '../../../emulator/wsman/xml';
 import { enumerate, get, invoke, pull, request } from '../../integration/emulator/support/wsman';
@@ -27,6 +29,13 @@ function run(xml: string, nvram = device(), enumerations = new EnumerationContex
       throw new Error('no pool in unit tests');
     },
     signal: () => undefined,
+    host: new Host({
+      uuid: nvram.uuid,
+      nvram: () => nvram,
+      faults: new FaultRegistry(),
+      persist: async () => undefined,
+      now: () => new Date(),
+    }),
   };
   return dispatch(parseEnvelope(parseXml(xml)), ctx, {
     classes: CLASSES,
