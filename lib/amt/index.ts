@@ -37,4 +37,7 @@ export * from './wsman/network';
 export { EOI_SERVICES, EoiClient, el, type EoiElement, type EoiService } from './eoi/client';
 export { EOI_REALM_NAMES, EoiOperations, REMOTE_CONTROL_COMMANDS } from './eoi/operations';
 export * from './setup';
+export * from './power';
 export * from './session';
+export * from './redirection';
+export * from './discovery';

@@ -200,7 +200,8 @@ function exchangeError(err: unknown, target: string): AmtError {
   );
 }
 
-function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string): Promise<net.Socket> {
+/** Opens the connection (TCP, or TLS with every check done) within `timeoutMs`; typed errors, nothing sent. */
+export function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const options = endpoint.tls;
     const socket = options
