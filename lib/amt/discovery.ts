@@ -13,9 +13,10 @@ import { createSoapParser, pathOf, textOf } from './xml';
  * from it) and in the Identify answer (`ProductVendor` Intel, `ProductVersion` `AMT 11.8`, MAAS
  * fixture). What unauthenticated answers say about provisioning is little [inferred]:
  *
- * - `unprovisioned`: 16993 completes a TLS handshake with a self-signed certificate and then drops
- *   a client without a certificate before any HTTP — remote configuration's setup mode, where the
- *   firmware waits for a provisioning certificate (spec OOB3);
+ * - `unprovisioned`: 16993 speaks TLS but drops a client without a certificate before any HTTP —
+ *   remote configuration's setup mode, where the firmware waits for a provisioning certificate
+ *   (spec OOB3). TLS with mutual authentication looks the same; amtflow never configures it, so
+ *   such a device was provisioned elsewhere, which only credentials can tell;
  * - `provisioned`: 16993 answers HTTP over TLS — TLS is configured, which only provisioning does;
  * - `unknown`: 16993 is closed (provisioned without TLS, or unprovisioned outside setup mode).
  *
@@ -36,15 +37,15 @@ export interface DiscoveryOptions {
 }
 
 export type PortProbe =
-  | { port: number; answered: false; reason: 'refused' | 'reset' | 'timeout' | 'unreachable' | 'tls-failed' }
+  | { port: number; answered: false; reason: 'refused' | 'reset' | 'timeout' | 'unreachable' }
   | {
       port: number;
       answered: true;
-      /** HTTP status of the unauthenticated Identify; null when a TLS peer closed before answering. */
+      /** HTTP status of the unauthenticated Identify; null when a TLS server refused us before HTTP. */
       status: number | null;
       server: string | undefined;
       identify: { vendor: string; version: string } | undefined;
-      /** TLS only: the peer certificate's subject and whether it signed itself. */
+      /** TLS only, when the handshake completed: the peer certificate's subject and whether it signed itself. */
       certificate?: { subject: string; selfSigned: boolean };
     };
 
@@ -114,14 +115,15 @@ export async function discoverAll(
 
 function provisioningFrom(tls: PortProbe): DiscoveryResult['provisioning'] {
   if (!tls.answered) return 'unknown';
-  if (tls.status !== null) return 'provisioned';
-  return tls.certificate?.selfSigned ? 'unprovisioned' : 'unknown';
+  return tls.status === null ? 'unprovisioned' : 'provisioned';
 }
 
 /** One unauthenticated Identify on one port under one deadline. */
 function probePort(host: string, port: number, overTls: boolean, timeoutMs: number): Promise<PortProbe> {
   return new Promise((resolve) => {
     let certificate: { subject: string; selfSigned: boolean } | undefined;
+    /** Key material was derived: the peer answered the ClientHello as a TLS server. */
+    let spokeTls = false;
     let settled = false;
     const settle = (probe: PortProbe) => {
       if (settled) return;
@@ -166,40 +168,31 @@ function probePort(host: string, port: number, overTls: boolean, timeoutMs: numb
           onResponse,
         )
       : http.request(common, onResponse);
-    request.on('socket', (socket) =>
+    request.on('socket', (socket) => {
+      socket.once('keylog', () => (spokeTls = true));
       socket.once('secureConnect', () => {
         const peer = (socket as TLSSocket).getPeerCertificate();
-        const subject = peer.subject
-          ? Object.entries(peer.subject)
-              .map(([k, v]) => `${k}=${String(v)}`)
-              .join(',')
-          : '';
-        const issuer = peer.issuer
-          ? Object.entries(peer.issuer)
-              .map(([k, v]) => `${k}=${String(v)}`)
-              .join(',')
-          : '';
-        certificate = { subject, selfSigned: subject === issuer };
-      }),
-    );
+        const subject = distinguishedName(peer.subject);
+        certificate = { subject, selfSigned: subject === distinguishedName(peer.issuer) };
+      });
+    });
     request.on('error', (err: NodeJS.ErrnoException) => {
-      // A TLS peer that completed the handshake and then hung up: it answered, just not to us.
-      if (certificate)
-        return settle({ port, answered: true, status: null, server: undefined, identify: undefined, certificate });
-      const reason =
-        err.code === 'ECONNREFUSED'
-          ? 'refused'
-          : err.code === 'ECONNRESET'
-            ? overTls
-              ? 'tls-failed'
-              : 'reset'
-            : err.code?.startsWith('ERR_SSL') || err.code === 'EPROTO'
-              ? 'tls-failed'
-              : 'unreachable';
+      // A TLS server that refused us (an alert, or a hang-up after the handshake) did answer, just not to us.
+      if (spokeTls) {
+        const refusedUs = { port, answered: true as const, status: null, server: undefined, identify: undefined };
+        return settle(certificate ? { ...refusedUs, certificate } : refusedUs);
+      }
+      const reason = err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'unreachable';
       settle({ port, answered: false, reason });
     });
     request.end(IDENTIFY);
   });
+}
+
+function distinguishedName(name: Record<string, unknown> | undefined): string {
+  return Object.entries(name ?? {})
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(',');
 }
 
 function parseIdentify(body: string): { vendor: string; version: string } | undefined {
