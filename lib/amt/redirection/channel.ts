@@ -2,7 +2,7 @@ import type net from 'node:net';
 import { AmtConnectionError, type AmtError } from '../errors';
 import { connect, type AmtEndpoint, type AmtTimeouts } from '../transport';
 import { AmtRedirectionError } from './errors';
-import { firmwareMessageLength } from './messages';
+import { REDIRECTION, firmwareMessageLength } from './messages';
 
 /** Unparsed bytes kept at most: one full SOL data message and then some. */
 const MAX_BUFFERED = 80 * 1024;
@@ -22,6 +22,9 @@ export class RedirectionChannel {
   private handler: ((message: Buffer) => void) | null = null;
   private failure: AmtError | null = null;
   private readonly closeListeners: ((reason: AmtError) => void)[] = [];
+  /** An end request waiting for its reply type (see `end`). */
+  private ending: { type: number; done: () => void } | null = null;
+  private endedHere = false;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -92,14 +95,50 @@ export class RedirectionChannel {
     else this.closeListeners.push(listener);
   }
 
+  /** Sends `message()` every `ms` while the channel is open (the console's keep-alive). */
+  heartbeat(ms: number, message: () => Buffer): void {
+    const timer = setInterval(() => this.send(message()), ms);
+    timer.unref();
+    this.onClose(() => clearInterval(timer));
+  }
+
+  /** Why the session ended: null when this side ended it with `end()`, else the close reason. Never rejects. */
+  outcome(): Promise<AmtError | null> {
+    return new Promise((resolve) => this.onClose((reason) => resolve(this.endedHere ? null : reason)));
+  }
+
+  /**
+   * Ends the way amtterm does: the channel's end request, its reply (waited for up to 5 s; it never
+   * reaches the listener), EndRedirectionSession, and the socket closed.
+   */
+  async end(request: Buffer, replyType: number): Promise<void> {
+    this.endedHere = true;
+    if (this.failure) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000);
+      const done = () => {
+        clearTimeout(timer);
+        this.ending = null;
+        resolve();
+      };
+      this.ending = { type: replyType, done };
+      this.onClose(done);
+      this.send(request);
+    });
+    this.send(Buffer.from([REDIRECTION.END_SESSION, 0, 0, 0]));
+    this.close();
+  }
+
   /** Ends the session as a console does after its last message: close the socket. */
   close(): void {
+    this.endedHere = true;
     this.socket.end();
     this.socket.destroySoon();
   }
 
-  /** Tears the connection down with `reason` (a protocol violation seen by a session). */
+  /** Tears the connection down with `reason` (a protocol violation seen by a session); `outcome` reports it. */
   abort(reason: AmtError): void {
+    this.endedHere = false;
     this.fail(reason);
   }
 
@@ -118,6 +157,7 @@ export class RedirectionChannel {
   }
 
   private deliver(message: Buffer): void {
+    if (this.ending && message[0] === this.ending.type) return this.ending.done();
     if (this.handler) return this.handler(message);
     const waiter = this.waiter;
     if (waiter) {

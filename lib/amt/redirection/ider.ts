@@ -51,9 +51,6 @@ export class IderSession {
   private seq = 2;
   private lastSense: Sense | null = null;
   private work: Promise<void> = Promise.resolve();
-  private readonly keepAlive: NodeJS.Timeout;
-  private ending = false;
-  private onEndReply: (() => void) | null = null;
 
   private constructor(
     private readonly channel: RedirectionChannel,
@@ -62,16 +59,9 @@ export class IderSession {
     private readonly chunk: number,
     keepAliveMs: number,
   ) {
-    this.keepAlive = setInterval(() => channel.send(headed(REDIRECTION.IDER_HEARTBEAT, this.next())), keepAliveMs);
-    this.keepAlive.unref();
-    this.outcome = new Promise((resolve) =>
-      channel.onClose((reason) => {
-        clearInterval(this.keepAlive);
-        this.onEndReply?.();
-        void image.close();
-        resolve(this.ending ? null : reason);
-      }),
-    );
+    channel.heartbeat(keepAliveMs, () => headed(REDIRECTION.IDER_HEARTBEAT, this.next()));
+    this.outcome = channel.outcome();
+    channel.onClose(() => void image.close());
     channel.listen((message) => this.receive(message));
   }
 
@@ -113,23 +103,9 @@ export class IderSession {
     }
   }
 
-  /** Ends IDE-R (0x42, wait for 0x43 up to 5 s), then the session (0x12), and closes the connection. */
+  /** Ends IDE-R (0x42, its reply waited for up to 5 s), then the session (0x12), and closes the connection. */
   async close(): Promise<void> {
-    if (this.ending) return void (await this.outcome);
-    this.ending = true;
-    if (!this.channel.closedBy) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.onEndReply?.(), 5_000);
-        this.onEndReply = () => {
-          this.onEndReply = null;
-          clearTimeout(timer);
-          resolve();
-        };
-        this.channel.send(headed(REDIRECTION.END_IDER, this.next()));
-      });
-      this.channel.send(Buffer.from([REDIRECTION.END_SESSION, 0, 0, 0]));
-      this.channel.close();
-    }
+    await this.channel.end(headed(REDIRECTION.END_IDER, this.next()), REDIRECTION.END_IDER_REPLY);
     await this.outcome;
   }
 
@@ -149,9 +125,6 @@ export class IderSession {
       case REDIRECTION.IDER_PONG:
       case REDIRECTION.IDER_HEARTBEAT:
       case REDIRECTION.IDER_FEATURES_REPLY:
-        return;
-      case REDIRECTION.END_IDER_REPLY:
-        this.onEndReply?.();
         return;
       case REDIRECTION.IDER_ERROR_OCCURRED:
         return this.abort(new Error('the device reported an IDE-R error'));

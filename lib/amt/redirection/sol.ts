@@ -38,26 +38,18 @@ export class SolSession extends Duplex {
   hostPowered: boolean | undefined;
   readonly outcome: Promise<AmtError | null>;
   private seq = 1;
-  private readonly keepAlive: NodeJS.Timeout;
-  private ending = false;
-  private onEndReply: (() => void) | null = null;
 
   private constructor(
     private readonly channel: RedirectionChannel,
     keepAliveMs: number,
   ) {
     super({ allowHalfOpen: false });
-    this.keepAlive = setInterval(() => channel.send(headed(REDIRECTION.SOL_HEARTBEAT, this.next())), keepAliveMs);
-    this.keepAlive.unref();
-    this.outcome = new Promise((resolve) =>
-      channel.onClose((reason) => {
-        clearInterval(this.keepAlive);
-        this.onEndReply?.();
-        this.push(null);
-        resolve(this.ending ? null : reason);
-        if (!this.destroyed) this.destroy();
-      }),
-    );
+    channel.heartbeat(keepAliveMs, () => headed(REDIRECTION.SOL_HEARTBEAT, this.next()));
+    this.outcome = channel.outcome();
+    channel.onClose(() => {
+      this.push(null);
+      if (!this.destroyed) this.destroy();
+    });
     channel.listen((message) => this.receive(message));
   }
 
@@ -94,22 +86,10 @@ export class SolSession extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.ending = true;
-    if (this.channel.closedBy) return callback();
-    const timer = setTimeout(() => this.onEndReply?.(), 5_000);
-    this.onEndReply = () => {
-      this.onEndReply = null;
-      clearTimeout(timer);
-      this.channel.send(Buffer.from([REDIRECTION.END_SESSION, 0, 0, 0]));
-      this.channel.close();
-      callback();
-    };
-    this.channel.send(headed(REDIRECTION.END_SOL, 0));
+    void this.channel.end(headed(REDIRECTION.END_SOL, 0), REDIRECTION.END_SOL_REPLY).then(() => callback());
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.ending ||= error === null;
-    clearInterval(this.keepAlive);
     this.channel.close();
     callback(error);
   }
@@ -128,9 +108,6 @@ export class SolSession extends Duplex {
         return;
       case REDIRECTION.SOL_HEARTBEAT:
       case REDIRECTION.SOL_PONG:
-        return;
-      case REDIRECTION.END_SOL_REPLY:
-        this.onEndReply?.();
         return;
       default:
         this.channel.abort(
