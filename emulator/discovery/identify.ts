@@ -20,6 +20,8 @@ const PROFILE = 'http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile';
 
 /** True for an Identify request (anything unparseable is left to the authenticated path). */
 export function isIdentifyRequest(body: Buffer): boolean {
+  // Every authenticated request passes here first: parse only what can be an Identify.
+  if (!body.includes('Identify')) return false;
   try {
     const root = parseXml(body.toString('utf8'));
     const header = child(root, 'Header');
