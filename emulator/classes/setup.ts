@@ -6,20 +6,8 @@ import { versionAtLeast } from '../device/version';
 import { faults } from '../wsman/faults';
 import type { FirmwareContext, MethodOutput, WsmanClass } from '../wsman/registry';
 import type { Props } from '../wsman/writer';
+import { isStrongPassword } from './account-rules';
 import { PT, bool, decodeBase64, parseCertificate, requireAdmin, requireLocal, service } from './common';
-
-/** Strong password rules of SetMEBxPassword (reference §3.1). */
-export function isStrongPassword(p: string): boolean {
-  return (
-    p.length >= 8 &&
-    p.length <= 32 &&
-    /[A-Z]/.test(p) &&
-    /[a-z]/.test(p) &&
-    /\d/.test(p) &&
-    /[^A-Za-z0-9]/.test(p) &&
-    !/[:,"]/.test(p)
-  );
-}
 
 /** SMBIOS byte order: the first three UUID groups little-endian. */
 export function uuidBytes(uuid: string): Buffer {

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadKeyEncryptionKey } from '../../../lib/crypto/kek';
-import { generateAmtPassword, isStrongAmtPassword } from '../../../lib/crypto/passwords';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 
 describe('SecretBox', () => {
@@ -58,21 +57,5 @@ describe('key-encryption key', () => {
     expect(
       loadKeyEncryptionKey({ stateDir: '/nonexistent', secrets: { key: key.toString('base64') } }).equals(key),
     ).toBe(true);
-  });
-});
-
-describe('AMT passwords', () => {
-  it('are strong by AMT rules and differ each time', () => {
-    const passwords = Array.from({ length: 200 }, () => generateAmtPassword());
-    for (const p of passwords) expect(isStrongAmtPassword(p)).toBe(true);
-    expect(new Set(passwords).size).toBe(passwords.length);
-  });
-
-  it('reject the characters that break Digest and SOAP', () => {
-    expect(isStrongAmtPassword('Abcdef1!')).toBe(true);
-    expect(isStrongAmtPassword('Abcdef1:')).toBe(false);
-    expect(isStrongAmtPassword('Abcdef1,')).toBe(false);
-    expect(isStrongAmtPassword('Abcdef1"')).toBe(false);
-    expect(isStrongAmtPassword('abcdef1!')).toBe(false);
   });
 });
