@@ -87,8 +87,14 @@ export const caSchema = z
     /**
      * RSA key size of the CA and of the keys it generates. Spec P1: AMT cannot use CA keys over 2048
      * bits; the CA refuses a larger value at start with CA_KEY_TOO_LARGE (one rule, in lib/pki).
+     * AMT 15/16 and later refuse provisioning chains with RSA keys under 2048 bits (AMT SDK "Root
+     * certificate hashes"), so a smaller value is refused here.
      */
-    keyBits: z.number().int().min(1024).default(2048),
+    keyBits: z
+      .number()
+      .int()
+      .min(2048, 'must be at least 2048: AMT 15/16 and later refuse RSA keys under 2048 bits')
+      .default(2048),
     /** Namespace the provisioning certificate's CN lives in, e.g. corp.example.test. */
     provisioningDomain: z.string().optional(),
     /** CN of the generated provisioning certificate; default `provisionserver.<provisioningDomain>`. */

@@ -18,7 +18,7 @@ import {
   writeCaCopies,
   type CaMaterial,
 } from './ca-state';
-import { certificateForKey, readPkcs12 } from './chain';
+import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
 import { assertRevocationReason, buildCrl, crlToPem, type RevocationReason } from './crl';
 import { verifyCsr } from './csr';
 import { PkiError } from './errors';
@@ -85,6 +85,11 @@ export interface ProvisioningSummary {
   commonName: string;
   notAfter: Date;
   rootThumbprints: Thumbprints;
+  /**
+   * What AMT 15/16 and later refuse in this chain (SHA-1 signatures, RSA keys under 2048 bits);
+   * empty when every firmware version accepts it. Older devices still provision with it.
+   */
+  warnings: string[];
 }
 
 /** A CRL is valid a week and re-signed once half of that has passed (or at once on a revocation). */
@@ -408,6 +413,7 @@ function summarize(credential: ProvisioningCredential): ProvisioningSummary {
     commonName: credential.commonName,
     notAfter: new Date((credential.chain[0] as ParsedCertificate).x509.validTo),
     rootThumbprints: credential.rootThumbprints,
+    warnings: checkProvisioningChainStrength(credential.chain, undefined, 'provisioning certificate'),
   };
 }
 

@@ -225,3 +225,26 @@ describe('firmware account rules', () => {
     expect(() => put('bénédicte')).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
   });
 });
+
+describe('root hashes from AMT 15/16 on', () => {
+  const create = (algorithm: 1 | 2, bytes: number, nvram: Nvram) =>
+    run(
+      request({
+        action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Create',
+        className: 'AMT_ProvisioningCertificateHash',
+        body:
+          '<h:AMT_ProvisioningCertificateHash xmlns:h="x"><h:Description>Custom</h:Description>' +
+          `<h:Enabled>true</h:Enabled><h:HashData>${Buffer.alloc(bytes, 9).toString('base64')}</h:HashData>` +
+          `<h:HashType>${algorithm}</h:HashType></h:AMT_ProvisioningCertificateHash>`,
+      }),
+      nvram,
+    );
+
+  it('refuses a new SHA-1 hash ("no longer possible to add SHA1 hashes") and takes SHA-256', () => {
+    expect(() => create(1, 20, device('16.1.25'))).toThrow(
+      expect.objectContaining({ subcode: 'd:InvalidRepresentation' }),
+    );
+    expect(create(2, 32, device('16.1.25'))).toContain('ResourceCreated');
+    expect(create(1, 20, device('11.8.50'))).toContain('ResourceCreated');
+  });
+});
