@@ -1,4 +1,6 @@
+import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { CLASSES } from '../classes';
@@ -27,7 +29,8 @@ import { XmlInputError, parseXml } from '../wsman/xml';
 import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
 import { checkProvisioningChain } from './provisioning-cert';
 import { NvramWriter, nvramPath } from './store';
-import { checkMutualClient, peerChain, tlsModeFor } from './tls';
+import { serveLegacyTls } from './legacy-tls';
+import { checkMutualClient, peerChain, tlsModeFor, type TlsMode } from './tls';
 import { isLegacy } from './version';
 
 export const AMT_HTTP_PORT = 16992;
@@ -46,7 +49,12 @@ export interface DeviceOptions {
   ports: { http: number; tls: number };
   helloTimeScale: number;
   onHello?: (uuid: string, attempt: HelloAttempt) => void;
+  /** False: firmware without RFC 5746, its TLS port served by the legacy engine (legacy-tls.ts). */
+  secureRenegotiation: boolean;
 }
+
+/** A connection the HTTP layer serves: a TCP socket, a TLS socket, or a legacy TLS stream. */
+type DeviceStream = Duplex & { setTimeout(ms: number, onTimeout?: () => void): unknown };
 
 interface Connection {
   tls: boolean;
@@ -211,6 +219,11 @@ export class Device {
       return;
     }
     const requestCert = mode.kind === 'setup' || mode.mutual;
+    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
+    if (!this.options.secureRenegotiation) {
+      serveLegacyTls(raw, { keyPem: mode.keyPem, certPem: mode.certPem, requestCert, onSecure: this.secured(raw, mode) });
+      return;
+    }
     const socket = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: mode.context,
@@ -218,10 +231,14 @@ export class Device {
       rejectUnauthorized: false,
     });
     socket.on('error', () => socket.destroy());
-    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
-    socket.once('secure', () => {
+    const secured = this.secured(raw, mode);
+    socket.once('secure', () => secured(socket, peerChain(socket)));
+  }
+
+  /** After the handshake: the client's certificate checks of this mode, then HTTP. */
+  private secured(raw: net.Socket, mode: Exclude<TlsMode, { kind: 'closed' }>) {
+    return (socket: DeviceStream, chain: X509Certificate[]): void => {
       raw.setTimeout(0);
-      const chain = peerChain(socket);
       if (mode.kind === 'configured') {
         if (mode.mutual && !checkMutualClient(chain, this.state))
           return this.refuseTls(socket, 'mutual authentication failed');
@@ -236,11 +253,11 @@ export class Device {
           session: { algorithm: verdict.algorithm, rootHash: verdict.rootHash, leafCn: verdict.leafCn },
         }),
       );
-    });
+    };
   }
 
   /** The firmware refuses the provisioning server before any HTTP is answered. */
-  private refuseTls(socket: tls.TLSSocket, reason: string): void {
+  private refuseTls(socket: DeviceStream, reason: string): void {
     this.options.log.info({ uuid: this.uuid, reason }, 'TLS client certificate rejected');
     socket.destroy();
   }
@@ -266,7 +283,7 @@ export class Device {
     await this.writer.save();
   }
 
-  private accept(socket: net.Socket, connection: Connection): void {
+  private accept(socket: DeviceStream, connection: Connection): void {
     const parser = new RequestParser();
     let busy = false;
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
