@@ -21,11 +21,12 @@ import {
   type EoiService,
 } from '../legacy/eoi';
 import { EnumerationContexts, dispatch } from '../wsman/dispatch';
-import { parseEnvelope } from '../wsman/envelope';
+import { parseEnvelope, type WsmanRequest } from '../wsman/envelope';
 import { WsmanFault, faults as wsmanFaults } from '../wsman/faults';
 import type { AuthContext, FirmwareContext, FirmwareEvent, ProvisioningSession } from '../wsman/registry';
-import { MessageIds, faultEnvelope } from '../wsman/writer';
-import { XmlInputError, parseXml } from '../wsman/xml';
+import { NS } from '../wsman/namespaces';
+import { MessageIds, envelope, faultEnvelope, outputXml } from '../wsman/writer';
+import { XmlInputError, childText, parseXml } from '../wsman/xml';
 import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
 import { checkProvisioningChain } from './provisioning-cert';
 import { NvramWriter, nvramPath } from './store';
@@ -63,6 +64,10 @@ interface Connection {
 }
 
 type Reply = { bytes: Buffer; close: boolean } | { drop: true };
+
+/** Faults that play a hostile or broken device on WS-Man (faults.ts). */
+const HOSTILE_KINDS: readonly Fault['kind'][] = ['endlessPull', 'hugeTotalCount', 'hugeFaultReason'];
+type HostileFault = Extract<Fault, { kind: 'endlessPull' | 'hugeTotalCount' | 'hugeFaultReason' }>;
 
 const READ_ONLY_OPERATIONS = new Set(['Get', 'Enumerate', 'Pull', 'Release']);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -121,6 +126,11 @@ export class Device {
   /** A deep copy of the NVRAM: the test oracle. */
   nvram(): Nvram {
     return structuredClone(this.state);
+  }
+
+  /** Enumeration contexts open now (RAM, not NVRAM): the test oracle for clients that leak them. */
+  get openEnumerations(): number {
+    return this.enumerations.size;
   }
 
   get helloRunning(): boolean {
@@ -476,10 +486,18 @@ export class Device {
    * Runs a firmware operation under the injected faults, persisting NVRAM before answering.
    * `run` is synchronous, so a lost-write snapshot cannot swallow a concurrent request's change.
    */
-  private async withFaults(operation: string, mutating: boolean, busy: () => Reply, run: () => Reply): Promise<Reply> {
+  private async withFaults(
+    operation: string,
+    mutating: boolean,
+    busy: () => Reply,
+    run: () => Reply,
+    hostile?: (fault: HostileFault) => Reply,
+  ): Promise<Reply> {
     const injected = this.options.faults.take(this.uuid, operation);
     const find = <K extends Fault['kind']>(kind: K) =>
       injected.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
+    const bad = injected.find((f): f is HostileFault => HOSTILE_KINDS.includes(f.kind));
+    if (bad && hostile) return hostile(bad);
     const delay = find('delay');
     if (delay) await sleep(delay.ms);
     if (find('drop')) return { drop: true };
@@ -529,6 +547,41 @@ export class Device {
           return this.wsmanFault(wsmanFaults.internalError(), request.messageId);
         }
       },
+      (fault) => this.hostileWsman(fault, request),
+    );
+  }
+
+  /** What a hostile or broken device answers instead of the firmware (issue 12 §4). */
+  private hostileWsman(fault: HostileFault, request: WsmanRequest): Reply {
+    const base = { relatesTo: request.messageId, messageId: this.messageIds.next(), resourceUri: request.resourceUri };
+    if (fault.kind === 'hugeFaultReason') {
+      const reason = 'The service cannot comply. '.padEnd(fault.bytes, 'x');
+      return this.wsmanFault(
+        new WsmanFault('a:Receiver', 'e:InternalError', reason, wsmanFaults.internalError().action),
+        request.messageId,
+      );
+    }
+    const className = request.resourceUri.slice(request.resourceUri.lastIndexOf('/') + 1);
+    if (fault.kind === 'endlessPull') {
+      const item = `<h:${className}><h:InstanceID>${'x'.repeat(fault.itemBytes)}</h:InstanceID></h:${className}>`;
+      const context = `${this.messageIds.next().slice(-8)}-0000-0000-0000-000000000000`;
+      const body = `<g:PullResponse><g:Items>${item}</g:Items><g:EnumerationContext>${context}</g:EnumerationContext></g:PullResponse>`;
+      return this.ok(
+        envelope({ ...base, action: `${request.action}Response`, g: NS.enumeration, h: request.resourceUri, body }),
+        'application/soap+xml; charset=UTF-8',
+      );
+    }
+    const start = Math.max(1, Number(childText(request.body, 'StartIndex') ?? '1') || 1);
+    const handles = Array.from({ length: 50 }, (_, i) => start + i);
+    const body = outputXml(
+      'g',
+      'EnumerateUserAclEntries',
+      { TotalCount: fault.totalCount, HandlesCount: handles.length, Handles: handles },
+      0,
+    );
+    return this.ok(
+      envelope({ ...base, action: `${request.action}Response`, g: request.resourceUri, body }),
+      'application/soap+xml; charset=UTF-8',
     );
   }
 

@@ -2,7 +2,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { AmtConnectionError, AmtError, AmtProtocolError, AmtTimeoutError, AmtTlsError } from './errors';
+import { AmtConnectionError, AmtError, AmtLimitError, AmtTimeoutError, AmtTlsError } from './errors';
 
 /**
  * One HTTP exchange with an AMT device over a fresh connection. The connection (TCP, and TLS with
@@ -72,7 +72,8 @@ export interface HttpResponse {
   body: string;
 }
 
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** No AMT answer comes near this; a device that sends more is cut off (RESPONSE_TOO_LARGE). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function endpointPort(endpoint: AmtEndpoint): number {
   return endpoint.port ?? (endpoint.tls ? AMT_TLS_PORT : AMT_HTTP_PORT);
@@ -334,7 +335,9 @@ function exchange(
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_RESPONSE_BYTES) {
-          settle(new AmtProtocolError(`${target}: response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          settle(
+            new AmtLimitError('RESPONSE_TOO_LARGE', `${target}: response larger than ${MAX_RESPONSE_BYTES} bytes`),
+          );
           return;
         }
         chunks.push(chunk);

@@ -248,3 +248,34 @@ describe('root hashes from AMT 15/16 on', () => {
     expect(create(1, 20, device('11.8.50'))).toContain('ResourceCreated');
   });
 });
+
+describe('enumeration contexts, as firmware keeps them', () => {
+  it('refuses an Enumerate with QuotaLimit once every slot is taken, until one is released or expires', () => {
+    let now = 0;
+    const contexts = new EnumerationContexts({ max: 2, idleMs: 60_000 }, () => now);
+    const nvram = device();
+    const open = () =>
+      /<g:EnumerationContext>([^<]+)</.exec(run(enumerate('CIM_SoftwareIdentity'), nvram, contexts))![1]!;
+    const first = open();
+    open();
+    expect(() => run(enumerate('CIM_SoftwareIdentity'), nvram, contexts)).toThrow(
+      expect.objectContaining({ subcode: 'e:QuotaLimit' }),
+    );
+    run(
+      request({
+        action: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release',
+        className: 'CIM_SoftwareIdentity',
+        body: `<Release xmlns="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><EnumerationContext>${first}</EnumerationContext></Release>`,
+      }),
+      nvram,
+      contexts,
+    );
+    const third = open();
+    now += 59_999;
+    expect(contexts.size).toBe(2);
+    now += 1;
+    expect(contexts.size).toBe(0);
+    expect(() => run(pull('CIM_SoftwareIdentity', third), nvram, contexts)).toThrow(/InvalidEnumerationContext/);
+    open();
+  });
+});
