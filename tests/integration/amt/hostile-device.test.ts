@@ -1,4 +1,5 @@
-import { AmtError, AmtFaultError } from '../../../lib/amt/errors';
+import { AmtFaultError } from '../../../lib/amt/errors';
+import { amtFailure } from '../../support/amt-failure';
 import { openAmtSession, type AmtSession } from '../../../lib/amt/session';
 import { ENUMERATION_LIMITS } from '../../../lib/amt/wsman/client';
 import { FIRMWARE_ENUMERATION_LIMITS } from '../../../emulator/wsman/dispatch';
@@ -29,21 +30,12 @@ describe('WS-Man enumeration and hostile devices', () => {
       timeouts: { connectMs: 15_000, responseMs: 15_000 },
     });
 
-  async function failure(promise: Promise<unknown>): Promise<AmtError> {
-    const error = await promise.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    expect(error).toBeInstanceOf(AmtError);
-    return error as AmtError;
-  }
-
   it('releases the context of a failed Pull, so firmware never runs out of them', async () => {
     const amt = session();
     const rounds = FIRMWARE_ENUMERATION_LIMITS.max + 2;
     fleet.inject({ kind: 'busy', match: 'Pull', times: rounds });
     for (let i = 0; i < rounds; i++) {
-      const error = await failure(amt.wsman.client.enumerate('CIM_SoftwareIdentity'));
+      const error = await amtFailure(amt.wsman.client.enumerate('CIM_SoftwareIdentity'));
       expect(error).toMatchObject({ code: 'WSMAN_QUOTA_LIMIT' });
       expect(device().openEnumerations).toBe(0);
     }
@@ -54,7 +46,7 @@ describe('WS-Man enumeration and hostile devices', () => {
 
   it('stops an endless Pull after its page limit with ENUMERATION_LIMIT_EXCEEDED', async () => {
     fleet.inject({ kind: 'endlessPull', itemBytes: 16 });
-    const error = await failure(session().wsman.client.enumerate('AMT_PublicKeyCertificate'));
+    const error = await amtFailure(session().wsman.client.enumerate('AMT_PublicKeyCertificate'));
     expect(error).toMatchObject({
       code: 'ENUMERATION_LIMIT_EXCEEDED',
       message: expect.stringContaining(`no EndOfSequence after ${ENUMERATION_LIMITS.pulls} pulls`),
@@ -63,7 +55,7 @@ describe('WS-Man enumeration and hostile devices', () => {
 
   it('stops reading Pull responses of a megabyte and more at its byte limit', async () => {
     fleet.inject({ kind: 'endlessPull', itemBytes: 1024 * 1024 });
-    const error = await failure(session().wsman.client.enumerate('AMT_PublicKeyCertificate'));
+    const error = await amtFailure(session().wsman.client.enumerate('AMT_PublicKeyCertificate'));
     expect(error).toMatchObject({
       code: 'ENUMERATION_LIMIT_EXCEEDED',
       message: expect.stringContaining(`more than ${ENUMERATION_LIMITS.bytes} bytes`),
@@ -73,7 +65,7 @@ describe('WS-Man enumeration and hostile devices', () => {
 
   it('refuses a TotalCount of 10⁹ user ACL entries at the first page', async () => {
     fleet.inject({ kind: 'hugeTotalCount', totalCount: 1_000_000_000 });
-    const error = await failure(session().wsman.access.listUserAclHandles());
+    const error = await amtFailure(session().wsman.access.listUserAclHandles());
     expect(error).toMatchObject({
       code: 'ENUMERATION_LIMIT_EXCEEDED',
       message: expect.stringContaining('reports 1000000000 entries'),
@@ -83,7 +75,7 @@ describe('WS-Man enumeration and hostile devices', () => {
 
   it('keeps a 3 MB fault reason out of the error, saying how much was cut', async () => {
     fleet.inject({ kind: 'hugeFaultReason', bytes: 3 * 1024 * 1024, times: 1 });
-    const error = await failure(session().wsman.client.get('AMT_GeneralSettings'));
+    const error = await amtFailure(session().wsman.client.get('AMT_GeneralSettings'));
     expect(error).toBeInstanceOf(AmtFaultError);
     expect(error).toMatchObject({ code: 'WSMAN_INTERNAL_ERROR' });
     expect(error.message.length).toBeLessThan(600);

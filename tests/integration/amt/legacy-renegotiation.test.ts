@@ -1,5 +1,5 @@
 import tls from 'node:tls';
-import { AmtError } from '../../../lib/amt/errors';
+import { amtFailure } from '../../support/amt-failure';
 import { postOnce, type AmtTimeouts, type ProvisioningTls } from '../../../lib/amt/transport';
 import { provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
 import { testFleet } from '../emulator/support/fleet';
@@ -65,20 +65,18 @@ describe('firmware without secure renegotiation (RFC 5746)', () => {
 
   it('reports a TLS failure of our side as TLS_HANDSHAKE_FAILED naming the OpenSSL reason', async () => {
     // Without the legacy protocols this firmware has no TLS version in common with us.
-    const error = await postOnce(
-      { host: device().address, port: device().tlsPort, tls: provisioning({ legacyProtocols: false }) },
-      patient,
-      request,
-    ).then(
-      () => undefined,
-      (err: unknown) => err,
+    const error = await amtFailure(
+      postOnce(
+        { host: device().address, port: device().tlsPort, tls: provisioning({ legacyProtocols: false }) },
+        patient,
+        request,
+      ),
     );
-    expect(error).toBeInstanceOf(AmtError);
     expect(error).toMatchObject({
       code: 'TLS_HANDSHAKE_FAILED',
       outcome: 'not-delivered',
       message: expect.stringMatching(/TLS handshake failed: .*(protocol|version)/i),
     });
-    expect((error as Error).message).not.toMatch(/refused the provisioning certificate/);
+    expect(error.message).not.toMatch(/refused the provisioning certificate/);
   });
 });
