@@ -33,13 +33,20 @@ export const databaseSchema = z
 export const secretsSchema = z
   .object({
     /**
-     * Key-encryption key for credentials and CA keys at rest: 32 bytes, base64. Either given here
-     * (from AMTFLOW_KEK, e.g. injected by a secret manager) or read from `keyFile`. The key file lives
-     * outside the database directory: the key is never stored next to the data it protects.
+     * Key-encryption keys for credentials and CA keys at rest: 32 bytes each, base64, oldest first,
+     * comma-separated (lib/crypto/kek.ts). Either given here (from AMTFLOW_KEK, e.g. injected by a
+     * secret manager) or read from `keyFile`, one key per line. The key file lives outside the
+     * database directory: the keys are never stored next to the data they protect.
      */
     key: z
       .string()
-      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .refine(
+        (v) =>
+          v
+            .split(',')
+            .every((k) => /^[A-Za-z0-9+/]+={0,2}$/.test(k.trim()) && Buffer.from(k.trim(), 'base64').length === 32),
+        'must be one or more keys of 32 bytes, base64-encoded, comma-separated',
+      )
       .optional(),
     keyFile: z.string().min(1).optional(),
   })
@@ -136,7 +143,10 @@ export const amtSchema = z
             factoryDefault: z.boolean().default(false),
           })
           .strict()
-          .refine((a) => Boolean(a.passwordFile) !== a.factoryDefault, 'give either passwordFile or factoryDefault: true'),
+          .refine(
+            (a) => Boolean(a.passwordFile) !== a.factoryDefault,
+            'give either passwordFile or factoryDefault: true',
+          ),
       )
       .default([{ name: 'factory', username: 'admin', factoryDefault: true }]),
   })

@@ -5,6 +5,7 @@ import type forge from 'node-forge';
 import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import {
+  certificateKeyAssociatedData,
   certificatesRepository,
   type CertificateRecord,
   type CertificatesRepository,
@@ -12,6 +13,7 @@ import {
 } from '../store/certificates';
 import type { Schema } from '../store/schema';
 import {
+  caDirectory,
   loadOrCreateCa,
   loadOrCreateProvisioning,
   saveImportedProvisioning,
@@ -96,8 +98,6 @@ export interface ProvisioningSummary {
 const CRL_VALIDITY_MS = 7 * 86_400_000;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
-const certificateKeyLabel = (serial: string) => `certificate-key:${serial}`;
-
 /** Serials as stored: lower-case hex; OpenSSL's `4A:1B:…` form is accepted too. */
 function normalizeSerial(serial: string): string {
   return serial.replace(/[:\s]/g, '').toLowerCase();
@@ -133,7 +133,7 @@ export class CertificateAuthority {
    */
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
     const config = options.config.ca;
-    const dir = path.resolve(config.dir ?? path.join(options.config.stateDir, 'ca'));
+    const dir = caDirectory(options.config);
     const now = new Date();
     const names = provisioningNames(config);
     const ca = await loadOrCreateCa(dir, config, options.box, now);
@@ -216,7 +216,7 @@ export class CertificateAuthority {
         notBefore: certificate.forge.validity.notBefore,
         notAfter: certificate.forge.validity.notAfter,
       },
-      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyLabel(serial)),
+      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyAssociatedData(serial)),
     );
     // Lost a race with a concurrent duplicate: this certificate was never recorded nor handed out.
     return created ? this.toIssued(record, false) : this.reissued(record, fingerprint);
@@ -273,7 +273,7 @@ export class CertificateAuthority {
         `amtflow holds no private key for certificate ${serial}: the device generated it, or it was discarded after install`,
       );
     }
-    return createPrivateKey(this.box.open(sealed, certificateKeyLabel(serial))).export({
+    return createPrivateKey(this.box.open(sealed, certificateKeyAssociatedData(serial))).export({
       type: 'pkcs1',
       format: 'der',
     });
