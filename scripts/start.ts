@@ -20,7 +20,7 @@ import { buildCodecServer } from '../api/codec-server';
 import type { DeviceProfileInput } from '../emulator/device/profile';
 import { startFleet } from '../emulator/fleet/fleet';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { startHelloListener } from '../lib/hello/listener';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
@@ -83,7 +83,7 @@ async function bringUp(
   started: Started,
   stopping: Promise<void>,
 ): Promise<void> {
-  const kek = loadKeyEncryptionKey(config);
+  const kek = loadDerivationKey(config);
   if (!config.directory) {
     // The dev directory: amtflow's own Samba AD DC under the state directory.
     const dc = sambaDc({ stateDir: config.stateDir });

@@ -52,7 +52,41 @@ export const faultSchema = z.discriminatedUnion('kind', [
       ...common,
     })
     .strict(),
+  /**
+   * A hostile or broken device (issue 12 §4): every Pull answers one item of `itemBytes` and a new
+   * enumeration context, never EndOfSequence.
+   */
+  z
+    .object({
+      kind: z.literal('endlessPull'),
+      itemBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024),
+      ...common,
+    })
+    .strict(),
+  /** EnumerateUserAclEntries reports `totalCount` entries and hands out 50 made-up handles per page, forever. */
+  z
+    .object({
+      kind: z.literal('hugeTotalCount'),
+      totalCount: z.number().int().min(0).max(0xffffffff).default(1_000_000_000),
+      ...common,
+    })
+    .strict(),
+  /** A WS-Man fault whose Reason text is `bytes` long (3 MiB by default). */
+  z
+    .object({
+      kind: z.literal('hugeFaultReason'),
+      bytes: z.number().int().min(1).max(16 * 1024 * 1024).default(3 * 1024 * 1024),
+      ...common,
+    })
+    .strict(),
 ]);
+
+/** The faults that only make sense for one operation, and that operation. */
+const ONLY_FOR: Partial<Record<Fault['kind'], string>> = {
+  rebootDuringCommit: 'CommitChanges',
+  endlessPull: 'Pull',
+  hugeTotalCount: 'EnumerateUserAclEntries',
+};
 
 export type FaultInput = z.input<typeof faultSchema>;
 export type Fault = z.output<typeof faultSchema>;
@@ -96,8 +130,9 @@ export class FaultRegistry {
     for (const [id, f] of this.faults) {
       if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
       if (f.match !== undefined && f.match !== operation) continue;
-      if (f.kind === 'rebootDuringCommit' && operation !== 'CommitChanges') continue;
       if (f.kind === 'powerRefused') continue;
+      const only = ONLY_FOR[f.kind];
+      if (only !== undefined && operation !== only) continue;
       if (out.some((o) => o.kind === f.kind)) continue;
       f.remaining -= 1;
       if (f.remaining <= 0) this.faults.delete(id);

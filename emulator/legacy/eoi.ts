@@ -2,7 +2,8 @@ import { createPrivateKey } from 'node:crypto';
 import { ha1 } from '../device/nvram';
 import { PT, decodeBase64, parseCertificate } from '../classes/common';
 import { keyForCert } from '../classes/pki';
-import { isStrongPassword, setupAndConfigurationService } from '../classes/setup';
+import { isReservedForAdmin, isStrongPassword, isValidUserName } from '../classes/account-rules';
+import { setupAndConfigurationService } from '../classes/setup';
 import { timeSynchronizationService } from '../classes/general';
 import { publicKeyDerOf } from '../keys/pool';
 import { WsmanFault } from '../wsman/faults';
@@ -56,7 +57,7 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
       if (denied !== null) return { status: denied };
       const username = input.text('Username') ?? '';
       const password = input.text('Password') ?? '';
-      if (!/^[\x21-\x7e]{1,16}$/.test(username) || /[:,"]/.test(username)) return { status: PT.INVALID_NAME };
+      if (!isValidUserName(username)) return { status: PT.INVALID_NAME };
       if (!isStrongPassword(password)) return { status: PT.INVALID_PASSWORD };
       ctx.nvram.admin = { username, ha1: ha1(username, ctx.nvram.realm, password), isDefault: false };
       // Before Release 6 the network admin and MEBx passwords are one (PasswordModel 0, coupled).
@@ -69,8 +70,14 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
       const username = entry.text('Username') ?? '';
       const password = entry.text('Password') ?? '';
       const realms = entry.child('Realms').texts('Realm').map(Number);
-      if (!/^[\x21-\x7e]{1,16}$/.test(username) || username === ctx.nvram.admin.username)
+      if (
+        !isValidUserName(username) ||
+        isReservedForAdmin(username, ctx.nvram.amtVersion) ||
+        username === ctx.nvram.admin.username
+      )
         return { status: PT.INVALID_NAME };
+      // EOI carries the password in clear, so this firmware holds Digest users to the strong rule too.
+      if (!isStrongPassword(password)) return { status: PT.INVALID_PASSWORD };
       if (realms.length === 0 || realms.some((r) => !Number.isInteger(r) || r < 2 || r > 24))
         return { status: PT.INVALID_REALM };
       if (ctx.nvram.users.some((u) => u.username === username)) return { status: PT.DUPLICATE };

@@ -10,6 +10,9 @@ export { digestHa1, digestResponse, parseDigestChallenge, type DigestChallenge }
 export {
   AMT_HTTP_PORT,
   AMT_TLS_PORT,
+  AMT_TLS_SECURE_OPTIONS,
+  amtTlsProtocolOptions,
+  tlsHandshakeError,
   type AmtEndpoint,
   type AmtTimeouts,
   type AmtTlsOptions,
