@@ -168,7 +168,8 @@ async function build(
   const go = findGo(env);
   const started = Date.now();
   // GOTOOLCHAIN=local: never fetch another Go toolchain behind the operator's back.
-  const goEnv = { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' };
+  const goFlags = [env.GOFLAGS, '-buildvcs=false'].filter(Boolean).join(' ');
+  const goEnv = { ...env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: goFlags };
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'amtflow-go-'));
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
