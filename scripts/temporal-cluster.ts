@@ -213,7 +213,10 @@ export async function prepareDatabases(
         const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
         if (rowCount) continue;
         log(`creating PostgreSQL database ${database}`);
-        await client.query(`create database ${database}`);
+        // 42P04 duplicate_database: a start running at the same time created it first.
+        await client.query(`create database ${database}`).catch((err: { code?: string }) => {
+          if (err.code !== '42P04') throw err;
+        });
       }
     },
     { env },
@@ -235,13 +238,12 @@ export async function prepareDatabases(
 }
 
 /** Writes config.yaml and dynamicconfig.yaml for these settings into the cluster directory. */
-export function writeServerConfig(stateDir: string, settings: ClusterSettings): { config: string } {
+export function writeServerConfig(stateDir: string, settings: ClusterSettings): void {
   const paths = clusterPaths(stateDir);
   mkdirSync(paths.dir, { recursive: true });
   writeFileSync(paths.dynamicConfig, renderDynamicConfig(settings.dynamicConfig));
   const template = readFileSync(CLUSTER_TEMPLATE_FILE, 'utf8');
   writeFileSync(paths.config, renderTemplate(template, { ...settings, dynamicConfigFile: paths.dynamicConfig }));
-  return { config: paths.config };
 }
 
 async function withConnection<T>(address: string, fn: (connection: Connection) => Promise<T>): Promise<T> {
