@@ -63,7 +63,7 @@ export async function tlsOptions(
 ): Promise<AmtTlsOptions> {
   const legacyProtocols = await needsLegacyTls(deps, session);
   if (session.tls === 'provisioning') {
-    const { cert, key } = deps.ca.provisioningTlsOptions();
+    const { cert, key } = deps.ca.provisioning.tlsOptions();
     return { mode: 'provisioning', clientCertificateChainPem: cert, clientKeyPem: key, legacyProtocols };
   }
   const { fqdn } = await deps.store.devices.require(session.deviceUuid);

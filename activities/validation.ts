@@ -141,7 +141,7 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
     async matchTrustedRoot({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
       // Throws the typed reason when there is no usable provisioning certificate.
-      const { rootThumbprints, commonName } = deps.ca.provisioningCredential();
+      const { rootThumbprints, commonName } = deps.ca.provisioning.credential();
       const contact = await deps.store.contacts.get(device.uuid);
       // A device that never sent a hello (in band: the agent starts it and its hellos are discarded,
       // IB7) has no hashes here. Its agent checked the root before reporting (IB1), and the firmware

@@ -162,7 +162,7 @@ async function bringUp(
   });
   logger.info({ auditId: check.auditId }, 'system check passed');
 
-  await runDemo(config, logger, started, deps.store, client, deps.ca.provisioningSummary().rootThumbprints);
+  await runDemo(config, logger, started, deps.store, client, deps.ca.provisioning.summary().rootThumbprints);
   logger.info(`Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`);
   logger.info('amtflow is up. Press Ctrl-C to stop.');
   await stopping;

@@ -5,8 +5,8 @@ export {
   type IssueRequest,
   type IssuedCertificate,
   type KeyRequest,
-  type ProvisioningSummary,
 } from './authority';
+export { ProvisioningCertificate, type ProvisioningSummary } from './provisioning-credential';
 export { REVOCATION_REASONS, type RevocationReason } from './crl';
 export { PkiError, type PkiErrorCode } from './errors';
 export { MAX_RSA_BITS } from './keys';

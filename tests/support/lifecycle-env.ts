@@ -76,7 +76,7 @@ export async function startLifecycleEnv(
   options: { firstIp: string; worker?: boolean; databaseUrl?: string },
 ): Promise<LifecycleEnv> {
   const deps = await createTestDeps({ databaseUrl: options.databaseUrl });
-  const rootSha256 = deps.ca.provisioningCredential().rootThumbprints.sha256;
+  const rootSha256 = deps.ca.provisioning.credential().rootThumbprints.sha256;
   const emulatorDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-e2e-fleet-'));
   const withUuids = profiles.map(({ hostName, domain, ...profile }) => ({
     hostName,

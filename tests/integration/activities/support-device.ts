@@ -31,7 +31,7 @@ export async function deviceTestbed(
 ): Promise<DeviceTestbed> {
   const deps = await createTestDeps({ directory: options.directory ?? false });
   const tag = uniqueTag();
-  const rootHash = deps.ca.provisioningCredential().rootThumbprints.sha256;
+  const rootHash = deps.ca.provisioning.credential().rootThumbprints.sha256;
   const fleet = await testFleet(
     devices.map((d) => ({ customHashes: [{ algorithm: 'sha256', hash: rootHash, description: 'amtflow' }], ...d })),
   );

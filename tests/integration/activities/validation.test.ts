@@ -186,7 +186,7 @@ describe('checkDirectoryPrerequisites (P4)', () => {
 
 describe('matchTrustedRoot (OOB3, P1)', () => {
   it('accepts a hello that lists the provisioning root, by any of its thumbprints', async () => {
-    const { rootThumbprints } = deps.ca.provisioningCredential();
+    const { rootThumbprints } = deps.ca.provisioning.credential();
     const device = await importDevice(deps, `root-${tag}-1`);
     await deps.store.contacts.recordHello(device.uuid, {
       host: '127.0.0.1',
@@ -223,7 +223,7 @@ describe('matchTrustedRoot (OOB3, P1)', () => {
     const device = await importDevice(deps, `root-${tag}-3`);
     await deps.store.contacts.recordAgentReport(device.uuid, { host: '127.0.0.1' });
     expect(await activities.matchTrustedRoot({ deviceUuid: device.uuid })).toEqual({
-      rootThumbprint: deps.ca.provisioningCredential().rootThumbprints.sha256,
+      rootThumbprint: deps.ca.provisioning.credential().rootThumbprints.sha256,
     });
   });
 });
