@@ -43,11 +43,15 @@ export type DirectoryErrorCode =
   /** Any other LDAP failure; `ldapCode` says which. */
   | 'DIRECTORY_OPERATION_FAILED';
 
-const RETRYABLE: ReadonlySet<DirectoryErrorCode> = new Set(['DIRECTORY_UNAVAILABLE']);
+/**
+ * A server that did not answer, and LDAP failures of no known kind, may go away; every other code
+ * is a refusal (validation, configuration, a conflict) that needs a change before a retry can help.
+ */
+const RETRYABLE: ReadonlySet<DirectoryErrorCode> = new Set(['DIRECTORY_UNAVAILABLE', 'DIRECTORY_OPERATION_FAILED']);
 
 export class DirectoryError extends Error {
   override readonly name = 'DirectoryError';
-  /** Only transient failures are retryable; validation failures change nothing and stay failed. */
+  /** Only transient failures are retryable; refusals change nothing and stay refused. */
   readonly retryable: boolean;
 
   constructor(

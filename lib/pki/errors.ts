@@ -1,7 +1,6 @@
 /**
- * Stable codes of the certification authority's errors. Activities map them to non-retryable
- * failures (architecture law 8): every one of them is a validation or configuration problem that a
- * retry cannot fix. Messages name the offending value when it is public (a host name, a serial, a
+ * Stable codes of the certification authority's errors. Every one of them is a validation or
+ * configuration problem that a retry cannot fix, so none is retryable (architecture law 8). Messages name the offending value when it is public (a host name, a serial, a
  * subject) and never a private key or a password.
  */
 export type PkiErrorCode =
@@ -40,6 +39,7 @@ export type PkiErrorCode =
 
 export class PkiError extends Error {
   override readonly name = 'PkiError';
+  readonly retryable = false;
   constructor(
     readonly code: PkiErrorCode,
     message: string,

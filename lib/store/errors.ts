@@ -21,10 +21,13 @@ export interface FieldIssue {
 
 /**
  * Typed errors of the site database repositories. Messages name devices, kinds, versions and fields
- * — never a secret value: callers log them and activities turn them into workflow failures.
+ * — never a secret value: callers log them and activities turn them into workflow failures. Every
+ * code is about the input or the state of the records, which a retry of the same call finds
+ * unchanged; trouble reaching the database is not a StoreError and stays retryable.
  */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
+  readonly retryable = false;
   constructor(
     readonly code: StoreErrorCode,
     message: string,
