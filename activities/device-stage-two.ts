@@ -1,16 +1,20 @@
 import { X509Certificate } from 'node:crypto';
-import type { AmtSession, Ieee8021xProfile, WiFiProfile } from '../lib/amt';
-import { amtKerberosSettings, type AmtAccount } from '../lib/directory';
 import {
   ACCESS_PERMISSIONS,
   AMT_REALMS,
   IEEE8021X_PROTOCOLS,
-  POWER_PACKAGES,
+  IEEE8021X_WIRED_ENABLED,
+  OPT_IN_REQUIRED,
+  SERVER_CERTIFICATE_NAME_COMPARISON,
   WIRELESS_AUTHENTICATION,
   WIRELESS_ENCRYPTION,
-  profileSecretName,
-  type AmtSettings,
-} from '../lib/store/profile-settings';
+  powerPackageGuid,
+  type AmtSession,
+  type Ieee8021xProfile,
+  type WiFiProfile,
+} from '../lib/amt';
+import { amtKerberosSettings, type AmtAccount } from '../lib/directory';
+import { profileSecretName, type AmtSettings } from '../lib/store/profile-settings';
 import type { DeviceSession, LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
 import { certificateForFirmware, installedCertificateId, issueDeviceCertificate } from './device-certificates';
@@ -26,31 +30,6 @@ type StageTwoActivities = Pick<
   | 'setPowerPolicy'
   | 'configureNetworkAuthentication'
 >;
-
-/** IPS_OptInService.OptInRequired by the profile's user-consent setting (protocol reference §4.15). */
-const OPT_IN_REQUIRED = { none: 0, kvm: 1, all: 4294967295 } as const;
-
-/** AMT_SystemPowerScheme.SchemeGUID of Intel's power packages, by package index (protocol reference §4.16). */
-const POWER_PACKAGE_GUIDS: readonly string[] = [
-  'djmXEQtWUEOIcJgS85G1YA==',
-  'JtMcdocIx0u7Xzh0QxWl/w==',
-  'Uw4I22wP2Uiy0olY0/EVbg==',
-  'BV3Vtkykh02lqLR8FN7aXw==',
-  'MIAN7gnAeEOvKHhootu+Og==',
-  'lE+DEvsQT9yWjh4jKwyQZQ==',
-  'oYYAq5p/TEKm5rskOildng==',
-  'coarrJa0SOKbnpt9+Rx/1A==',
-  'ezLNTWu+Q4mmKk172NvQJg==',
-  'cyJzRiPcQy+pihPTeYLYVQ==',
-  'xRmkum5vjU2yJ1F/fkWV2w==',
-  '1gvj7QTFLEa3ctGAGO4vxA==',
-];
-
-/** CIM_IEEE8021xSettings.ServerCertificateNameComparison: 2 full name, 3 domain suffix. */
-const NAME_COMPARISON = { full_name: 2, domain_suffix: 3 } as const;
-
-/** IPS_IEEE8021xSettings.Enabled: 2 enabled, 3 disabled. */
-const WIRED_8021X_ENABLED = 2;
 
 type WirelessSettings = AmtSettings['wireless'][number];
 type Ieee8021xSettings =
@@ -104,7 +83,7 @@ async function ieee8021xProfile(
     ...(settings.serverCertificateName
       ? {
           serverCertificateName: settings.serverCertificateName,
-          serverCertificateNameComparison: NAME_COMPARISON[settings.serverCertificateNameComparison],
+          serverCertificateNameComparison: SERVER_CERTIFICATE_NAME_COMPARISON[settings.serverCertificateNameComparison],
         }
       : {}),
     ...('username' in settings
@@ -241,7 +220,7 @@ export function stageTwoActivities(deps: ActivityDeps): StageTwoActivities {
     async setPowerPolicy({ session }) {
       const { amt, profile } = await openStageTwo(deps, session);
       const { features } = amt.wsman;
-      const guid = POWER_PACKAGE_GUIDS[POWER_PACKAGES[profile.settings.powerPackage]];
+      const guid = powerPackageGuid(profile.settings.powerPackage);
       const schemes = await features.listPowerSchemes();
       const wanted = schemes.find((scheme) => scheme.schemeGuid === guid);
       if (!wanted) {
@@ -279,7 +258,7 @@ export function stageTwoActivities(deps: ActivityDeps): StageTwoActivities {
       if (wired) {
         const fields = await ieee8021xProfile(step, 'wired', wired, profileSecretName.wiredIeee8021x());
         await network.updateWired8021x({
-          Enabled: WIRED_8021X_ENABLED,
+          Enabled: IEEE8021X_WIRED_ENABLED.enabled,
           AuthenticationProtocol: fields.authenticationProtocol,
           AvailableInS0: wired.availableInS0,
           PxeTimeout: wired.pxeTimeoutSeconds,
