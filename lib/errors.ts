@@ -16,3 +16,22 @@ export function isDomainError(err: unknown): err is DomainError {
     typeof (err as Partial<DomainError>).retryable === 'boolean'
   );
 }
+
+/** The base of lib's typed errors: the stable code, the message an operator can act on, and `retryable`. */
+export abstract class TypedError<Code extends string> extends Error implements DomainError {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A typed error no retry can fix: the input, the configuration or another system must change first. */
+export abstract class FinalError<Code extends string> extends TypedError<Code> {
+  constructor(code: Code, message: string) {
+    super(code, message, false);
+  }
+}

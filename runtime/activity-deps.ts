@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ActivityDeps } from '../activities/deps';
 import { pgliteDir, type AmtflowConfig } from '../lib/config';
 import { secretBoxFromConfig } from '../lib/crypto/kek';
-import { ActiveDirectory } from '../lib/directory';
+import { withDirectory } from '../lib/directory';
 import { CertificateAuthority } from '../lib/pki';
 import { createStore } from '../lib/store';
 import type { ProvisioningAccount } from '../lib/store/credentials';
@@ -35,10 +35,10 @@ export async function buildActivityDeps(config: AmtflowConfig, database?: Databa
     store: createStore(db, box),
     box,
     ca: await CertificateAuthority.open({ config, box, db: db.db }),
-    openDirectory: async () => {
+    withDirectory: async (work) => {
       if (!directoryConfig)
         throw new Error('directory is not configured: set the `directory` section of the configuration');
-      return ActiveDirectory.open(directoryConfig);
+      return withDirectory(directoryConfig, work);
     },
     provisioningAccounts: provisioningAccounts(config),
     amtTimeouts: { connectMs: config.amt.connectTimeoutMs, responseMs: config.amt.responseTimeoutMs },

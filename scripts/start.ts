@@ -21,6 +21,7 @@ import type { DeviceProfileInput } from '../emulator/device/profile';
 import { startFleet } from '../emulator/fleet/fleet';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { parseDeviceUuid } from '../lib/device-uuid';
 import { startHelloListener } from '../lib/hello/listener';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
@@ -29,9 +30,9 @@ import { createLogger } from '../runtime/logger';
 import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
 import { connectClient, connectWorker } from '../runtime/temporal';
 import { createLifecycleWorker, installRuntimeLogger } from '../workers/lifecycle-worker';
+import { buildWorkflowBundle } from '../workers/workflow-bundle';
 import { systemCheck } from '../workflows';
 import { TASK_QUEUES, deviceWorkflowId } from '../workflows/names';
-import { buildWorkflowBundle } from './build-workflow-bundle';
 import { ensureSambaDc, sambaDc, stopSambaDc } from './samba-dc';
 import { ensureTemporalCli, isHealthy, readDevServerSettings, startServer, stopServer } from './temporal-dev-server';
 
@@ -241,7 +242,7 @@ function watchRuns(client: Client, logger: pino.Logger, uuids: string[]): () => 
   const poll = async () => {
     for (const uuid of uuids) {
       const description = await client.workflow
-        .getHandle(deviceWorkflowId(uuid))
+        .getHandle(deviceWorkflowId(parseDeviceUuid(uuid)))
         .describe()
         .catch(() => undefined);
       if (!description) continue;

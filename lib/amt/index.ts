@@ -38,4 +38,5 @@ export { EOI_SERVICES, EoiClient, el, type EoiElement, type EoiService } from '.
 export { EOI_REALM_NAMES, EoiOperations, REMOTE_CONTROL_COMMANDS } from './eoi/operations';
 export * from './setup';
 export * from './session';
+export * from './tls-handshake';
 export * from './vocabulary';

@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 /**
  * Typed errors of the directory adapter. Each has a stable `code` (activities turn it into the
  * failure type a workflow branches on) and a message an operator can act on. Messages and details
@@ -49,20 +51,18 @@ export type DirectoryErrorCode =
  */
 const RETRYABLE: ReadonlySet<DirectoryErrorCode> = new Set(['DIRECTORY_UNAVAILABLE', 'DIRECTORY_OPERATION_FAILED']);
 
-export class DirectoryError extends Error {
+/** Only transient failures are retryable; refusals change nothing and stay refused. */
+export class DirectoryError extends TypedError<DirectoryErrorCode> {
   override readonly name = 'DirectoryError';
-  /** Only transient failures are retryable; refusals change nothing and stay refused. */
-  readonly retryable: boolean;
 
   constructor(
-    readonly code: DirectoryErrorCode,
+    code: DirectoryErrorCode,
     message: string,
     /** Machine-readable facts behind the message (DNs, SPNs, names), never secrets. */
     readonly details: Readonly<Record<string, string | number | readonly string[]>> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.retryable = RETRYABLE.has(code);
+    super(code, message, RETRYABLE.has(code), options);
   }
 }
 

@@ -1,3 +1,5 @@
+import { FinalError } from '../errors';
+
 /**
  * Stable codes of the certification authority's errors. Every one of them is a validation or
  * configuration problem that a retry cannot fix, so none is retryable (architecture law 8). Messages name the offending value when it is public (a host name, a serial, a
@@ -37,13 +39,6 @@ export type PkiErrorCode =
   /** The CA directory holds something amtflow cannot use (damaged file, key for another KEK). */
   | 'CA_STATE_INVALID';
 
-export class PkiError extends Error {
+export class PkiError extends FinalError<PkiErrorCode> {
   override readonly name = 'PkiError';
-  readonly retryable = false;
-  constructor(
-    readonly code: PkiErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { FinalError } from '../errors';
 
 export type StoreErrorCode =
   | 'INVALID_INPUT'
@@ -25,15 +26,14 @@ export interface FieldIssue {
  * code is about the input or the state of the records, which a retry of the same call finds
  * unchanged; trouble reaching the database is not a StoreError and stays retryable.
  */
-export class StoreError extends Error {
+export class StoreError extends FinalError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  readonly retryable = false;
   constructor(
-    readonly code: StoreErrorCode,
+    code: StoreErrorCode,
     message: string,
     readonly issues: readonly FieldIssue[] = [],
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
