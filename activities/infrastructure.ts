@@ -74,7 +74,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       const encryptionTypes = encryptionTypesFor(device.amtVersion);
       return deps.withDirectory(async (directory) => {
         const checked = await directory.checkPrerequisites(computer);
-        // The DN publishAmtAccount will use; openDirectory succeeded, so the section is configured.
+        // The DN publishAmtAccount will use; the session opened, so the section is configured.
         const container = `${deps.config.directory?.amtContainer},${checked.domain.dn}`;
         const credential = await store.credentials.stagePending(device.uuid, 'directory_account', idempotencyKey);
         const earlier = await store.directoryObjects.get(device.uuid);
