@@ -29,12 +29,12 @@ export interface Stoppable {
  */
 export async function startCodecServer(
   config: Pick<AmtflowConfig, 'listeners'>,
-  kek: Buffer,
+  derivationKey: Buffer,
 ): Promise<Stoppable & { endpoint: string }> {
   const { host, codecPort, webUiOrigins } = config.listeners;
-  const token = codecServerToken(kek);
+  const token = codecServerToken(derivationKey);
   const server = await buildCodecServer({
-    codec: new EncryptionCodec(deriveCodecKey(kek)),
+    codec: new EncryptionCodec(deriveCodecKey(derivationKey)),
     token,
     allowedOrigins: webUiOrigins,
   });
@@ -44,7 +44,7 @@ export async function startCodecServer(
 
 export interface FrontDoorDeps {
   config: Pick<AmtflowConfig, 'listeners' | 'stateDir'>;
-  kek: Buffer;
+  derivationKey: Buffer;
   store: Store;
   ca: Pick<CertificateAuthority, 'crl'>;
   client: Client;
@@ -57,7 +57,7 @@ export interface FrontDoorDeps {
  */
 export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
   const { host, apiPort, helloPort } = deps.config.listeners;
-  const tokens = apiTokens(deps.kek);
+  const tokens = apiTokens(deps.derivationKey);
   const api = await buildApiServer({
     store: deps.store,
     client: deps.client,

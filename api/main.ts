@@ -4,7 +4,7 @@
  * only; runs until SIGINT/SIGTERM, then stops what it started in reverse order.
  */
 import { loadConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { createLogger } from '../runtime/logger';
 import { openSite } from '../runtime/site';
 import { connectClient } from '../runtime/temporal';
@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     );
   }
   const logger = createLogger(config, 'api');
-  const kek = loadKeyEncryptionKey(config);
+  // The codec key and the API tokens derive from the ring's first key, so they survive rotation.
+  const derivationKey = loadDerivationKey(config);
   const stopping = new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
   });
@@ -29,8 +30,8 @@ async function main(): Promise<void> {
     started.push({ stop: () => site.database.close() });
     const { client, connection } = await connectClient(config);
     started.push({ stop: () => connection.close() });
-    started.push(await startCodecServer(config, kek));
-    started.push(await startFrontDoor({ config, kek, store: site.store, ca: site.ca, client, logger }));
+    started.push(await startCodecServer(config, derivationKey));
+    started.push(await startFrontDoor({ config, derivationKey, store: site.store, ca: site.ca, client, logger }));
     logger.info('front door running');
     await stopping;
   } finally {

@@ -15,7 +15,7 @@ import { startCodecServer, startFrontDoor } from '../api/front-door';
 import type { DeviceProfileInput } from '../emulator/device/profile';
 import { startFleet } from '../emulator/fleet/fleet';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { parseDeviceUuid } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
@@ -77,7 +77,7 @@ async function bringUp(
   started: Started,
   stopping: Promise<void>,
 ): Promise<void> {
-  const kek = loadKeyEncryptionKey(config);
+  const kek = loadDerivationKey(config);
   if (!config.directory) {
     // The dev directory: amtflow's own Samba AD DC under the state directory.
     const dc = sambaDc({ stateDir: config.stateDir });
@@ -122,7 +122,14 @@ async function bringUp(
   const { client, connection: clientConnection } = await connectClient(config);
   started.add('Temporal client', () => clientConnection.close());
 
-  const frontDoor = await startFrontDoor({ config, kek, store: deps.store, ca: deps.ca, client, logger });
+  const frontDoor = await startFrontDoor({
+    config,
+    derivationKey: kek,
+    store: deps.store,
+    ca: deps.ca,
+    client,
+    logger,
+  });
   started.add('API and hello listener', () => frontDoor.stop());
 
   const check = await client.workflow.execute(systemCheck, {

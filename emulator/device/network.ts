@@ -1,8 +1,12 @@
+import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { EmulatorError } from '../errors';
 import { RequestParser, type HttpRequest } from '../http/parser';
+import { serveLegacyTls } from './legacy-tls';
+import { peerChain } from './tls';
 
 /**
  * The network side of one emulated device: its listening ports, the connections they accepted
@@ -14,6 +18,9 @@ import { RequestParser, type HttpRequest } from '../http/parser';
 const IDLE_TIMEOUT_MS = 60_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** A connection the HTTP layer serves: a TCP socket, a TLS socket, or a legacy TLS stream. */
+export type DeviceStream = Duplex & { setTimeout(ms: number, onTimeout?: () => void): unknown };
+
 /** What the firmware does with a request: answer (and maybe close), or drop the connection unanswered. */
 export type Reply = { bytes: Buffer; close: boolean } | { drop: true };
 
@@ -22,12 +29,16 @@ export class DeviceNetwork {
   private readonly sockets = new Set<net.Socket>();
   private refusingUntil = 0;
 
-  constructor(private readonly address: string) {}
+  /** `awake`: whether the ME runs at all (it does not in host power states outside its power package). */
+  constructor(
+    private readonly address: string,
+    private readonly awake: () => boolean,
+  ) {}
 
   /**
    * Listens on `port` of the device's address (0: an ephemeral port) and resolves with the port
-   * bound. Connections arriving while the device is up go to `onConnection`; during a power cycle
-   * they are closed at once, as the firmware's ports are down.
+   * bound. Connections arriving while the device is up go to `onConnection`; during a power cycle,
+   * or while the ME sleeps, they are closed at once, as the firmware's ports are down.
    */
   async listen(port: number, onConnection: (socket: net.Socket) => void): Promise<number> {
     const server = net.createServer((socket) => {
@@ -52,7 +63,7 @@ export class DeviceNetwork {
 
   private track(socket: net.Socket): boolean {
     socket.on('error', () => socket.destroy());
-    if (Date.now() < this.refusingUntil) {
+    if (Date.now() < this.refusingUntil || !this.awake()) {
       socket.destroy();
       return false;
     }
@@ -62,16 +73,41 @@ export class DeviceNetwork {
   }
 }
 
+export interface TlsServerOptions {
+  context: tls.SecureContext;
+  /** The same identity as PEM, for the legacy engine. */
+  keyPem: string;
+  certPem: string;
+  requestCert: boolean;
+  /** False: firmware without RFC 5746, served by the legacy engine (legacy-tls.ts). */
+  secureRenegotiation: boolean;
+}
+
 /**
- * The server side of a TLS handshake on an accepted connection. The client's certificate is
- * requested but never checked here (`rejectUnauthorized: false`): the firmware decides in
- * `onSecure`, from the chain presented, whether to go on. A handshake not done in time is dropped.
+ * The server side of a TLS handshake on an accepted connection, by Node's TLS or, for firmware
+ * without RFC 5746, by the legacy engine. The client's certificate is requested but never checked
+ * here: the firmware decides in `onSecure`, from the chain presented, whether to go on. A handshake
+ * not done in time is dropped.
  */
 export function acceptTls(
   raw: net.Socket,
-  options: { context: tls.SecureContext; requestCert: boolean },
-  onSecure: (socket: tls.TLSSocket) => void,
+  options: TlsServerOptions,
+  onSecure: (socket: DeviceStream, chain: X509Certificate[]) => void,
 ): void {
+  raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
+  const secured = (socket: DeviceStream, chain: X509Certificate[]) => {
+    raw.setTimeout(0);
+    onSecure(socket, chain);
+  };
+  if (!options.secureRenegotiation) {
+    serveLegacyTls(raw, {
+      keyPem: options.keyPem,
+      certPem: options.certPem,
+      requestCert: options.requestCert,
+      onSecure: secured,
+    });
+    return;
+  }
   const socket = new tls.TLSSocket(raw, {
     isServer: true,
     secureContext: options.context,
@@ -79,11 +115,7 @@ export function acceptTls(
     rejectUnauthorized: false,
   });
   socket.on('error', () => socket.destroy());
-  raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
-  socket.once('secure', () => {
-    raw.setTimeout(0);
-    onSecure(socket);
-  });
+  socket.once('secure', () => secured(socket, peerChain(socket)));
 }
 
 export interface HttpConnectionOptions {
@@ -99,7 +131,7 @@ export interface HttpConnectionOptions {
  * Reads HTTP requests off `socket` and writes each reply before reading the next (AMT answers one
  * request at a time per connection). An idle connection is closed after a minute.
  */
-export function serveHttp(socket: net.Socket, options: HttpConnectionOptions): void {
+export function serveHttp(socket: DeviceStream, options: HttpConnectionOptions): void {
   const parser = new RequestParser();
   let busy = false;
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());

@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { AmtConnectionError, AmtTimeoutError, AmtTlsError } from './errors';
 import { probeAmt } from './session';
-import type { AmtTimeouts, ProvisioningTls } from './transport';
+import { AMT_TLS_SECURE_OPTIONS, type AmtTimeouts, type ProvisioningTls } from './transport';
 
 /**
  * Raw TLS handshakes with a device's TLS port (16993), for what an HTTP exchange cannot tell: the
@@ -41,6 +41,8 @@ export function presentedCertificate(
       host: target.host,
       port: target.port,
       rejectUnauthorized: false,
+      // As the AMT client: firmware without RFC 5746 is still AMT (transport.ts).
+      secureOptions: AMT_TLS_SECURE_OPTIONS,
       // As the AMT client: with a client certificate, TLS 1.2 decides acceptance inside the handshake.
       maxVersion: 'TLSv1.2',
       ...(options.legacyProtocols ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),

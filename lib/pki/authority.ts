@@ -5,13 +5,14 @@ import type forge from 'node-forge';
 import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import {
+  certificateKeyAssociatedData,
   certificatesRepository,
   type CertificateRecord,
   type CertificatesRepository,
   type StoredCrl,
 } from '../store/certificates';
 import type { Schema } from '../store/schema';
-import { loadOrCreateCa, writeCaCopies, type CaMaterial } from './ca-state';
+import { caDirectory, loadOrCreateCa, writeCaCopies, type CaMaterial } from './ca-state';
 import { assertRevocationReason, buildCrl, crlToPem, type RevocationReason } from './crl';
 import { verifyCsr } from './csr';
 import { PkiError } from './errors';
@@ -70,8 +71,6 @@ export interface CurrentCrl extends StoredCrl {
 const CRL_VALIDITY_MS = 7 * 86_400_000;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
-const certificateKeyLabel = (serial: string) => `certificate-key:${serial}`;
-
 /** Serials as stored: lower-case hex; OpenSSL's `4A:1B:…` form is accepted too. */
 function normalizeSerial(serial: string): string {
   return serial.replace(/[:\s]/g, '').toLowerCase();
@@ -108,7 +107,7 @@ export class CertificateAuthority {
    */
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
     const config = options.config.ca;
-    const dir = path.resolve(config.dir ?? path.join(options.config.stateDir, 'ca'));
+    const dir = caDirectory(options.config);
     const now = new Date();
     const ca = await loadOrCreateCa(dir, config, options.box, now);
     writeCaCopies(dir, ca.chain);
@@ -185,7 +184,7 @@ export class CertificateAuthority {
         notBefore: certificate.forge.validity.notBefore,
         notAfter: certificate.forge.validity.notAfter,
       },
-      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyLabel(serial)),
+      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyAssociatedData(serial)),
     );
     // Lost a race with a concurrent duplicate: this certificate was never recorded nor handed out.
     return created ? this.toIssued(record, false) : this.reissued(record, fingerprint);
@@ -242,7 +241,7 @@ export class CertificateAuthority {
         `amtflow holds no private key for certificate ${serial}: the device generated it, or it was discarded after install`,
       );
     }
-    return createPrivateKey(this.box.open(sealed, certificateKeyLabel(serial))).export({
+    return createPrivateKey(this.box.open(sealed, certificateKeyAssociatedData(serial))).export({
       type: 'pkcs1',
       format: 'der',
     });

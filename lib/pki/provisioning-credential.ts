@@ -1,7 +1,7 @@
 import type { CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import { loadOrCreateProvisioning, saveImportedProvisioning, type CaMaterial } from './ca-state';
-import { certificateForKey, readPkcs12 } from './chain';
+import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
 import { PkiError } from './errors';
 import { privateKeyPem } from './keys';
 import { normalizeFqdn } from './names';
@@ -13,6 +13,11 @@ export interface ProvisioningSummary {
   commonName: string;
   notAfter: Date;
   rootThumbprints: Thumbprints;
+  /**
+   * What AMT 15/16 and later refuse in this chain (SHA-1 signatures, RSA keys under 2048 bits);
+   * empty when every firmware version accepts it. Older devices still provision with it.
+   */
+  warnings: string[];
 }
 
 /**
@@ -102,6 +107,7 @@ function summarize(credential: ProvisioningCredential): ProvisioningSummary {
     commonName: credential.commonName,
     notAfter: new Date((credential.chain[0] as ParsedCertificate).x509.validTo),
     rootThumbprints: credential.rootThumbprints,
+    warnings: checkProvisioningChainStrength(credential.chain, undefined, 'provisioning certificate'),
   };
 }
 
