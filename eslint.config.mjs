@@ -1,11 +1,48 @@
-// ESLint flat config. The workflow rule mirrors Temporal's samples: workflow code runs in a
-// deterministic sandbox, so Node built-ins must never be imported from workflows/.
+// ESLint flat config. Besides the language rules, it holds the layers of docs/architecture.md, so a
+// wrong import fails the build instead of waiting for a review: workflow code runs in Temporal's
+// deterministic sandbox (no Node built-ins, nothing from lib/ or activities/ but types); lib/ knows
+// nothing of Temporal nor of any layer above it; front doors do not import one another; only tests
+// and scripts import scripts/ and tests/; the emulator and the AMT client share no protocol code.
+// tests/unit/lint/layers.test.ts proves each rule fails on a deliberate violation.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]).filter((m) => m !== 'assert');
+
+/** Import patterns (gitignore syntax, matched against the import string) with the reason they are refused. */
+const refuse = (message, ...folders) => ({
+  group: folders.flatMap((folder) => [`**/${folder}`, `**/${folder}/**`]),
+  message,
+});
+
+const SCRIPTS_AND_TESTS = refuse('Only tests and scripts import scripts/ and tests/.', 'scripts', 'tests');
+const ABOVE_LIB = refuse(
+  'lib/ is the domain layer: it imports nothing above it (activities, workflows, workers, runtime, front doors, bench).',
+  'activities',
+  'workflows',
+  'workers',
+  'runtime',
+  'api',
+  'cli',
+  'bench',
+);
+const TEMPORAL = {
+  group: ['@temporalio/*'],
+  message: 'lib/ knows nothing of Temporal: that is what activities/ are for.',
+};
+const FRONT_DOORS = (self) =>
+  refuse(
+    `${self}/ is a front door: front doors share code through runtime/, never import each other or the worker.`,
+    ...['api', 'cli', 'workers'].filter((folder) => folder !== self),
+  );
+
+/** One entry per folder: flat config keeps only the last `no-restricted-imports` a file matches. */
+const layer = (files, { paths = [], patterns = [] }) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { paths, patterns: [...patterns, SCRIPTS_AND_TESTS] }] },
+});
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.state/**', 'build/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
@@ -21,72 +58,66 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({
-            name,
-            message: 'Workflow code runs in the Temporal sandbox: no Node built-ins.',
-          })),
-          patterns: [
-            {
-              // Types are fine (they vanish at build time); code from activities/ or lib/ is not.
-              group: ['**/activities', '**/activities/*', '**/lib/*', '**/lib/**'],
-              message: 'Workflows reach lib/ only through activities.',
-              allowTypeImports: true,
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['emulator/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/lib/amt', '**/lib/amt/**'],
-              message: 'The emulator shares no protocol code with the AMT client.',
-            },
-            {
-              // Firmware rules (passwords, user names, certificate chains) are the emulator's own
-              // reading: sharing amtflow's validators would make a wrong rule pass its own test.
-              group: [
-                '**/lib/crypto',
-                '**/lib/crypto/**',
-                '**/lib/store',
-                '**/lib/store/**',
-                '**/lib/pki',
-                '**/lib/pki/**',
-              ],
-              message: 'The emulator applies firmware rules from its own reading, never with amtflow validators.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['lib/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/emulator/**'],
-              message: 'amtflow shares no protocol code or firmware rule with the emulator.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  layer(['lib/**/*.ts'], {
+    patterns: [
+      TEMPORAL,
+      ABOVE_LIB,
+      { group: ['**/emulator/**'], message: 'amtflow shares no protocol code or firmware rule with the emulator.' },
+    ],
+  }),
+  layer(['workflows/**/*.ts'], {
+    paths: nodeBuiltins.map((name) => ({
+      name,
+      message: 'Workflow code runs in the Temporal sandbox: no Node built-ins.',
+    })),
+    patterns: [
+      {
+        // Types are fine (they vanish at build time); code from activities/ or lib/ is not.
+        group: ['**/activities', '**/activities/*', '**/lib/*', '**/lib/**'],
+        message: 'Workflows reach lib/ only through activities.',
+        allowTypeImports: true,
+      },
+      refuse(
+        'Workflows know no process: workers, runtime and front doors import them.',
+        'workers',
+        'runtime',
+        'api',
+        'cli',
+      ),
+    ],
+  }),
+  layer(['activities/**/*.ts'], {
+    patterns: [
+      refuse(
+        'Activities sit below workflows: they import lib/, nothing above.',
+        'workflows',
+        'workers',
+        'runtime',
+        'api',
+        'cli',
+      ),
+    ],
+  }),
+  layer(['runtime/**/*.ts'], {
+    patterns: [refuse('runtime/ is shared by the processes; it imports none of them.', 'api', 'cli', 'workers')],
+  }),
+  layer(['workers/**/*.ts'], { patterns: [FRONT_DOORS('workers')] }),
+  layer(['api/**/*.ts'], { patterns: [FRONT_DOORS('api')] }),
+  layer(['cli/**/*.ts'], { patterns: [FRONT_DOORS('cli')] }),
+  layer(['bench/**/*.ts'], {}),
+  layer(['emulator/**/*.ts'], {
+    patterns: [
+      {
+        group: ['**/lib/amt', '**/lib/amt/**'],
+        message: 'The emulator shares no protocol code with the AMT client.',
+      },
+      {
+        // Firmware rules (passwords, user names, certificate chains) are the emulator's own
+        // reading: sharing amtflow's validators would make a wrong rule pass its own test.
+        group: ['**/lib/crypto', '**/lib/crypto/**', '**/lib/store', '**/lib/store/**', '**/lib/pki', '**/lib/pki/**'],
+        message: 'The emulator applies firmware rules from its own reading, never with amtflow validators.',
+      },
+    ],
+  }),
   prettier,
 );

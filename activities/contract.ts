@@ -4,27 +4,23 @@
  * they are stored in Temporal's history. Activities resolve secrets through lib/store themselves.
  */
 
+import type { AmtInterface } from '../lib/amt';
+import type { DeviceUuid } from '../lib/device-uuid';
+import type { DeviceTemplate } from '../lib/pki';
+import type { DeviceSession, ResolvedAccount } from '../lib/provisioning';
 import type { AuditEntry } from '../lib/store/audit';
+import type { LifecycleOperation } from '../lib/store/vocabulary';
 
+export type { DeviceUuid } from '../lib/device-uuid';
+export type { DeviceTemplate } from '../lib/pki';
+export type { DeviceSession } from '../lib/provisioning';
+/** One vocabulary for the operations, the site database's (`provisioning_results.operation`). */
+export type { LifecycleOperation } from '../lib/store/vocabulary';
 export type ProvisioningMode = 'out-of-band' | 'in-band';
-export type LifecycleOperation = 'provision' | 'update' | 'remove' | 'rename';
 export type RemovalMode = 'partial' | 'full';
 
-/**
- * How device-facing activities reach a device. `tls`: `provisioning` presents the provisioning
- * certificate chain as TLS client (remote configuration, OOB3/OOB4); `managed` verifies the
- * device's issued certificate against amtflow's CA and its FQDN (after stage one).
- */
-export interface DeviceSession {
-  deviceUuid: string;
-  tls: 'provisioning' | 'managed';
-  protocol: 'wsman' | 'eoi';
-  /** The credential that logged in last; tried first by the next activity (OOB6 order otherwise). */
-  credentialRef?: string;
-}
-
 export interface ImportedDevice {
-  deviceUuid: string;
+  deviceUuid: DeviceUuid;
   hostName: string;
   domain: string;
   fqdn: string;
@@ -33,12 +29,7 @@ export interface ImportedDevice {
 }
 
 /** A Windows account of the settings profile, resolved in the directory (I8). */
-export interface AccountSid {
-  /** The name as the profile gives it, e.g. `CORP\\AMT Operators`. */
-  name: string;
-  /** Binary SID, base64: what AMT's KerberosUserSid takes. */
-  sidBase64: string;
-}
+export type AccountSid = ResolvedAccount;
 
 export interface Idempotent {
   /** Derived from workflow id + step, so a retried activity finds its earlier effect. */
@@ -50,36 +41,36 @@ export interface LifecycleActivities {
   recordAudit(entry: AuditEntry): Promise<string>;
 
   // Validation: nothing changes; failures are typed and final.
-  loadImportedDevice(input: { deviceUuid: string; mode: ProvisioningMode }): Promise<ImportedDevice>;
-  probeAmtVersion(input: { deviceUuid: string }): Promise<{ amtVersion: string; protocol: 'wsman' | 'eoi' }>;
-  checkDirectoryPrerequisites(input: { deviceUuid: string; fqdn: string; domain: string }): Promise<void>;
-  matchTrustedRoot(input: { deviceUuid: string }): Promise<{ rootThumbprint: string }>;
+  loadImportedDevice(input: { deviceUuid: DeviceUuid; mode: ProvisioningMode }): Promise<ImportedDevice>;
+  probeAmtVersion(input: { deviceUuid: DeviceUuid }): Promise<{ amtVersion: string; protocol: AmtInterface }>;
+  checkDirectoryPrerequisites(input: { deviceUuid: DeviceUuid; fqdn: string; domain: string }): Promise<void>;
+  matchTrustedRoot(input: { deviceUuid: DeviceUuid }): Promise<{ rootThumbprint: string }>;
 
   // Infrastructure around the device.
   revokeDeviceCertificates(input: {
-    deviceUuid: string;
+    deviceUuid: DeviceUuid;
     reason: 'superseded' | 'cessationOfOperation';
-    templates: Array<'amt-web-server' | '8021x-client'>;
+    templates: DeviceTemplate[];
   }): Promise<{ revoked: string[] }>;
-  publishAmtAccount(input: { deviceUuid: string } & Idempotent): Promise<{ dn: string; keyVersion: number }>;
-  registerSpns(input: { deviceUuid: string }): Promise<{ spns: string[] }>;
-  deleteAmtAccount(input: { deviceUuid: string }): Promise<{ deleted: boolean }>;
+  publishAmtAccount(input: { deviceUuid: DeviceUuid } & Idempotent): Promise<{ dn: string; keyVersion: number }>;
+  registerSpns(input: { deviceUuid: DeviceUuid }): Promise<{ spns: string[] }>;
+  deleteAmtAccount(input: { deviceUuid: DeviceUuid }): Promise<{ deleted: boolean }>;
   /** I8: the SIDs of the Windows users and groups the settings profile names (SIDs are not secret). */
-  resolveAccountSids(input: { deviceUuid: string }): Promise<{ accounts: AccountSid[] }>;
-  setAutomaticProvisioning(input: { deviceUuid: string; enabled: boolean; by: string }): Promise<void>;
+  resolveAccountSids(input: { deviceUuid: DeviceUuid }): Promise<{ accounts: AccountSid[] }>;
+  setAutomaticProvisioning(input: { deviceUuid: DeviceUuid; enabled: boolean; by: string }): Promise<void>;
   /**
    * REN2: true once the directory shows the computer under its new name (or an operator confirmed
    * it); then records the new name on the device.
    */
   checkRenameComplete(input: {
-    deviceUuid: string;
+    deviceUuid: DeviceUuid;
     hostName: string;
     domain: string;
     confirmedBy?: string;
   }): Promise<{ complete: boolean }>;
   recordResult(
     input: {
-      deviceUuid: string;
+      deviceUuid: DeviceUuid;
       operation: LifecycleOperation;
       outcome: 'succeeded' | 'failed' | 'aborted';
       stageReached: string;
@@ -90,8 +81,8 @@ export interface LifecycleActivities {
 
   // The device itself.
   connectForProvisioning(input: {
-    deviceUuid: string;
-    protocol: 'wsman' | 'eoi';
+    deviceUuid: DeviceUuid;
+    protocol: AmtInterface;
   }): Promise<{ serverCertificateSha256: string }>;
   loginWithDigest(input: {
     session: DeviceSession;

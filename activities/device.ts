@@ -1,17 +1,26 @@
-import { createHash } from 'node:crypto';
-import { AmtConnectionError, AmtTlsError, probeAmt } from '../lib/amt';
-import type { DeviceSession, LifecycleActivities } from './contract';
-import type { ActivityDeps } from './deps';
+import { amtKerberosSettings } from '../lib/directory';
 import {
-  deviceCertificate,
-  deviceEndpoint,
+  applyAccessControl,
+  applyFeatures,
+  applyNetworkAuthentication,
+  applyPowerPackage,
+  commitSetup,
+  connectForProvisioning,
+  deviceProfile,
+  installCertificateAndEnableTls,
+  issueDeviceCertificate,
+  login,
   openDevice,
-  sha256Fingerprint,
-  tlsOptions,
-  winningRef,
-} from './device-connection';
-import { stageOneActivities } from './device-stage-one';
-import { stageTwoActivities } from './device-stage-two';
+  profileSecret,
+  setAdminPassword,
+  setMebxPassword,
+  unprovisionDevice,
+  verifyOneTimePassword,
+  type DeviceSession,
+  type StageTwoTarget,
+} from '../lib/provisioning';
+import type { LifecycleActivities } from './contract';
+import type { ActivityDeps } from './deps';
 import { permanentFailure } from './failures';
 
 type DeviceActivities = Pick<
@@ -34,122 +43,91 @@ type DeviceActivities = Pick<
   | 'unprovisionDevice'
 >;
 
-/** OOB3–OOB9, IB5, DEP1: everything that talks to the AMT firmware. */
+/**
+ * OOB3–OOB9, IB5, DEP1: everything that talks to the AMT firmware, each activity one call into
+ * lib/provisioning with the session the workflow passes (how the device is reached: the endpoint
+ * its hello left, TLS by phase, Digest candidates in OOB6 order).
+ */
 export function deviceActivities(deps: ActivityDeps): DeviceActivities {
-  /** Whether the device is up but its TLS port no longer serves a CA-issued certificate (DEP1). */
-  async function servesFactoryTls(session: DeviceSession): Promise<boolean> {
-    const endpoint = await deviceEndpoint(deps, session.deviceUuid);
-    await probeAmt({ host: endpoint.host, port: endpoint.httpPort }, deps.amtTimeouts);
-    try {
-      const served = await deviceCertificate(endpoint, {
-        legacyProtocols: session.protocol === 'eoi',
-        connectMs: deps.amtTimeouts.connectMs,
-      });
-      return served.subject === served.issuer;
-    } catch (err) {
-      if (err instanceof AmtTlsError) return true;
-      throw err;
-    }
+  /** Stage two's view of the device: its session and the settings profile of its collection. */
+  async function stageTwo(session: DeviceSession): Promise<StageTwoTarget> {
+    const profile = await deviceProfile(deps.store, session.deviceUuid);
+    const { amt } = await openDevice(deps, session);
+    return { amt, settings: profile.settings, secret: (name) => profileSecret(deps.store, profile, name) };
   }
 
   return {
-    /**
-     * OOB3/OOB4: a handshake presenting the provisioning chain, then one unauthenticated request
-     * over a connection pinned to the certificate seen: firmware that checks our chain after the
-     * handshake closes that connection unanswered, which is its refusal.
-     */
-    async connectForProvisioning({ deviceUuid, protocol }) {
-      const endpoint = await deviceEndpoint(deps, deviceUuid);
-      const tls = await tlsOptions(deps, { deviceUuid, protocol, tls: 'provisioning' });
-      if (tls.mode !== 'provisioning') throw new Error('provisioning TLS expected');
-      const certificate = await deviceCertificate(endpoint, {
-        clientCertificate: { cert: tls.clientCertificateChainPem, key: tls.clientKeyPem },
-        legacyProtocols: tls.legacyProtocols === true,
-        connectMs: deps.amtTimeouts.connectMs,
-      });
-      const serverCertificateSha256 = sha256Fingerprint(certificate);
-      try {
-        await probeAmt(
-          { host: endpoint.host, port: endpoint.tlsPort, tls: { ...tls, pinnedServerSha256: serverCertificateSha256 } },
-          deps.amtTimeouts,
-        );
-      } catch (err) {
-        if (!(err instanceof AmtConnectionError && err.code === 'CONNECTION_RESET')) throw err;
-        throw new AmtTlsError(
-          'TLS_HANDSHAKE_REJECTED',
-          `${endpoint.host}:${endpoint.tlsPort}: the device closed the session unanswered: it refused the provisioning certificate (OOB4)`,
-          err,
-        );
-      }
-      return { serverCertificateSha256 };
-    },
+    connectForProvisioning: ({ deviceUuid, protocol }) => connectForProvisioning(deps, deviceUuid, protocol),
 
-    /** OOB5/OOB6: Digest with the stored and configured credentials in order; the winner is returned by reference. */
+    /** OOB5/OOB6: Digest with the stored and configured credentials in order; the winner by reference. */
     async loginWithDigest({ session }) {
       const { amt, setup } = await openDevice(deps, session);
-      await amt.login(session.protocol);
-      return { credentialRef: winningRef(amt), provisioningState: await setup.getProvisioningState() };
+      const credentialRef = await login(amt, session.protocol);
+      return { credentialRef, provisioningState: await setup.getProvisioningState() };
     },
 
-    /**
-     * IB5: the OTP the firmware holds (readable during in-provisioning) is hashed and compared with
-     * the hash the agent reported; on a match it is presented back to the firmware, which refuses
-     * CommitChanges until the provisioning server has shown it knows the OTP. The OTP itself is
-     * never returned or logged; the idempotency key is derived from its hash, so a retry of this
-     * step finds its own consumption.
-     */
-    async verifyOneTimePassword({ session }) {
-      const report = await deps.store.otp.latest(session.deviceUuid);
-      const { amt } = await openDevice(deps, session);
-      const instance = await amt.wsman.client.get('AMT_SetupAndConfigurationService');
-      const otpBase64 = instance.properties['ProvisioningServerOTP'];
-      if (typeof otpBase64 !== 'string' || otpBase64 === '') {
-        throw permanentFailure('OTP_NOT_REPORTED', `the firmware of ${session.deviceUuid} holds no one-time password`);
+    verifyOneTimePassword: ({ session }) => verifyOneTimePassword(deps, session),
+
+    /** I2: EOI firmware cannot generate keys: the CA makes one and OOB8.3 installs it with the certificate. */
+    async requestWebServerCertificate({ session, fqdn, idempotencyKey }) {
+      const amt = session.protocol === 'wsman' ? (await openDevice(deps, session)).amt : undefined;
+      const request = { requestId: idempotencyKey, template: 'amt-web-server' as const, fqdn };
+      return { serial: await issueDeviceCertificate(deps.ca, amt, { ...request, deviceUuid: session.deviceUuid }) };
+    },
+
+    async setAmtClock({ session }) {
+      const { deviceTimeBefore, setTo } = await (await openDevice(deps, session)).setup.synchronizeClock();
+      return { driftSeconds: Math.round((deviceTimeBefore.getTime() - setTo.getTime()) / 1000) };
+    },
+
+    async setHostNameAndDomain({ session, hostName, domain }) {
+      await (await openDevice(deps, session)).setup.setHostAndDomainName(hostName, domain);
+    },
+
+    installCertificateAndEnableTls: ({ session, serial }) => installCertificateAndEnableTls(deps, session, serial),
+    setAdminPassword: ({ session, idempotencyKey }) => setAdminPassword(deps, session, idempotencyKey),
+    setMebxPassword: ({ session, idempotencyKey }) => setMebxPassword(deps, session, idempotencyKey),
+    commitSetup: ({ session }) => commitSetup(deps, session),
+
+    configureAccessControl: async ({ session, accounts }) => applyAccessControl(await stageTwo(session), accounts),
+    configureFeatures: async ({ session }) => applyFeatures(await stageTwo(session), session.protocol),
+
+    /** OOB9.3: Kerberos with the key of the AMT account's current password and its key version. */
+    async enableKerberos({ session }) {
+      const { fqdn } = await deps.store.devices.require(session.deviceUuid);
+      const current = await deps.store.credentials.current(session.deviceUuid, 'directory_account');
+      if (!current) {
+        throw permanentFailure(
+          'DIRECTORY_ACCOUNT_PASSWORD_MISSING',
+          `${fqdn} has no current directory account password: publish the AMT account first (I3)`,
+        );
       }
-      const hashOf = (algorithm: string) =>
-        createHash(algorithm).update(Buffer.from(otpBase64, 'base64')).digest('hex');
-      const firmwareHash = hashOf(report?.algorithm ?? 'sha256');
-      const verdict = await deps.store.otp.verifyAndConsume(
-        session.deviceUuid,
-        firmwareHash,
-        `IB5/${session.deviceUuid}/${hashOf('sha256')}`,
+      const account = await deps.withDirectory((directory) => directory.findAmtAccount(fqdn));
+      if (!account) throw permanentFailure('ACCOUNT_NOT_FOUND', `${fqdn} has no AMT account in the directory (I3)`);
+      const kerberos = amtKerberosSettings(
+        account,
+        await deps.store.credentials.reveal(current),
+        account.keyVersionNumber,
       );
-      if (!verdict.matched) {
-        throw verdict.reason === 'no_report'
-          ? permanentFailure('OTP_NOT_REPORTED', `no agent reported a one-time password for ${session.deviceUuid}`)
-          : permanentFailure(
-              'OTP_MISMATCH',
-              `the firmware's one-time password of ${session.deviceUuid} is not the one reported`,
-            );
-      }
-      await amt.wsman.client.put(instance, { ProvisioningServerOTP: otpBase64 });
+      const { amt } = await openDevice(deps, session);
+      await amt.wsman.features.setKerberos({
+        realmName: kerberos.realmName,
+        keyVersion: kerberos.keyVersion,
+        masterKey: Buffer.from(kerberos.masterKey, 'base64'),
+      });
     },
 
-    ...stageOneActivities(deps),
-    ...stageTwoActivities(deps),
-
-    /**
-     * DEP1, one-shot: the state is read first and a device already back in pre-provisioning is
-     * done. Once Unprovision took effect the device no longer serves amtflow's certificate, so the
-     * managed session cannot read the state; then what the TLS port does is the state: refusing TLS
-     * or serving a self-signed certificate while the device answers on 16992 means its TLS
-     * configuration is gone, which is what an earlier attempt's Unprovision left.
-     *
-     * After a full removal the firmware's admin password is the factory one again; the stored
-     * current amt_admin credential is left as it is (the store has no operation to retire it), and
-     * the next provisioning's Digest fallback reaches the factory account after one refusal.
-     */
-    async unprovisionDevice({ session, mode }) {
-      const { setup } = await openDevice(deps, session);
-      let state;
-      try {
-        state = await setup.getProvisioningState();
-      } catch (err) {
-        if (err instanceof AmtTlsError && (await servesFactoryTls(session))) return;
-        throw err;
-      }
-      if (state === 'pre') return;
-      await setup.unprovision(mode);
+    async setPowerPolicy({ session }) {
+      const { amt, settings } = await stageTwo(session);
+      return applyPowerPackage(amt, settings.powerPackage);
     },
+
+    async configureNetworkAuthentication({ session, update, idempotencyKey }) {
+      const { fqdn } = await deps.store.devices.require(session.deviceUuid);
+      const enrolment = { ca: deps.ca, deviceUuid: session.deviceUuid, fqdn, requestId: idempotencyKey };
+      return applyNetworkAuthentication(await stageTwo(session), enrolment, { update });
+    },
+
+    unprovisionDevice: ({ session, mode }) => unprovisionDevice(deps, session, mode),
   };
 }

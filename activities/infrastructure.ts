@@ -1,11 +1,9 @@
 import type { AmtAccount, KerberosEncryptionType } from '../lib/directory';
 import { childDn } from '../lib/directory/dn';
-import type { DeviceTemplate } from '../lib/pki';
 import type { DevicePatch, Repositories } from '../lib/store';
-import type { LifecycleOperation as StoredOperation } from '../lib/store/vocabulary';
 import type { LifecycleActivities, LifecycleOperation } from './contract';
 import type { ActivityDeps } from './deps';
-import { importedDevice, inDirectory } from './validation';
+import { importedDevice } from './validation';
 
 type InfrastructureActivities = Pick<
   LifecycleActivities,
@@ -19,25 +17,12 @@ type InfrastructureActivities = Pick<
   | 'recordResult'
 >;
 
-/** The contract's template names (as the workflows speak) and the CA's. */
-const CA_TEMPLATES: Record<'amt-web-server' | '8021x-client', DeviceTemplate> = {
-  'amt-web-server': 'amt-web-server',
-  '8021x-client': 'ieee8021x-client',
-};
-
-const STORED_OPERATIONS: Record<LifecycleOperation, StoredOperation> = {
-  provision: 'provision',
-  update: 'update',
-  remove: 'remove',
-  rename: 'rename_or_move',
-};
-
 /**
  * OOB10: where amtflow's lifecycle leaves a device (OPS1's AMT status with it). A finished removal —
  * either DEP1 option, and the removal half of a rename — returns the firmware to pre-provisioning.
  * A failed or aborted run marks the device failed and leaves its AMT status to discovery.
  */
-function deviceAfter(operation: StoredOperation, outcome: 'succeeded' | 'failed' | 'aborted'): DevicePatch {
+function deviceAfter(operation: LifecycleOperation, outcome: 'succeeded' | 'failed' | 'aborted'): DevicePatch {
   if (outcome !== 'succeeded') return { provisioningState: 'failed' };
   return operation === 'provision' || operation === 'update'
     ? { provisioningState: 'provisioned', discoveryStatus: 'provisioned' }
@@ -66,11 +51,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
     async revokeDeviceCertificates({ deviceUuid, reason, templates }) {
       // Idempotent in the CA: a retry revokes nothing new (and republishes the CRL, healing a crash
       // between the database update and the CRL), so it returns only what this call revoked.
-      const revoked = await deps.ca.revokeDeviceCertificates(
-        deviceUuid,
-        reason,
-        templates.map((t) => CA_TEMPLATES[t]),
-      );
+      const revoked = await deps.ca.revokeDeviceCertificates(deviceUuid, reason, templates);
       return { revoked: revoked.map((record) => record.serial) };
     },
 
@@ -91,9 +72,9 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
         ...(device.windowsComputerDn ? { computerDn: device.windowsComputerDn } : {}),
       };
       const encryptionTypes = encryptionTypesFor(device.amtVersion);
-      return inDirectory(deps, async (directory) => {
+      return deps.withDirectory(async (directory) => {
         const checked = await directory.checkPrerequisites(computer);
-        // The DN publishAmtAccount will use; openDirectory succeeded, so the section is configured.
+        // The DN publishAmtAccount will use; the session opened, so the section is configured.
         const container = `${deps.config.directory?.amtContainer},${checked.domain.dn}`;
         const credential = await store.credentials.stagePending(device.uuid, 'directory_account', idempotencyKey);
         const earlier = await store.directoryObjects.get(device.uuid);
@@ -121,7 +102,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
     async registerSpns({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
       // Adds only missing SPNs; a conflict writes nothing and is the typed SPN_CONFLICT.
-      const account = await inDirectory(deps, (directory) => directory.registerSpns(device.fqdn));
+      const account = await deps.withDirectory((directory) => directory.registerSpns(device.fqdn));
       await recordPublished(device.uuid, account);
       return { spns: account.spns };
     },
@@ -129,7 +110,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
     async deleteAmtAccount({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
       const recorded = await store.directoryObjects.get(device.uuid);
-      const removed = await inDirectory(deps, async (directory) => {
+      const removed = await deps.withDirectory(async (directory) => {
         await directory.removeSpns(device.fqdn);
         return directory.deleteAmtAccount(device.fqdn);
       });
@@ -155,7 +136,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       const names = settings.userAccounts.flatMap((u) => (u.type === 'kerberos' ? [u.account] : []));
       if (names.length === 0) return { accounts: [] };
       // All or nothing: one unknown name is PRINCIPAL_NOT_FOUND naming it.
-      const principals = await inDirectory(deps, (directory) => directory.lookupPrincipals(names));
+      const principals = await deps.withDirectory((directory) => directory.lookupPrincipals(names));
       return { accounts: principals.map((p) => ({ name: p.name, sidBase64: p.sidBase64 })) };
     },
 
@@ -183,7 +164,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       if (confirmedBy === undefined) {
         // The Windows computer shows under the new name in the new domain once the change replicated.
         // A target the P4 checks refuse is the typed error: waiting would not change it.
-        const checked = await inDirectory(deps, (directory) =>
+        const checked = await deps.withDirectory((directory) =>
           directory.checkPrerequisites({ fqdn: `${hostName}.${domain}`, domain }),
         );
         if (!checked.computerDn) return { complete: false };
@@ -197,16 +178,18 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
 
     async recordResult({ deviceUuid, operation, outcome, stageReached, workflowId, summary, idempotencyKey }) {
       const device = await importedDevice(deps, deviceUuid);
-      const stored = STORED_OPERATIONS[operation];
       await store.transaction(async (trx: Repositories) => {
         const { created } = await trx.results.record(
-          { device: device.uuid, operation: stored, workflowId, outcome, stageReached, summary },
+          { device: device.uuid, operation, workflowId, outcome, stageReached, summary },
           idempotencyKey,
         );
         // The result and the device's state commit together. A retry finds the result and leaves
         // the device alone: a later run may have moved it on since.
         if (created) {
-          await trx.devices.update(device.uuid, { ...deviceAfter(stored, outcome), provisioningStage: stageReached });
+          await trx.devices.update(device.uuid, {
+            ...deviceAfter(operation, outcome),
+            provisioningStage: stageReached,
+          });
         }
       });
     },

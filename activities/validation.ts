@@ -1,5 +1,4 @@
 import { detectInterface, probeAmt } from '../lib/amt';
-import type { ActiveDirectory } from '../lib/directory';
 import { rootHashMatches, type RootHashAlgorithm } from '../lib/pki';
 import { normaliseDeviceUuid, StoreError, type Device } from '../lib/store';
 import type { LifecycleActivities } from './contract';
@@ -47,19 +46,6 @@ export async function importedDevice(deps: Pick<ActivityDeps, 'store'>, deviceUu
     );
   }
   return device;
-}
-
-/** One LDAP session for one activity (ActivityDeps.openDirectory), closed whatever happens. */
-export async function inDirectory<T>(
-  deps: Pick<ActivityDeps, 'openDirectory'>,
-  work: (directory: ActiveDirectory) => Promise<T>,
-): Promise<T> {
-  const directory = await deps.openDirectory();
-  try {
-    return await work(directory);
-  } finally {
-    await directory.close();
-  }
 }
 
 /**
@@ -129,7 +115,7 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
     async checkDirectoryPrerequisites({ deviceUuid, fqdn, domain }) {
       const device = await importedDevice(deps, deviceUuid);
       // Reads only; the P4 refusals come back as the directory's typed errors.
-      await inDirectory(deps, (directory) =>
+      await deps.withDirectory((directory) =>
         directory.checkPrerequisites({
           fqdn,
           domain,
@@ -141,7 +127,7 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
     async matchTrustedRoot({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
       // Throws the typed reason when there is no usable provisioning certificate.
-      const { rootThumbprints, commonName } = deps.ca.provisioningCredential();
+      const { rootThumbprints, commonName } = deps.ca.provisioning.credential();
       const contact = await deps.store.contacts.get(device.uuid);
       // A device that never sent a hello (in band: the agent starts it and its hellos are discarded,
       // IB7) has no hashes here. Its agent checked the root before reporting (IB1), and the firmware

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { ProvisioningMode } from '../activities/contract';
+import type { DeviceUuid, ProvisioningMode } from '../activities/contract';
 import type { Store } from '../lib/store';
 import { OperationInFlightError, startLifecycle } from '../runtime/lifecycle-client';
 
@@ -24,7 +24,7 @@ export interface AutomaticProvisioningDeps {
  */
 export async function provisionAutomatically(
   deps: AutomaticProvisioningDeps,
-  deviceUuid: string,
+  deviceUuid: DeviceUuid,
   mode: ProvisioningMode,
   requestedBy: string,
 ): Promise<AutomaticProvisioningOutcome> {

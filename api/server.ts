@@ -3,9 +3,9 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pino from 'pino';
 import { z } from 'zod';
-import { operatorCommands } from '../cli/commands';
+import { deviceUuidSchema } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
-import { deviceUuidSchema } from '../lib/store/fields';
+import { operatorCommands } from '../runtime/lifecycle-client';
 import { provisionAutomatically } from './automatic-provisioning';
 import { ApiError, parseBody, toApiError } from './errors';
 import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
@@ -75,7 +75,7 @@ declare module 'fastify' {
 
 /**
  * amtflow's HTTP API (docs/api.md): health, the CRL, the in-band agent's report (IB2–IB4) and the
- * operator routes, which call the same commands as the CLI (cli/commands.ts). Errors are JSON
+ * operator routes, which call the same commands as the CLI (runtime/lifecycle-client.ts). Errors are JSON
  * `{ code, message }` with stable codes. Nothing logged carries a body, a token or a URL with one.
  */
 export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {

@@ -4,16 +4,16 @@
  *
  *   npx tsx bench/emulator-fleet.ts [devices=1000] [gets=2000]
  *
- * The client runs in the same process (one connection per request, as rpc-go and MeshCentral do),
- * so the figures include its cost. Devices listen on the real ports 16992/16993 at 127.30.x.y.
+ * The client is amtflow's own AMT client (lib/amt: one connection per request, as rpc-go and
+ * MeshCentral do), in the same process, so the figures include its cost. Devices listen on the real
+ * ports 16992/16993 at 127.30.x.y.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startFleet } from '../emulator/fleet/fleet';
-import { AmtClient } from '../tests/integration/emulator/support/client';
-import { get } from '../tests/integration/emulator/support/wsman';
+import { openAmtSession } from '../lib/amt';
 
 const RSS_LIMIT = 1024 ** 3;
 const MEDIAN_LIMIT_MS = 5;
@@ -39,19 +39,23 @@ async function main(): Promise<void> {
   global.gc?.();
   const rssIdle = process.memoryUsage().rss;
 
-  const clients = fleet.devices.map(
-    (d) => new AmtClient({ host: d.address, port: d.httpPort, username: 'admin', password, style: 'go' }),
+  const sessions = fleet.devices.map((d) =>
+    openAmtSession({
+      host: d.address,
+      port: d.httpPort,
+      credentials: [{ username: 'admin', password, ref: 'bench' }],
+      timeouts: { connectMs: 5_000, responseMs: 10_000 },
+    }),
   );
-  const body = get('AMT_GeneralSettings');
   // Warm-up: one authenticated request per device (the first costs a 401 round trip).
-  for (const c of clients) await c.post(body);
+  for (const s of sessions) await s.wsman.client.get('AMT_GeneralSettings');
   const samples: number[] = [];
   for (let i = 0; i < gets; i++) {
-    const c = clients[i % clients.length]!;
+    const session = sessions[i % sessions.length]!;
     const t0 = performance.now();
-    const res = await c.post(body);
+    // Rejects on anything but an answered Get.
+    await session.wsman.client.get('AMT_GeneralSettings');
     samples.push(performance.now() - t0);
-    if (res.status !== 200) throw new Error(`Get answered ${res.status}`);
   }
   samples.sort((a, b) => a - b);
   const median = samples[Math.floor(samples.length / 2)]!;

@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { ActivityDeps } from '../activities/deps';
-import { pgliteDir, type AmtflowConfig } from '../lib/config';
-import { secretBoxFromConfig } from '../lib/crypto/kek';
-import { ActiveDirectory } from '../lib/directory';
-import { CertificateAuthority } from '../lib/pki';
-import { createStore } from '../lib/store';
+import type { AmtflowConfig } from '../lib/config';
+import { withDirectory } from '../lib/directory';
 import type { ProvisioningAccount } from '../lib/store/credentials';
-import { openDatabase, type Database } from '../lib/store/database';
+import type { Database } from '../lib/store/database';
+import { openSite } from './site';
 
 /** AMT's documented factory password for the `admin` account: public knowledge, not a secret. */
 const FACTORY_PASSWORD = 'admin';
@@ -20,25 +18,19 @@ export function provisioningAccounts(config: AmtflowConfig): ProvisioningAccount
 }
 
 /**
- * Builds the activities' dependencies from the configuration: the site database (PGlite or
- * PostgreSQL), the store over it, the CA, the directory and the AMT account list.
+ * Builds the activities' dependencies from the configuration: the site (database, store, CA), the
+ * directory and the AMT account list.
  */
 export async function buildActivityDeps(config: AmtflowConfig, database?: Database): Promise<ActivityDeps> {
-  const db =
-    database ??
-    (await openDatabase(config.database.url ? { url: config.database.url } : { dataDir: pgliteDir(config) }));
-  const box = secretBoxFromConfig(config);
+  const site = await openSite(config, database);
   const directoryConfig = config.directory;
   return {
+    ...site,
     config,
-    database: db,
-    store: createStore(db, box),
-    box,
-    ca: await CertificateAuthority.open({ config, box, db: db.db }),
-    openDirectory: async () => {
+    withDirectory: async (work) => {
       if (!directoryConfig)
         throw new Error('directory is not configured: set the `directory` section of the configuration');
-      return ActiveDirectory.open(directoryConfig);
+      return withDirectory(directoryConfig, work);
     },
     provisioningAccounts: provisioningAccounts(config),
     amtTimeouts: { connectMs: config.amt.connectTimeoutMs, responseMs: config.amt.responseTimeoutMs },

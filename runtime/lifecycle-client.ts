@@ -1,6 +1,18 @@
+/**
+ * The lifecycle operations as a Temporal client sees them: start a device's run, signal, query and
+ * decide it. The one place front doors (API, CLI, hello service) reach the lifecycle workflows;
+ * they parse what they received and call these.
+ */
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { LifecycleOperation } from '../activities/contract';
+import type { DeviceUuid, LifecycleOperation, ProvisioningMode, RemovalMode } from '../activities/contract';
 import { provisionDevice, removeProvisioning, renameOrMoveDevice, updateManagementController } from '../workflows';
+import {
+  operatorDecisionUpdate,
+  progressQuery,
+  renameCompletedSignal,
+  type OperatorAction,
+  type Progress,
+} from '../workflows/messages';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES, deviceWorkflowId } from '../workflows/names';
 
 /** A device already has a lifecycle run in flight; the message names it so the operator can find it. */
@@ -8,7 +20,7 @@ export class OperationInFlightError extends Error {
   override readonly name = 'OperationInFlightError';
   readonly code = 'OPERATION_IN_FLIGHT';
   constructor(
-    readonly deviceUuid: string,
+    readonly deviceUuid: DeviceUuid,
     readonly inFlight: string,
     readonly workflowId: string,
   ) {
@@ -22,33 +34,38 @@ const WORKFLOWS = {
   provision: provisionDevice,
   update: updateManagementController,
   remove: removeProvisioning,
-  rename: renameOrMoveDevice,
-} as const;
+  rename_or_move: renameOrMoveDevice,
+} as const satisfies Record<LifecycleOperation, unknown>;
 
-type Inputs = {
+export type LifecycleInputs = {
   [K in LifecycleOperation]: Parameters<(typeof WORKFLOWS)[K]>[0];
 };
+
+export interface LifecycleClientOptions {
+  /** Task queue of the lifecycle workers; tests pass their own. */
+  taskQueue?: string;
+}
 
 /**
  * Starts a lifecycle operation for a device. The workflow id derives from the device UUID, so the
  * Temporal server itself guarantees one operation per device; a second request is refused with
- * the operation already in flight.
+ * OperationInFlightError naming the operation already in flight.
  */
 export async function startLifecycle<K extends LifecycleOperation>(
   client: Client,
   operation: K,
-  input: Inputs[K],
-  options: { taskQueue?: string } = {},
+  input: LifecycleInputs[K],
+  options: LifecycleClientOptions = {},
 ): Promise<WorkflowHandle> {
   const workflowId = deviceWorkflowId(input.deviceUuid);
   try {
-    return await client.workflow.start(WORKFLOWS[operation] as (arg: Inputs[K]) => Promise<unknown>, {
+    return await client.workflow.start(WORKFLOWS[operation] as (arg: LifecycleInputs[K]) => Promise<unknown>, {
       workflowId,
       taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.deviceUuid, value: input.deviceUuid.toLowerCase() },
+        { key: SEARCH_ATTRIBUTES.deviceUuid, value: input.deviceUuid },
         { key: SEARCH_ATTRIBUTES.operation, value: operation },
       ],
       staticSummary: `${operation} AMT device ${input.deviceUuid}`,
@@ -60,3 +77,40 @@ export async function startLifecycle<K extends LifecycleOperation>(
     throw new OperationInFlightError(input.deviceUuid, inFlight, workflowId);
   }
 }
+
+/** The operator commands the API and the CLI both offer, over one Temporal client. */
+export function operatorCommands(client: Client, options: LifecycleClientOptions = {}) {
+  const handle = (deviceUuid: DeviceUuid) => client.workflow.getHandle(deviceWorkflowId(deviceUuid));
+  const start = async <K extends LifecycleOperation>(operation: K, input: LifecycleInputs[K]) =>
+    (await startLifecycle(client, operation, input, options)).workflowId;
+  return {
+    provision: (deviceUuid: DeviceUuid, mode: ProvisioningMode, operator: string) =>
+      start('provision', { deviceUuid, mode, requestedBy: operator }),
+    update: (deviceUuid: DeviceUuid, operator: string) => start('update', { deviceUuid, requestedBy: operator }),
+    remove: (deviceUuid: DeviceUuid, mode: RemovalMode, operator: string) =>
+      start('remove', { deviceUuid, mode, requestedBy: operator }),
+    rename: (
+      deviceUuid: DeviceUuid,
+      target: { hostName: string; domain: string; mode: ProvisioningMode },
+      operator: string,
+    ) => start('rename_or_move', { deviceUuid, ...target, requestedBy: operator }),
+    /** REN2: the operator's word that the rename or move has taken place. */
+    async renameComplete(deviceUuid: DeviceUuid, target: { hostName: string; domain: string }, operator: string) {
+      await handle(deviceUuid).signal(renameCompletedSignal, { ...target, operator });
+    },
+    async progress(deviceUuid: DeviceUuid): Promise<Progress> {
+      return handle(deviceUuid).query(progressQuery);
+    },
+    /** Sends the decision as a validated update: a refused decision comes back as an error at once. */
+    async decide(
+      deviceUuid: DeviceUuid,
+      action: OperatorAction,
+      operator: string,
+      extra: { step?: string; reason?: string } = {},
+    ): Promise<Progress> {
+      return handle(deviceUuid).executeUpdate(operatorDecisionUpdate, { args: [{ action, operator, ...extra }] });
+    },
+  };
+}
+
+export type OperatorCommands = ReturnType<typeof operatorCommands>;

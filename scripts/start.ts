@@ -8,30 +8,24 @@
  * order; everything is kept in the state directory, so the next `npm start` carries on from there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type pino from 'pino';
-import { createHelloService } from '../api/hello-service';
-import { buildApiServer } from '../api/server';
-import { apiTokens, codecServerToken } from '../api/tokens';
-import { buildCodecServer } from '../api/codec-server';
+import { startCodecServer, startFrontDoor } from '../api/front-door';
 import type { DeviceProfileInput } from '../emulator/device/profile';
 import { startFleet } from '../emulator/fleet/fleet';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
-import { startHelloListener } from '../lib/hello/listener';
+import { parseDeviceUuid } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
 import { createLogger } from '../runtime/logger';
-import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
 import { connectClient, connectWorker } from '../runtime/temporal';
 import { createLifecycleWorker, installRuntimeLogger } from '../workers/lifecycle-worker';
+import { buildWorkflowBundle } from '../workers/workflow-bundle';
 import { systemCheck } from '../workflows';
 import { TASK_QUEUES, deviceWorkflowId } from '../workflows/names';
-import { buildWorkflowBundle } from './build-workflow-bundle';
 import { ensureSambaDc, sambaDc, stopSambaDc } from './samba-dc';
 import { ensureTemporalCli, isHealthy, readDevServerSettings, startServer, stopServer } from './temporal-dev-server';
 
@@ -99,16 +93,10 @@ async function bringUp(
   const alreadyRunning = await isHealthy(cli, `${settings.ip}:${settings.port}`, settings.namespace);
 
   // The codec server lets the Web UI show the encrypted payloads; its URL carries the token.
-  const token = codecServerToken(kek);
-  const codecServer = await buildCodecServer({
-    codec: new EncryptionCodec(deriveCodecKey(kek)),
-    token,
-    allowedOrigins: [`http://${settings.ip}:${settings.uiPort}`],
-  });
-  await codecServer.listen({ host: config.listeners.host, port: config.listeners.codecPort });
-  started.add('codec server', () => codecServer.close());
-  const codecEndpoint = `http://${config.listeners.host}:${config.listeners.codecPort}/${token}`;
-  const server = await startServer({ cli, stateDir: config.stateDir, codecEndpoint });
+  config.listeners.webUiOrigins = [`http://${settings.ip}:${settings.uiPort}`];
+  const codecServer = await startCodecServer(config, kek);
+  started.add('codec server', () => codecServer.stop());
+  const server = await startServer({ cli, stateDir: config.stateDir, codecEndpoint: codecServer.endpoint });
   if (!alreadyRunning) started.add('Temporal dev server', () => stopServer(config.stateDir));
   logger.info({ address: server.address, webUi: server.uiUrl, sqlite: server.dbFile }, 'Temporal dev server ready');
 
@@ -134,26 +122,15 @@ async function bringUp(
   const { client, connection: clientConnection } = await connectClient(config);
   started.add('Temporal client', () => clientConnection.close());
 
-  const { host, apiPort, helloPort } = config.listeners;
-  const tokens = apiTokens(kek);
-  const api = await buildApiServer({
+  const frontDoor = await startFrontDoor({
+    config,
+    derivationKey: kek,
     store: deps.store,
+    ca: deps.ca,
     client,
-    crl: () => deps.ca.crl(),
-    tokens,
-    logger: logger.child({ component: 'api' }),
+    logger,
   });
-  await api.listen({ host, port: apiPort });
-  started.add('API', () => api.close());
-  logger.info({ url: `http://${host}:${apiPort}`, tokens: writeTokenFiles(config, tokens) }, 'API listening');
-
-  const hello = await startHelloListener({
-    host,
-    port: helloPort,
-    ...createHelloService({ store: deps.store, client, logger: logger.child({ component: 'hello' }) }),
-  });
-  started.add('hello listener', () => closeServer(hello));
-  logger.info({ address: `${host}:${helloPort}` }, 'hello listener ready');
+  started.add('API and hello listener', () => frontDoor.stop());
 
   const check = await client.workflow.execute(systemCheck, {
     taskQueue: TASK_QUEUES.lifecycle,
@@ -162,7 +139,7 @@ async function bringUp(
   });
   logger.info({ auditId: check.auditId }, 'system check passed');
 
-  await runDemo(config, logger, started, deps.store, client, deps.ca.provisioningSummary().rootThumbprints);
+  await runDemo(config, logger, started, deps.store, client, deps.ca.provisioning.summary().rootThumbprints);
   logger.info(`Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`);
   logger.info('amtflow is up. Press Ctrl-C to stop.');
   await stopping;
@@ -241,7 +218,7 @@ function watchRuns(client: Client, logger: pino.Logger, uuids: string[]): () => 
   const poll = async () => {
     for (const uuid of uuids) {
       const description = await client.workflow
-        .getHandle(deviceWorkflowId(uuid))
+        .getHandle(deviceWorkflowId(parseDeviceUuid(uuid)))
         .describe()
         .catch(() => undefined);
       if (!description) continue;
@@ -256,23 +233,6 @@ function watchRuns(client: Client, logger: pino.Logger, uuids: string[]): () => 
   };
   const timer = setInterval(() => void poll().catch(() => undefined), 5_000);
   return async () => clearInterval(timer);
-}
-
-/**
- * The API tokens for operators and agents go to files beside the key-encryption key (mode 0600),
- * never to the log: the log names the files.
- */
-function writeTokenFiles(config: AmtflowConfig, tokens: ReturnType<typeof apiTokens>): Record<string, string> {
-  const dir = path.join(config.stateDir, 'keys');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { operator: path.join(dir, 'api-operator.token'), agent: path.join(dir, 'api-agent.token') };
-  writeFileSync(files.operator, `${tokens.operator}\n`, { mode: 0o600 });
-  writeFileSync(files.agent, `${tokens.agent}\n`, { mode: 0o600 });
-  return files;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 main().catch((err: unknown) => {

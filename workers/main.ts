@@ -9,8 +9,8 @@ import { createLogger } from '../runtime/logger';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
 import { connectWorker } from '../runtime/temporal';
-import { WORKFLOW_BUNDLE } from '../scripts/build-workflow-bundle';
 import { createLifecycleWorker, installRuntimeLogger } from './lifecycle-worker';
+import { WORKFLOW_BUNDLE } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,17 +1,20 @@
 /**
  * The step catalogue: every step of every lifecycle flow, named by its requirement id in
  * ../shared/spec/provisioning.md, with the activity that performs it, its retry class and its
- * timeouts. The Web UI's activity summaries, the `progress` query and the logs all read from here.
+ * timeouts; and, at the end, the step list of each flow and mode, built from it. The Web UI's
+ * activity summaries, the `progress` query and the logs all read from here.
  */
-import type { LifecycleActivities } from '../activities/contract';
+import type { LifecycleActivities, ProvisioningMode } from '../activities/contract';
 import type { StepDefinition } from './step-runner';
 
 type Step = StepDefinition<keyof LifecycleActivities & string>;
 
 // Per-attempt limits: a firmware call answers within seconds (RPS uses 12 s); TLS and Digest
-// set-up take longer on old firmware; directory and database calls are local.
+// set-up take longer on old firmware; directory and database calls are local. A device call that
+// must not be re-sent blindly (commit, password set, unprovision) reads the firmware first on every
+// attempt, which takes longer, and gets fewer attempts before an operator looks.
 const DEVICE = { timeout: '1 minute', attempts: 5 } as const;
-const ONE_SHOT = { timeout: '2 minutes', attempts: 3 } as const;
+const READ_FIRST = { timeout: '2 minutes', attempts: 3 } as const;
 const SYSTEM = { timeout: '30 seconds', attempts: 5 } as const;
 
 const step = <S extends Step>(s: S): S => s;
@@ -152,16 +155,16 @@ export const STAGE_ONE = {
     title: 'set a random admin password',
     stage: 'stage-one',
     activity: 'setAdminPassword',
-    retry: 'one-shot',
-    ...ONE_SHOT,
+    retry: 'idempotent',
+    ...READ_FIRST,
   }),
   mebx: step({
     id: 'OOB8.5',
     title: 'set the MEBx password',
     stage: 'stage-one',
     activity: 'setMebxPassword',
-    retry: 'one-shot',
-    ...ONE_SHOT,
+    retry: 'idempotent',
+    ...READ_FIRST,
     skippable: true,
   }),
   commit: step({
@@ -169,8 +172,8 @@ export const STAGE_ONE = {
     title: 'commit and enter post-provisioning',
     stage: 'stage-one',
     activity: 'commitSetup',
-    retry: 'one-shot',
-    ...ONE_SHOT,
+    retry: 'idempotent',
+    ...READ_FIRST,
   }),
 } as const;
 
@@ -298,8 +301,8 @@ export const REMOVE = {
     title: 'remove the provisioning data from the firmware',
     stage: 'remove',
     activity: 'unprovisionDevice',
-    retry: 'one-shot',
-    ...ONE_SHOT,
+    retry: 'idempotent',
+    ...READ_FIRST,
   }),
   revoke: step({
     id: 'DEP2.1',
@@ -365,3 +368,61 @@ export const UNDO = {
     ...SYSTEM,
   }),
 } as const;
+
+/** P7: every operator decision lands in the append-only audit log, as a step of the run it decides. */
+export const AUDIT = {
+  decision: step({
+    id: 'P7',
+    title: "record the operator's decision in the audit log",
+    stage: 'operator',
+    activity: 'recordAudit',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+/**
+ * The steps of one provisioning run, in order: validation (OOB2, or IB9 in band), infrastructure,
+ * connection (IB5 in band only), stage one, stage two, result. Undo steps are not part of it: they
+ * join a run's progress only when compensation runs them.
+ */
+export function provisionSteps(mode: ProvisioningMode): Step[] {
+  const inBand = mode === 'in-band';
+  return [
+    inBand ? VALIDATE.registered : VALIDATE.imported,
+    VALIDATE.version,
+    VALIDATE.directory,
+    VALIDATE.rootHash,
+    ...Object.values(INFRASTRUCTURE),
+    CONNECT.tls,
+    CONNECT.login,
+    ...(inBand ? [CONNECT.otp] : []),
+    CONNECT.certificate,
+    ...Object.values(STAGE_ONE),
+    ...Object.values(STAGE_TWO),
+    REPORT.result,
+  ];
+}
+
+/** UPD1–UPD4: the directory refreshed, 802.1X certificates revoked, stage two re-applied after UPD1's login. */
+export const UPDATE_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  UPDATE.publish,
+  UPDATE.spns,
+  UPDATE.revoke,
+  UPDATE.login,
+  ...Object.values(STAGE_TWO).filter((s) => s !== STAGE_TWO.login),
+  REPORT.result,
+];
+
+/** DEP1–DEP2, then the result. */
+export const REMOVAL_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  ...Object.values(REMOVE),
+  REPORT.result,
+];
+
+/** REN1–REN3: automatic provisioning off, full removal, wait for the rename, automatic provisioning on. */
+export const RENAME_STEPS: readonly Step[] = [RENAME.disable, ...REMOVAL_STEPS, RENAME.wait, RENAME.enable];

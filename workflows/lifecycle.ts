@@ -1,13 +1,27 @@
 /**
- * Pieces shared by the lifecycle workflows: the per-device workflow id (one lifecycle operation per
- * device at a time), idempotency keys, search attributes and the second stage, which provisioning
- * and update both apply.
+ * Pieces shared by the lifecycle workflows: the runner every flow uses, idempotency keys, search
+ * attributes and the second stage, which provisioning and update both apply.
  */
-import { ApplicationFailure, log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { DeviceSession, LifecycleActivities, LifecycleOperation } from '../activities/contract';
-import { REPORT, STAGE_TWO } from './catalogue';
+import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { DeviceSession, DeviceUuid, LifecycleActivities, LifecycleOperation } from '../activities/contract';
+import { AUDIT, REPORT, STAGE_TWO } from './catalogue';
 import { SEARCH_ATTRIBUTES } from './names';
-import type { StepRunner } from './step-runner';
+import { StepRunner, type StepDefinition } from './step-runner';
+
+export type LifecycleRunner = StepRunner<LifecycleActivities>;
+
+/**
+ * The runner of one lifecycle run over `steps` (built by the catalogue for its flow and mode); the
+ * run's device and operation become its search attributes.
+ */
+export function lifecycleRunner(
+  operation: LifecycleOperation,
+  deviceUuid: DeviceUuid,
+  steps: readonly StepDefinition[],
+): LifecycleRunner {
+  markOperation(operation, deviceUuid);
+  return new StepRunner<LifecycleActivities>({ operation, deviceUuid, steps, audit: AUDIT.decision });
+}
 
 /** Workflow id + run id + step: a retried activity of this run finds its earlier effect. */
 export function idempotencyKey(stepId: string): string {
@@ -15,9 +29,9 @@ export function idempotencyKey(stepId: string): string {
   return `${info.workflowId}/${info.runId}/${stepId}`;
 }
 
-export function markOperation(operation: LifecycleOperation, deviceUuid: string): void {
+function markOperation(operation: LifecycleOperation, deviceUuid: DeviceUuid): void {
   upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.deviceUuid, value: deviceUuid.toLowerCase() },
+    { key: SEARCH_ATTRIBUTES.deviceUuid, value: deviceUuid },
     { key: SEARCH_ATTRIBUTES.operation, value: operation },
   ]);
 }
@@ -29,17 +43,10 @@ export function markDevice(fqdn: string, collection: string | undefined): void {
   ]);
 }
 
-/** A step that cannot be skipped returned nothing: a bug, not an operational condition. */
-export function required<T>(value: T | undefined, stepId: string): T {
-  if (value === undefined)
-    throw ApplicationFailure.nonRetryable(`step ${stepId} produced no result`, 'STEP_RESULT_MISSING');
-  return value;
-}
-
 /** OOB10 / IB11: every flow that got to its end records it in the site database. */
 export async function recordSuccess(
-  runner: StepRunner<LifecycleActivities>,
-  result: { deviceUuid: string; operation: LifecycleOperation; stageReached: string; summary: string },
+  runner: LifecycleRunner,
+  result: { deviceUuid: DeviceUuid; operation: LifecycleOperation; stageReached: string; summary: string },
 ): Promise<void> {
   await runner.run(REPORT.result, {
     ...result,
@@ -49,19 +56,19 @@ export async function recordSuccess(
   });
 }
 
-/** OOB9 / UPD1: apply the settings profile over TLS verified against amtflow's CA. */
+/**
+ * OOB9 / UPD1: apply the settings profile over TLS verified against amtflow's CA, after the login
+ * step of the flow (OOB9.0 when provisioning, UPD1 when updating).
+ */
 export async function applySecondStage(
-  runner: StepRunner<LifecycleActivities>,
+  runner: LifecycleRunner,
   session: DeviceSession,
-  options: { update: boolean },
+  options: { login: typeof STAGE_TWO.login; update: boolean },
 ): Promise<DeviceSession> {
   log.info('I9 second-stage provisioning started', { deviceUuid: session.deviceUuid });
-  const login = required(await runner.run(STAGE_TWO.login, { session }), STAGE_TWO.login.id);
+  const login = await runner.run(options.login, { session });
   const managed = { ...session, credentialRef: login.credentialRef };
-  const { accounts } = required(
-    await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid }),
-    STAGE_TWO.sids.id,
-  );
+  const { accounts } = await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid });
   await runner.run(STAGE_TWO.acl, { session: managed, accounts });
   await runner.run(STAGE_TWO.features, { session: managed });
   await runner.run(STAGE_TWO.kerberos, { session: managed });

@@ -4,6 +4,7 @@
  * clients (it pulls in no activity code).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { DeviceUuid } from '../lib/device-uuid';
 
 export const TASK_QUEUES = {
   /** Device lifecycle workflows and their activities. */
@@ -19,6 +20,6 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 /** Every lifecycle run of a device has this id, so the server refuses a second one in flight. */
-export function deviceWorkflowId(deviceUuid: string): string {
-  return `amt-device-${deviceUuid.toLowerCase()}`;
+export function deviceWorkflowId(deviceUuid: DeviceUuid): string {
+  return `amt-device-${deviceUuid}`;
 }

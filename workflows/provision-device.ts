@@ -1,20 +1,17 @@
 import { log } from '@temporalio/workflow';
-import type { DeviceSession, LifecycleActivities, ProvisioningMode } from '../activities/contract';
-import { CONNECT, INFRASTRUCTURE, REPORT, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE } from './catalogue';
-import { applySecondStage, idempotencyKey, markDevice, markOperation, recordSuccess, required } from './lifecycle';
-import { StepRunner, type RetryTiming } from './step-runner';
+import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
+import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
+import { applySecondStage, idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
 
 export interface ProvisionDeviceInput {
-  deviceUuid: string;
+  deviceUuid: DeviceUuid;
   /** `out-of-band`: started by the device's hello (OOB1–OOB10); `in-band`: by the agent's OTP report (IB1–IB11). */
   mode: ProvisioningMode;
   requestedBy: string;
-  /** Retry timing; tests shorten it. */
-  timing?: RetryTiming;
 }
 
 export interface ProvisionDeviceResult {
-  deviceUuid: string;
+  deviceUuid: DeviceUuid;
   fqdn: string;
   amtVersion: string;
   certificateSerial: string;
@@ -22,93 +19,54 @@ export interface ProvisionDeviceResult {
   credentialRef: string;
 }
 
-const STEPS = [
-  ...Object.values(VALIDATE),
-  ...Object.values(INFRASTRUCTURE),
-  ...Object.values(CONNECT),
-  ...Object.values(STAGE_ONE),
-  ...Object.values(STAGE_TWO),
-  ...Object.values(REPORT),
-  ...Object.values(UNDO),
-];
-
 /** Provision one device, out of band or in band, from validation to the site database's record. */
 export async function provisionDevice(input: ProvisionDeviceInput): Promise<ProvisionDeviceResult> {
   const { deviceUuid, mode } = input;
-  markOperation('provision', deviceUuid);
-  const runner = new StepRunner<LifecycleActivities>({
-    operation: 'provision',
-    deviceUuid,
-    steps: STEPS,
-    timing: input.timing,
-  });
+  const runner = lifecycleRunner('provision', deviceUuid, provisionSteps(mode));
 
   return runner.withCompensation(async () => {
     // P, OOB2, OOB3 / IB9: checks that change nothing; each failure ends the run with its typed error.
-    const device = required(
-      await runner.run(mode === 'in-band' ? VALIDATE.registered : VALIDATE.imported, { deviceUuid, mode }),
-      VALIDATE.imported.id,
-    );
+    const device = await runner.run(mode === 'in-band' ? VALIDATE.registered : VALIDATE.imported, { deviceUuid, mode });
     markDevice(device.fqdn, device.collection);
-    const { amtVersion, protocol } = required(await runner.run(VALIDATE.version, { deviceUuid }), VALIDATE.version.id);
+    const { amtVersion, protocol } = await runner.run(VALIDATE.version, { deviceUuid });
     await runner.run(VALIDATE.directory, { deviceUuid, fqdn: device.fqdn, domain: device.domain });
     await runner.run(VALIDATE.rootHash, { deviceUuid });
 
     // I1, I3, I4: infrastructure around the device. Undo actions are known before each step runs.
-    runner.onAbort(INFRASTRUCTURE.revoke, async () => {
-      await runner.run(UNDO.revoke, {
-        deviceUuid,
-        reason: 'cessationOfOperation',
-        templates: ['amt-web-server', '8021x-client'],
-      });
-    });
-    await runner.run(INFRASTRUCTURE.revoke, {
-      deviceUuid,
-      reason: 'superseded',
-      templates: ['amt-web-server', '8021x-client'],
-    });
-    runner.onAbort(INFRASTRUCTURE.publish, async () => {
-      await runner.run(UNDO.account, { deviceUuid });
-    });
+    const templates = ['amt-web-server' as const, 'ieee8021x-client' as const];
+    runner.onAbort(INFRASTRUCTURE.revoke, UNDO.revoke, { deviceUuid, reason: 'cessationOfOperation', templates });
+    await runner.run(INFRASTRUCTURE.revoke, { deviceUuid, reason: 'superseded', templates });
+    runner.onAbort(INFRASTRUCTURE.publish, UNDO.account, { deviceUuid });
     await runner.run(INFRASTRUCTURE.publish, { deviceUuid, idempotencyKey: idempotencyKey(INFRASTRUCTURE.publish.id) });
     await runner.run(INFRASTRUCTURE.spns, { deviceUuid });
 
     // OOB3–OOB6 (IB8): TLS with the provisioning certificate, then Digest with credential fallback.
     await runner.run(CONNECT.tls, { deviceUuid, protocol });
-    const login = required(
-      await runner.run(CONNECT.login, { session: { deviceUuid, tls: 'provisioning', protocol } }),
-      CONNECT.login.id,
-    );
+    const login = await runner.run(CONNECT.login, { session: { deviceUuid, tls: 'provisioning', protocol } });
     let session: DeviceSession = { deviceUuid, tls: 'provisioning', protocol, credentialRef: login.credentialRef };
     if (mode === 'in-band') await runner.run(CONNECT.otp, { session });
-    const certificate = required(
-      await runner.run(CONNECT.certificate, {
-        session,
-        fqdn: device.fqdn,
-        idempotencyKey: idempotencyKey(CONNECT.certificate.id),
-      }),
-      CONNECT.certificate.id,
-    );
+    const certificate = await runner.run(CONNECT.certificate, {
+      session,
+      fqdn: device.fqdn,
+      idempotencyKey: idempotencyKey(CONNECT.certificate.id),
+    });
 
     // OOB8: first stage (I6, I7).
     log.info('I9 first-stage provisioning started', { deviceUuid, fqdn: device.fqdn });
     await runner.run(STAGE_ONE.clock, { session });
     await runner.run(STAGE_ONE.hostName, { session, hostName: device.hostName, domain: device.domain });
     await runner.run(STAGE_ONE.tls, { session, serial: certificate.serial });
-    const admin = required(
-      await runner.run(STAGE_ONE.adminPassword, {
-        session,
-        idempotencyKey: idempotencyKey(STAGE_ONE.adminPassword.id),
-      }),
-      STAGE_ONE.adminPassword.id,
-    );
+    const admin = await runner.run(STAGE_ONE.adminPassword, {
+      session,
+      idempotencyKey: idempotencyKey(STAGE_ONE.adminPassword.id),
+    });
     session = { ...session, credentialRef: admin.credentialRef };
     await runner.run(STAGE_ONE.mebx, { session, idempotencyKey: idempotencyKey(STAGE_ONE.mebx.id) });
     await runner.run(STAGE_ONE.commit, { session });
     log.info('I9 first-stage provisioning complete', { deviceUuid });
 
     // OOB9: second stage (I8), now over the device's own TLS certificate.
-    session = await applySecondStage(runner, { ...session, tls: 'managed' }, { update: false });
+    await applySecondStage(runner, { ...session, tls: 'managed' }, { login: STAGE_TWO.login, update: false });
 
     // OOB10 / IB11.
     await recordSuccess(runner, {
@@ -122,7 +80,7 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
       fqdn: device.fqdn,
       amtVersion,
       certificateSerial: certificate.serial,
-      credentialRef: required(session.credentialRef, STAGE_ONE.adminPassword.id),
+      credentialRef: admin.credentialRef,
     };
   });
 }

@@ -1,25 +1,23 @@
-import type { Duration } from '@temporalio/common';
 import { condition, makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
-import type { LifecycleActivities, ProvisioningMode } from '../activities/contract';
-import { RENAME } from './catalogue';
-import { markOperation, required } from './lifecycle';
+import type { DeviceUuid, ProvisioningMode } from '../activities/contract';
+import { RENAME, RENAME_STEPS } from './catalogue';
+import { lifecycleRunner } from './lifecycle';
 import { renameCompletedSignal } from './messages';
 import type { provisionDevice } from './provision-device';
-import { REMOVAL_STEPS, removeSteps } from './remove-provisioning';
-import { StepRunner, type RetryTiming } from './step-runner';
+import { removeSteps } from './remove-provisioning';
 
 export interface RenameInput {
-  deviceUuid: string;
+  deviceUuid: DeviceUuid;
   /** The computer's name and domain after the rename or domain move. */
   hostName: string;
   domain: string;
   /** How the device provisions again afterwards. */
   mode: ProvisioningMode;
   requestedBy: string;
-  /** How often the directory is checked for the completed rename (REN2). */
-  pollEvery?: Duration;
-  timing?: RetryTiming;
 }
+
+/** REN2: how often the directory is asked whether the rename or move has replicated. */
+const RENAME_POLL = '5 minutes';
 
 /**
  * REN1–REN3: full removal with automatic provisioning disabled, wait until the rename or move is
@@ -28,33 +26,29 @@ export interface RenameInput {
  */
 export async function renameOrMoveDevice(input: RenameInput): Promise<never> {
   const { deviceUuid } = input;
-  markOperation('rename', deviceUuid);
   let confirmedBy: string | undefined;
   setHandler(renameCompletedSignal, ({ operator }) => {
     confirmedBy = operator;
   });
-  const runner = new StepRunner<LifecycleActivities>({
-    operation: 'rename',
-    deviceUuid,
-    steps: [...REMOVAL_STEPS, ...Object.values(RENAME)],
-    timing: input.timing,
-  });
+  const runner = lifecycleRunner('rename_or_move', deviceUuid, RENAME_STEPS);
 
   await runner.withCompensation(async () => {
     await runner.run(RENAME.disable, { deviceUuid, enabled: false, by: input.requestedBy });
-    await removeSteps(runner, deviceUuid, 'full', 'rename');
+    await removeSteps(runner, deviceUuid, 'full', 'rename_or_move');
     // REN2: re-provisioning must wait until the change is complete.
     for (;;) {
-      const check = required(
-        await runner.run(RENAME.wait, { deviceUuid, hostName: input.hostName, domain: input.domain, confirmedBy }),
-        RENAME.wait.id,
-      );
+      const check = await runner.run(RENAME.wait, {
+        deviceUuid,
+        hostName: input.hostName,
+        domain: input.domain,
+        confirmedBy,
+      });
       if (check.complete) break;
-      await condition(() => confirmedBy !== undefined, input.pollEvery ?? '5 minutes');
+      await condition(() => confirmedBy !== undefined, RENAME_POLL);
     }
     await runner.run(RENAME.enable, { deviceUuid, enabled: true, by: input.requestedBy });
   });
 
   const provisionAgain = makeContinueAsNewFunc<typeof provisionDevice>({ workflowType: 'provisionDevice' });
-  return provisionAgain({ deviceUuid, mode: input.mode, requestedBy: input.requestedBy, timing: input.timing });
+  return provisionAgain({ deviceUuid, mode: input.mode, requestedBy: input.requestedBy });
 }

@@ -3,6 +3,10 @@
  * timeouts), so that the activity summaries in the Web UI, the `progress` query, the logs and the
  * spec tell one story. A step that exhausts its retry budget does not fail the run: it parks in
  * AWAITING_OPERATOR until an operator decides `retry`, `skip` (where the spec allows) or `abort`.
+ *
+ * The runner schedules one attempt at a time and waits out the backoff itself (a durable timer),
+ * rather than handing Temporal a retry policy: every attempt is then an event the workflow sees, so
+ * `progress` counts the attempts that happened and shows each failure while the step still retries.
  */
 import type { Duration } from '@temporalio/common';
 import {
@@ -13,9 +17,11 @@ import {
   log,
   scheduleActivity,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { AuditEntry } from '../lib/store/audit';
 import {
   operatorDecisionSignal,
   operatorDecisionUpdate,
@@ -30,13 +36,13 @@ import {
 import { SEARCH_ATTRIBUTES } from './names';
 
 /**
- * `idempotent`: safe to repeat; retried with backoff. `one-shot`: the device call must not be
- * re-sent blindly (commit, password set, unprovision); its activity reads the firmware first on
- * every attempt and continues from what it finds, so a retry after an uncertain outcome is a
- * verification, not a second send. `validation`: checks before anything changes; a failure ends the
- * run at once with its typed error.
+ * `idempotent`: safe to repeat; retried with backoff, then the operator decides. A step whose device
+ * call must not be re-sent blindly (commit, password set, unprovision — architecture law 4) is
+ * idempotent too from here: its activity reads the firmware first on every attempt and continues
+ * from what it finds. `validation`: a check before anything changes; a typed (non-retryable)
+ * failure ends the run at once with its error.
  */
-export type RetryClass = 'idempotent' | 'one-shot' | 'validation';
+export type RetryClass = 'idempotent' | 'validation';
 
 export interface StepDefinition<Name extends string = string> {
   id: string;
@@ -53,13 +59,8 @@ export interface StepDefinition<Name extends string = string> {
   skippable?: boolean;
 }
 
-/** Retry timing; tests shorten it, production keeps the defaults. */
-export interface RetryTiming {
-  initialInterval: Duration;
-  maximumInterval: Duration;
-}
-
-export const DEFAULT_RETRY_TIMING: RetryTiming = { initialInterval: '2 seconds', maximumInterval: '1 minute' };
+/** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
+const BACKOFF = { initialMs: 2_000, maximumMs: 60_000 } as const;
 
 export const AWAITING_OPERATOR = 'AWAITING_OPERATOR';
 
@@ -85,35 +86,42 @@ function describeFailure(err: unknown): { error: StepError; nonRetryable: boolea
   return { error: { code: 'UNKNOWN', message: String(cause) }, nonRetryable: false };
 }
 
+/** The activities a runner needs besides the flow's own: P7's audit log. */
+export interface RunnerActivities {
+  recordAudit(entry: AuditEntry): Promise<string>;
+}
+
+type Activity<A> = keyof A & string;
+type ArgsOf<A, K extends Activity<A>> = A[K] extends (...args: infer P) => unknown ? P : never;
+type ResultOf<A, K extends Activity<A>> = A[K] extends (...args: never[]) => Promise<infer R> ? R : never;
+/** What `run` resolves with: a step the spec lets an operator skip may have no result. */
+export type StepOutcome<A, S extends StepDefinition<Activity<A>>> = S extends { skippable: true }
+  ? ResultOf<A, S['activity']> | undefined
+  : ResultOf<A, S['activity']>;
+
 export interface StepRunnerOptions {
   operation: string;
   deviceUuid: string;
+  /** The steps this run will take, in order: what `progress` lists before they run. */
   steps: readonly StepDefinition[];
-  timing?: RetryTiming;
+  /** P7: the step that records each operator decision (it joins `progress` when it first runs). */
+  audit: StepDefinition<'recordAudit'>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyActivities = Record<string, (...args: any[]) => Promise<unknown>>;
-
-/** `A` is the activities interface: `run` then checks each step's arguments and result type. */
-export class StepRunner<A extends object = AnyActivities> {
+/** `A` is the activities interface: `run` checks each step's arguments and result type against it. */
+export class StepRunner<A extends RunnerActivities> {
   private readonly steps: StepProgress[];
-  private readonly compensations: Array<{ step: string; run: () => Promise<void> }> = [];
+  /** Steps that join `progress` only when they run: undo steps and the P7 audit. */
+  private readonly onDemand = new Set<string>();
+  private readonly compensations: Array<{ step: string; run: () => Promise<unknown> }> = [];
   private state: RunState = 'running';
   private stage = 'starting';
   private awaiting?: { step: StepDefinition; error: StepError };
   private decision?: OperatorDecision;
-  private readonly timing: RetryTiming;
 
   constructor(private readonly options: StepRunnerOptions) {
-    this.timing = options.timing ?? DEFAULT_RETRY_TIMING;
-    this.steps = options.steps.map((s) => ({
-      id: s.id,
-      title: s.title,
-      stage: s.stage,
-      status: 'pending',
-      attempts: 0,
-    }));
+    this.steps = options.steps.map(progressEntry);
+    this.onDemand.add(options.audit.id);
     setHandler(progressQuery, () => this.progress());
     setHandler(
       operatorDecisionUpdate,
@@ -171,8 +179,13 @@ export class StepRunner<A extends object = AnyActivities> {
 
   private entry(step: StepDefinition): StepProgress {
     const found = this.steps.find((s) => s.id === step.id);
-    if (!found) throw ApplicationFailure.nonRetryable(`step ${step.id} is not in this run's catalogue`, 'STEP_UNKNOWN');
-    return found;
+    if (found) return found;
+    if (!this.onDemand.has(step.id)) {
+      throw ApplicationFailure.nonRetryable(`step ${step.id} is not in this run's catalogue`, 'STEP_UNKNOWN');
+    }
+    const added = progressEntry(step);
+    this.steps.push(added);
+    return added;
   }
 
   private setStage(stage: string): void {
@@ -182,55 +195,77 @@ export class StepRunner<A extends object = AnyActivities> {
   }
 
   /**
-   * Registers how to undo a step before the step runs: the step may succeed and its result be
-   * lost in a crash, so the undo must already be known (and be idempotent).
+   * Registers how to undo `step` before it runs: the step may succeed and its result be lost in a
+   * crash, so the undo must already be known (and be idempotent). The undo step joins `progress`
+   * only if compensation runs it.
    */
-  onAbort(step: StepDefinition, undo: () => Promise<void>): void {
-    this.compensations.unshift({ step: step.id, run: undo });
+  onAbort<U extends StepDefinition<Activity<A>>>(
+    step: StepDefinition,
+    undo: U,
+    ...args: ArgsOf<A, U['activity']>
+  ): void {
+    this.onDemand.add(undo.id);
+    this.compensations.unshift({ step: step.id, run: () => this.run(undo, ...args) });
   }
 
-  /** Runs one step; resolves with its result, or `undefined` when an operator skipped it. */
-  async run<K extends keyof A & string>(
-    step: StepDefinition<K>,
-    ...args: A[K] extends (...a: infer P) => unknown ? P : never
-  ): Promise<(A[K] extends (...a: never[]) => Promise<infer R> ? R : never) | undefined> {
-    type Result = A[K] extends (...a: never[]) => Promise<infer R> ? R : never;
+  /**
+   * Runs one step and resolves with its result — or, for a step the spec lets an operator skip,
+   * `undefined` when one did. A validation step's typed failure ends the run; any other failure,
+   * once the step's attempts are spent, waits for an operator.
+   */
+  async run<S extends StepDefinition<Activity<A>>>(
+    step: S,
+    ...args: ArgsOf<A, S['activity']>
+  ): Promise<StepOutcome<A, S>> {
     const entry = this.entry(step);
     this.setStage(step.stage);
     for (;;) {
+      const outcome = await this.attempts(step, entry, args);
+      if ('result' in outcome) return outcome.result as StepOutcome<A, S>;
+      if (step.retry === 'validation' && outcome.nonRetryable) {
+        entry.status = 'failed';
+        throw ApplicationFailure.create({
+          type: outcome.error.code,
+          message: outcome.error.message,
+          nonRetryable: true,
+        });
+      }
+      const decision = await this.askOperator(step, entry, outcome.error);
+      if (decision.action === 'skip') {
+        entry.status = 'skipped';
+        return undefined as StepOutcome<A, S>;
+      }
+      if (decision.action === 'abort') {
+        entry.status = 'failed';
+        throw new OperatorAbort(step.id, decision.operator);
+      }
+    }
+  }
+
+  /** One round of a step: up to `attempts` attempts with backoff between them, each one counted. */
+  private async attempts(
+    step: StepDefinition,
+    entry: StepProgress,
+    args: unknown[],
+  ): Promise<{ result: unknown } | { error: StepError; nonRetryable: boolean }> {
+    for (let attempt = 1; ; attempt++) {
       entry.status = 'running';
       try {
-        const result = await scheduleActivity<Result>(step.activity, args, {
+        const result = await scheduleActivity(step.activity, args, {
           summary: `${step.id} ${step.title}`,
           startToCloseTimeout: step.timeout,
-          retry: {
-            initialInterval: this.timing.initialInterval,
-            maximumInterval: this.timing.maximumInterval,
-            backoffCoefficient: 2,
-            maximumAttempts: step.attempts,
-          },
+          retry: { maximumAttempts: 1 },
         });
         entry.attempts += 1;
         entry.status = 'succeeded';
         delete entry.lastError;
-        return result;
+        return { result };
       } catch (err) {
-        const { error, nonRetryable } = describeFailure(err);
-        entry.attempts += nonRetryable ? 1 : step.attempts;
-        entry.lastError = error;
-        if (nonRetryable && step.retry === 'validation') {
-          entry.status = 'failed';
-          throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
-        }
-        const decision = await this.askOperator(step, entry, error);
-        if (decision.action === 'skip') {
-          entry.status = 'skipped';
-          return undefined;
-        }
-        if (decision.action === 'abort') {
-          entry.status = 'failed';
-          throw new OperatorAbort(step.id, decision.operator);
-        }
+        const failure = describeFailure(err);
+        entry.attempts += 1;
+        entry.lastError = failure.error;
+        if (failure.nonRetryable || attempt >= step.attempts) return failure;
+        await sleep(Math.min(BACKOFF.initialMs * 2 ** (attempt - 1), BACKOFF.maximumMs));
       }
     }
   }
@@ -258,24 +293,21 @@ export class StepRunner<A extends object = AnyActivities> {
       operator: decision.operator,
       reason: decision.reason,
     });
-    await scheduleActivity(
-      'recordAudit',
-      [
-        {
-          actor: decision.operator,
-          action: `${this.options.operation}.${decision.action}`,
-          target: this.options.deviceUuid,
-          outcome: 'success',
-          details: {
-            step: step.id,
-            error: error.code,
-            reason: decision.reason ?? null,
-            workflowId: workflowInfo().workflowId,
-          },
-        },
-      ],
-      { summary: `P7 audit the operator's ${decision.action} at ${step.id}`, startToCloseTimeout: '30 seconds' },
-    );
+    const audit: AuditEntry = {
+      actor: decision.operator,
+      action: `${this.options.operation}.${decision.action}`,
+      target: this.options.deviceUuid,
+      outcome: 'success',
+      details: {
+        step: step.id,
+        error: error.code,
+        reason: decision.reason ?? null,
+        workflowId: workflowInfo().workflowId,
+      },
+    };
+    // The audit keeps the stage of the step decided on: it is part of that decision, not a stage.
+    const { audit: auditStep } = this.options;
+    await (this as StepRunner<RunnerActivities>).run({ ...auditStep, stage }, audit);
     return decision;
   }
 
@@ -313,4 +345,8 @@ export class StepRunner<A extends object = AnyActivities> {
       throw ApplicationFailure.create({ type: 'OPERATOR_ABORTED', message: err.message, nonRetryable: true });
     }
   }
+}
+
+function progressEntry(step: StepDefinition): StepProgress {
+  return { id: step.id, title: step.title, stage: step.stage, status: 'pending', attempts: 0 };
 }

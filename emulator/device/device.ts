@@ -1,7 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import net from 'node:net';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import { CLASSES } from '../classes';
 import { identifyResponse, isIdentifyRequest } from '../discovery/identify';
@@ -12,7 +10,7 @@ import type { Fault, FaultRegistry } from '../fleet/faults';
 import { HelloSender, type HelloAttempt } from '../hello/sender';
 import { formatResponse } from '../http/response';
 import { NonceTable, challenge, parseAuthorization, verifyResponse } from '../http/digest';
-import { RequestParser, type HttpRequest } from '../http/parser';
+import type { HttpRequest } from '../http/parser';
 import type { KeyPool } from '../keys/pool';
 import {
   EOI_SERVICES,
@@ -30,17 +28,15 @@ import type { AuthContext, FirmwareContext, FirmwareEvent, ProvisioningSession }
 import { NS } from '../wsman/namespaces';
 import { MessageIds, envelope, faultEnvelope, outputXml } from '../wsman/writer';
 import { XmlInputError, childText, parseXml } from '../wsman/xml';
+import { DeviceNetwork, acceptTls, serveHttp, type DeviceStream, type Reply } from './network';
 import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
 import { checkProvisioningChain } from './provisioning-cert';
 import { NvramWriter, nvramPath } from './store';
-import { serveLegacyTls } from './legacy-tls';
-import { checkMutualClient, peerChain, tlsModeFor, type TlsMode } from './tls';
+import { checkMutualClient, tlsModeFor, type TlsMode } from './tls';
 import { isLegacy } from './version';
 
 export const AMT_HTTP_PORT = 16992;
 export const AMT_TLS_PORT = 16993;
-const IDLE_TIMEOUT_MS = 60_000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface DeviceOptions {
   nvram: Nvram;
@@ -57,16 +53,11 @@ export interface DeviceOptions {
   secureRenegotiation: boolean;
 }
 
-/** A connection the HTTP layer serves: a TCP socket, a TLS socket, or a legacy TLS stream. */
-type DeviceStream = Duplex & { setTimeout(ms: number, onTimeout?: () => void): unknown };
-
 interface Connection {
   tls: boolean;
   /** Set when this TLS connection passed the remote-configuration certificate checks. */
   session: ProvisioningSession | null;
 }
-
-type Reply = { bytes: Buffer; close: boolean } | { drop: true };
 
 /** Faults that play a hostile or broken device on WS-Man (faults.ts). */
 const HOSTILE_KINDS: readonly Fault['kind'][] = ['endlessPull', 'hugeTotalCount', 'hugeFaultReason'];
@@ -90,11 +81,8 @@ export class Device {
   private readonly nonces = new NonceTable();
   private readonly enumerations = new EnumerationContexts();
   private readonly messageIds = new MessageIds();
-  private readonly sockets = new Set<net.Socket>();
+  private readonly network: DeviceNetwork;
   private readonly hello: HelloSender;
-  private httpServer: net.Server | null = null;
-  private tlsServer: net.Server | null = null;
-  private rebootingUntil = 0;
   private rebootTimer: NodeJS.Timeout | null = null;
   httpPort = 0;
   tlsPort = 0;
@@ -106,6 +94,8 @@ export class Device {
   private constructor(private readonly options: DeviceOptions) {
     this.state = options.nvram;
     this.writer = new NvramWriter(nvramPath(options.stateDir, this.state.uuid), () => this.state);
+    // The ME answers only while the host's power state lets it run (host/host.ts).
+    this.network = new DeviceNetwork(this.state.address, () => this.host.meAwake());
     this.hello = new HelloSender({
       nvram: () => this.state,
       timeScale: options.helloTimeScale,
@@ -191,10 +181,9 @@ export class Device {
 
   /** Power cycle: sessions, nonces and enumerations are lost; the ports refuse service for `ms`. */
   reboot(ms: number): void {
-    this.rebootingUntil = Date.now() + ms;
+    this.network.powerCycle(ms);
     this.nonces.clear();
     this.enumerations.clear();
-    for (const s of this.sockets) s.destroy();
     this.redirection.dropSessions();
     this.hello.stop();
     if (this.rebootTimer) clearTimeout(this.rebootTimer);
@@ -208,75 +197,52 @@ export class Device {
   async stop(): Promise<void> {
     this.hello.stop();
     if (this.rebootTimer) clearTimeout(this.rebootTimer);
-    const closing = [this.httpServer, this.tlsServer].map(
-      (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
-    );
-    for (const s of this.sockets) s.destroy();
-    await Promise.all([...closing, this.redirection.close()]);
+    await Promise.all([this.network.close(), this.redirection.close()]);
     await this.writer.flush();
   }
 
   // ---- network ----
 
   private async listen(): Promise<void> {
-    this.httpServer = net.createServer((socket) => {
-      if (this.track(socket)) this.accept(socket, { tls: false, session: null });
-    });
-    this.tlsServer = net.createServer((socket) => this.acceptTls(socket));
-    this.httpPort = await listenOn(this.httpServer, this.address, this.options.ports.http);
-    this.tlsPort = await listenOn(this.tlsServer, this.address, this.options.ports.tls);
+    this.httpPort = await this.network.listen(this.options.ports.http, (socket) =>
+      this.serve(socket, { tls: false, session: null }),
+    );
+    this.tlsPort = await this.network.listen(this.options.ports.tls, (socket) => this.acceptTls(socket));
     await this.redirection.listen(this.options.ports.http === 0);
   }
 
-  private track(socket: net.Socket): boolean {
-    socket.on('error', () => socket.destroy());
-    if (Date.now() < this.rebootingUntil || !this.host.meAwake()) {
-      socket.destroy();
-      return false;
-    }
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    return true;
-  }
-
   private acceptTls(raw: net.Socket): void {
-    if (!this.track(raw)) return;
     const mode = tlsModeFor(this.state);
     if (mode.kind === 'closed') {
       raw.destroy();
       return;
     }
-    const requestCert = mode.kind === 'setup' || mode.mutual;
-    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
-    if (!this.options.secureRenegotiation) {
-      serveLegacyTls(raw, { keyPem: mode.keyPem, certPem: mode.certPem, requestCert, onSecure: this.secured(raw, mode) });
-      return;
-    }
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: mode.context,
-      requestCert,
-      rejectUnauthorized: false,
-    });
-    socket.on('error', () => socket.destroy());
-    const secured = this.secured(raw, mode);
-    socket.once('secure', () => secured(socket, peerChain(socket)));
+    acceptTls(
+      raw,
+      {
+        context: mode.context,
+        keyPem: mode.keyPem,
+        certPem: mode.certPem,
+        requestCert: mode.kind === 'setup' || mode.mutual,
+        secureRenegotiation: this.options.secureRenegotiation,
+      },
+      this.secured(mode),
+    );
   }
 
   /** After the handshake: the client's certificate checks of this mode, then HTTP. */
-  private secured(raw: net.Socket, mode: Exclude<TlsMode, { kind: 'closed' }>) {
+  private secured(mode: Exclude<TlsMode, { kind: 'closed' }>) {
     return (socket: DeviceStream, chain: X509Certificate[]): void => {
-      raw.setTimeout(0);
       if (mode.kind === 'configured') {
         if (mode.mutual && !checkMutualClient(chain, this.state))
           return this.refuseTls(socket, 'mutual authentication failed');
-        this.accept(socket, { tls: true, session: null });
+        this.serve(socket, { tls: true, session: null });
         return;
       }
       const verdict = checkProvisioningChain(chain, this.state, this.now());
       if (!verdict.ok) return this.refuseTls(socket, verdict.reason);
       void this.enterInProvisioning(verdict).then(() =>
-        this.accept(socket, {
+        this.serve(socket, {
           tls: true,
           session: { algorithm: verdict.algorithm, rootHash: verdict.rootHash, leafCn: verdict.leafCn },
         }),
@@ -311,45 +277,12 @@ export class Device {
     await this.writer.save();
   }
 
-  private accept(socket: DeviceStream, connection: Connection): void {
-    const parser = new RequestParser();
-    let busy = false;
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
-    const pump = async () => {
-      if (busy) return;
-      busy = true;
-      socket.pause();
-      try {
-        while (!socket.destroyed) {
-          const parsed = parser.next();
-          if (parsed.kind === 'incomplete') break;
-          if (parsed.kind === 'error') {
-            socket.end(this.plainError(parsed.status));
-            break;
-          }
-          const reply = await this.reply(parsed.request, connection);
-          if (socket.destroyed) break;
-          if ('drop' in reply) {
-            socket.destroy();
-            break;
-          }
-          socket.write(reply.bytes);
-          if (reply.close || parsed.request.headers.get('connection')?.toLowerCase() === 'close') {
-            socket.end();
-            break;
-          }
-        }
-      } catch (err) {
-        this.options.log.error({ uuid: this.uuid, err }, 'request handling failed');
-        socket.destroy();
-      } finally {
-        busy = false;
-        if (!socket.destroyed) socket.resume();
-      }
-    };
-    socket.on('data', (chunk: Buffer) => {
-      parser.push(chunk);
-      void pump();
+  private serve(socket: DeviceStream, connection: Connection): void {
+    serveHttp(socket, {
+      handle: (request) => this.reply(request, connection),
+      badRequest: (status) => this.plainError(status),
+      log: this.options.log,
+      uuid: this.uuid,
     });
   }
 
@@ -630,17 +563,4 @@ export class Device {
       },
     );
   }
-}
-
-function listenOn(server: net.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL'
-          ? new EmulatorError('ADDRESS_IN_USE', `${host}:${port} is not available (${err.code})`, { cause: err })
-          : err,
-      ),
-    );
-    server.listen({ host, port, backlog: 64 }, () => resolve((server.address() as net.AddressInfo).port));
-  });
 }

@@ -49,6 +49,15 @@ export class AmtError extends Error {
     this.transient = options.transient ?? false;
   }
 
+  /**
+   * Whether sending the same call again can succeed: not when the firmware refused and says so
+   * durably (a PT_STATUS, a fault, every credential rejected); yes for transport trouble and busy
+   * firmware.
+   */
+  get retryable(): boolean {
+    return !(this.outcome === 'rejected' && !this.transient);
+  }
+
   /** True when a one-shot call must verify firmware state before being sent again. */
   get mayHaveTakenEffect(): boolean {
     return this.outcome === 'unknown';

@@ -42,5 +42,7 @@ export { EOI_REALM_NAMES, EoiOperations, REMOTE_CONTROL_COMMANDS } from './eoi/o
 export * from './setup';
 export * from './power';
 export * from './session';
+export * from './tls-handshake';
+export * from './vocabulary';
 export * from './redirection';
 export * from './discovery';

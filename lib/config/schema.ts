@@ -158,6 +158,8 @@ export const listenersSchema = z
     apiPort: port.default(8080),
     helloPort: port.default(9971),
     codecPort: port.default(8888),
+    /** Browser origins of the Temporal Web UI, which call the codec server to show decoded payloads. */
+    webUiOrigins: z.array(z.url()).default(['http://127.0.0.1:8233']),
   })
   .strict();
 
@@ -170,7 +172,13 @@ export const configSchema = z
     secrets: secretsSchema.default({}),
     directory: directorySchema.optional(),
     ca: caSchema.default({ keyBits: 2048, organization: 'amtflow' }),
-    listeners: listenersSchema.default({ host: '127.0.0.1', apiPort: 8080, helloPort: 9971, codecPort: 8888 }),
+    listeners: listenersSchema.default({
+      host: '127.0.0.1',
+      apiPort: 8080,
+      helloPort: 9971,
+      codecPort: 8888,
+      webUiOrigins: ['http://127.0.0.1:8233'],
+    }),
     amt: amtSchema.default({
       connectTimeoutMs: 10_000,
       responseTimeoutMs: 20_000,

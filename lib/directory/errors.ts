@@ -1,3 +1,5 @@
+import { TypedError } from '../errors';
+
 /**
  * Typed errors of the directory adapter. Each has a stable `code` (activities turn it into the
  * failure type a workflow branches on) and a message an operator can act on. Messages and details
@@ -43,22 +45,24 @@ export type DirectoryErrorCode =
   /** Any other LDAP failure; `ldapCode` says which. */
   | 'DIRECTORY_OPERATION_FAILED';
 
-const RETRYABLE: ReadonlySet<DirectoryErrorCode> = new Set(['DIRECTORY_UNAVAILABLE']);
+/**
+ * A server that did not answer, and LDAP failures of no known kind, may go away; every other code
+ * is a refusal (validation, configuration, a conflict) that needs a change before a retry can help.
+ */
+const RETRYABLE: ReadonlySet<DirectoryErrorCode> = new Set(['DIRECTORY_UNAVAILABLE', 'DIRECTORY_OPERATION_FAILED']);
 
-export class DirectoryError extends Error {
+/** Only transient failures are retryable; refusals change nothing and stay refused. */
+export class DirectoryError extends TypedError<DirectoryErrorCode> {
   override readonly name = 'DirectoryError';
-  /** Only transient failures are retryable; validation failures change nothing and stay failed. */
-  readonly retryable: boolean;
 
   constructor(
-    readonly code: DirectoryErrorCode,
+    code: DirectoryErrorCode,
     message: string,
     /** Machine-readable facts behind the message (DNs, SPNs, names), never secrets. */
     readonly details: Readonly<Record<string, string | number | readonly string[]>> = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.retryable = RETRYABLE.has(code);
+    super(code, message, RETRYABLE.has(code), options);
   }
 }
 

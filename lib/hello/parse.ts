@@ -3,6 +3,7 @@
  * (spec OOB1/OOB2; layout in the protocol reference §6.3), parsed with every length checked: the
  * bytes come from the network, unauthenticated.
  */
+import { deviceUuidFromBytes, type DeviceUuid } from '../device-uuid';
 
 export type HashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -19,8 +20,7 @@ export interface Hello {
   adminCredentialsSet: boolean;
   /** How many hellos this device already sent in the current cycle. */
   retryCount: number;
-  /** Canonical lower-case UUID string. */
-  uuid: string;
+  uuid: DeviceUuid;
   rootHashes: RootHash[];
   /** PSK only: the 8-character PID. */
   pid?: string;
@@ -46,16 +46,15 @@ const HASH_TYPES: Record<number, Array<{ algorithm: HashAlgorithm; length: numbe
 };
 
 /** SMBIOS stores the first three UUID groups little-endian. */
-export function uuidFromSmbios(bytes: Buffer): string {
-  const hex = (b: Buffer) => b.toString('hex');
-  const swapped = Buffer.concat([
-    Buffer.from(bytes.subarray(0, 4)).reverse(),
-    Buffer.from(bytes.subarray(4, 6)).reverse(),
-    Buffer.from(bytes.subarray(6, 8)).reverse(),
-    bytes.subarray(8, 16),
-  ]);
-  const h = hex(swapped);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+export function uuidFromSmbios(bytes: Buffer): DeviceUuid {
+  return deviceUuidFromBytes(
+    Buffer.concat([
+      Buffer.from(bytes.subarray(0, 4)).reverse(),
+      Buffer.from(bytes.subarray(4, 6)).reverse(),
+      Buffer.from(bytes.subarray(6, 8)).reverse(),
+      bytes.subarray(8, 16),
+    ]),
+  );
 }
 
 export function parseHello(data: Buffer): Hello {

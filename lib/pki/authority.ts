@@ -12,31 +12,16 @@ import {
   type StoredCrl,
 } from '../store/certificates';
 import type { Schema } from '../store/schema';
-import {
-  caDirectory,
-  loadOrCreateCa,
-  loadOrCreateProvisioning,
-  saveImportedProvisioning,
-  writeCaCopies,
-  type CaMaterial,
-} from './ca-state';
-import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
+import { caDirectory, loadOrCreateCa, writeCaCopies, type CaMaterial } from './ca-state';
 import { assertRevocationReason, buildCrl, crlToPem, type RevocationReason } from './crl';
 import { verifyCsr } from './csr';
 import { PkiError } from './errors';
 import { readIfExists, writeFileAtomic } from './files';
 import { forgePublicKey, generateRsaKey, privateKeyPem } from './keys';
 import { normalizeDeviceUuid, normalizeFqdn } from './names';
-import { assertInNamespace, checkProvisioningCertificate, type ProvisioningCredential } from './provisioning';
+import { ProvisioningCertificate } from './provisioning-credential';
 import { buildLeafCertificate, DEVICE_TEMPLATES, type DeviceTemplate } from './templates';
-import {
-  parseCertificate,
-  randomSerial,
-  splitPemBundle,
-  thumbprints,
-  type ParsedCertificate,
-  type Thumbprints,
-} from './x509';
+import { randomSerial, thumbprints, type ParsedCertificate } from './x509';
 
 export interface CertificateAuthorityOptions {
   config: Pick<AmtflowConfig, 'stateDir' | 'ca'>;
@@ -82,18 +67,6 @@ export interface CurrentCrl extends StoredCrl {
   pem: string;
 }
 
-export interface ProvisioningSummary {
-  source: ProvisioningCredential['source'];
-  commonName: string;
-  notAfter: Date;
-  rootThumbprints: Thumbprints;
-  /**
-   * What AMT 15/16 and later refuse in this chain (SHA-1 signatures, RSA keys under 2048 bits);
-   * empty when every firmware version accepts it. Older devices still provision with it.
-   */
-  warnings: string[];
-}
-
 /** A CRL is valid a week and re-signed once half of that has passed (or at once on a revocation). */
 const CRL_VALIDITY_MS = 7 * 86_400_000;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
@@ -106,7 +79,8 @@ function normalizeSerial(serial: string): string {
 /**
  * amtflow's built-in enterprise CA (spec P1, I1, I2, I6, UPD3, DEP2): a root and an issuing CA
  * whose keys live sealed in the CA directory, the certificate templates, the issuance record in the
- * site database, the CRL, and the provisioning credential presented to firmware (OOB3/OOB4).
+ * site database and the CRL; `provisioning` is the credential presented to firmware (OOB3/OOB4,
+ * lib/pki/provisioning-credential.ts).
  * Nothing here logs; errors are `PkiError`s with stable codes and no secrets.
  */
 export class CertificateAuthority {
@@ -120,8 +94,8 @@ export class CertificateAuthority {
     private readonly box: SecretBox,
     db: Kysely<Schema>,
     private readonly ca: CaMaterial,
-    /** The credential, or why there is none (thrown when it is asked for, not at start). */
-    private provisioning: ProvisioningCredential | PkiError,
+    /** The provisioning certificate presented to firmware (spec OOB3, OOB4). */
+    readonly provisioning: ProvisioningCertificate,
   ) {
     this.repository = certificatesRepository(db);
     this.issuerSha256 = thumbprints(ca.issuer.certificate.der).sha256;
@@ -135,15 +109,9 @@ export class CertificateAuthority {
     const config = options.config.ca;
     const dir = caDirectory(options.config);
     const now = new Date();
-    const names = provisioningNames(config);
     const ca = await loadOrCreateCa(dir, config, options.box, now);
     writeCaCopies(dir, ca.chain);
-    const provisioning = names
-      ? await openProvisioning(dir, config, options.box, ca, names, now)
-      : new PkiError(
-          'PROVISIONING_DOMAIN_NOT_CONFIGURED',
-          'set ca.provisioningDomain to the DNS namespace of the AMT devices',
-        );
+    const provisioning = await ProvisioningCertificate.open(dir, config, options.box, ca, now);
     const authority = new CertificateAuthority(dir, config, options.box, options.db, ca, provisioning);
     const crl = await authority.crl();
     if (readIfExists(authority.crlFile('pem')) === undefined) authority.writeCrlFiles(crl);
@@ -358,108 +326,5 @@ export class CertificateAuthority {
       this.writeCrlFiles(crl);
       return crl;
     });
-  }
-
-  /**
-   * The provisioning credential for the TLS-PKI connection to firmware (spec OOB3) and host-based
-   * activation: chain leaf → root, private key, root thumbprints. Throws the reason there is none
-   * (PROVISIONING_DOMAIN_NOT_CONFIGURED, or the check an imported certificate failed).
-   */
-  provisioningCredential(): ProvisioningCredential {
-    if (this.provisioning instanceof PkiError) throw this.provisioning;
-    return this.provisioning;
-  }
-
-  /** node:tls client options presenting the provisioning chain: `tls.connect({ ...these, host, port })`. */
-  provisioningTlsOptions(): { cert: string; key: string } {
-    const credential = this.provisioningCredential();
-    return { cert: credential.chain.map((cert) => cert.pem).join(''), key: privateKeyPem(credential.key) };
-  }
-
-  provisioningSummary(): ProvisioningSummary {
-    return summarize(this.provisioningCredential());
-  }
-
-  /**
-   * Imports a provisioning certificate bought from a public CA (or exported from another CA), as
-   * PKCS#12 with its key; `extraCertificatesPem` completes the chain when the file lacks
-   * certificates up to the root. Checked like the firmware checks it (spec OOB4, P1), then stored
-   * sealed in the CA directory in place of the previous one.
-   */
-  importProvisioningCertificate(pkcs12: Buffer, password: string, extraCertificatesPem = ''): ProvisioningSummary {
-    const domain = provisioningNames(this.config)?.domain;
-    if (!domain) {
-      throw new PkiError(
-        'PROVISIONING_DOMAIN_NOT_CONFIGURED',
-        'set ca.provisioningDomain before importing a provisioning certificate',
-      );
-    }
-    const what = 'provisioning certificate PKCS#12';
-    const { key, certificates } = readPkcs12(pkcs12, password, what);
-    const pool = [
-      ...certificates,
-      ...splitPemBundle(extraCertificatesPem).map((pem) => parseCertificate(pem, 'chain certificate')),
-    ];
-    const leaf = certificateForKey(key, certificates, what);
-    const { chain } = checkProvisioningCertificate(key, leaf, pool, domain, new Date());
-    this.provisioning = saveImportedProvisioning(this.dir, chain, key, this.box);
-    return summarize(this.provisioning);
-  }
-}
-
-function summarize(credential: ProvisioningCredential): ProvisioningSummary {
-  return {
-    source: credential.source,
-    commonName: credential.commonName,
-    notAfter: new Date((credential.chain[0] as ParsedCertificate).x509.validTo),
-    rootThumbprints: credential.rootThumbprints,
-    warnings: checkProvisioningChainStrength(credential.chain, undefined, 'provisioning certificate'),
-  };
-}
-
-/** The configured namespace and generated CN, checked at start (undefined: no provisioning domain). */
-function provisioningNames(config: CaConfig): { domain: string; commonName: string } | undefined {
-  if (!config.provisioningDomain) return undefined;
-  const domain = normalizeFqdn(config.provisioningDomain, 'ca.provisioningDomain');
-  const commonName = normalizeFqdn(
-    config.provisioningCommonName ?? `provisionserver.${domain}`,
-    'ca.provisioningCommonName',
-  );
-  assertInNamespace(commonName, domain);
-  return { domain, commonName };
-}
-
-async function openProvisioning(
-  dir: string,
-  config: CaConfig,
-  box: SecretBox,
-  ca: CaMaterial,
-  names: { domain: string; commonName: string },
-  now: Date,
-): Promise<ProvisioningCredential | PkiError> {
-  const credential = await loadOrCreateProvisioning({
-    dir,
-    box,
-    ca,
-    commonName: names.commonName,
-    organization: config.organization,
-    keyBits: config.keyBits,
-    now,
-  });
-  if (credential.source === 'generated') return credential;
-  // An imported certificate that no longer passes (expired, domain changed) must not stop the CA:
-  // issuing goes on, and the operator imports a new one. Its error is kept for whoever asks for it.
-  try {
-    checkProvisioningCertificate(
-      credential.key,
-      credential.chain[0] as ParsedCertificate,
-      credential.chain,
-      names.domain,
-      now,
-    );
-    return credential;
-  } catch (err) {
-    if (err instanceof PkiError) return err;
-    throw err;
   }
 }

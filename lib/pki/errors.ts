@@ -1,7 +1,8 @@
+import { FinalError } from '../errors';
+
 /**
- * Stable codes of the certification authority's errors. Activities map them to non-retryable
- * failures (architecture law 8): every one of them is a validation or configuration problem that a
- * retry cannot fix. Messages name the offending value when it is public (a host name, a serial, a
+ * Stable codes of the certification authority's errors. Every one of them is a validation or
+ * configuration problem that a retry cannot fix, so none is retryable (architecture law 8). Messages name the offending value when it is public (a host name, a serial, a
  * subject) and never a private key or a password.
  */
 export type PkiErrorCode =
@@ -40,12 +41,6 @@ export type PkiErrorCode =
   /** The CA directory holds something amtflow cannot use (damaged file, key for another KEK). */
   | 'CA_STATE_INVALID';
 
-export class PkiError extends Error {
+export class PkiError extends FinalError<PkiErrorCode> {
   override readonly name = 'PkiError';
-  constructor(
-    readonly code: PkiErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

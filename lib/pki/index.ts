@@ -5,8 +5,8 @@ export {
   type IssueRequest,
   type IssuedCertificate,
   type KeyRequest,
-  type ProvisioningSummary,
 } from './authority';
+export { ProvisioningCertificate, type ProvisioningSummary } from './provisioning-credential';
 export {
   WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR,
   checkProvisioningChainStrength,

@@ -1,7 +1,7 @@
+import { deviceUuidSchema, type DeviceUuid } from '../device-uuid';
 import { PkiError } from './errors';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * A fully qualified host name as it goes into a subject CN and a SAN dNSName: at least two labels of
@@ -28,11 +28,11 @@ export function isInNamespace(name: string, domain: string): boolean {
   return n === d || n.endsWith(`.${d}`);
 }
 
-/** Device UUIDs are stored lower-case, as text (the devices table belongs to another migration). */
-export function normalizeDeviceUuid(value: string): string {
-  const uuid = value.toLowerCase();
-  if (!UUID.test(uuid)) {
+/** A device UUID in canonical form (lib/device-uuid.ts); INVALID_DEVICE_UUID otherwise. */
+export function normalizeDeviceUuid(value: string): DeviceUuid {
+  const parsed = deviceUuidSchema.safeParse(value);
+  if (!parsed.success) {
     throw new PkiError('INVALID_DEVICE_UUID', `device UUID ${JSON.stringify(value)} is not in 8-4-4-4-12 hex form`);
   }
-  return uuid;
+  return parsed.data;
 }

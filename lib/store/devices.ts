@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { DeviceUuid } from '../device-uuid';
 import { parseInput, StoreError } from './errors';
 import { deviceUuidSchema, normaliseDeviceUuid, text } from './fields';
 import type { Schema } from './schema';
@@ -9,7 +10,7 @@ import { inTransaction } from './transaction';
 import { DISCOVERY_STATUSES, PROVISIONING_STATES, type DiscoveryStatus, type ProvisioningState } from './vocabulary';
 
 export interface Device {
-  uuid: string;
+  uuid: DeviceUuid;
   hostName: string;
   domain: string;
   /** Lower-cased `hostName.domain`, maintained by the database. */
@@ -73,7 +74,8 @@ export interface AutomaticProvisioning {
 
 function toDevice(row: Selectable<DevicesTable>): Device {
   return {
-    uuid: row.uuid,
+    // Written only through normaliseDeviceUuid: the column holds canonical UUIDs.
+    uuid: row.uuid as DeviceUuid,
     hostName: row.host_name,
     domain: row.domain,
     fqdn: row.fqdn,

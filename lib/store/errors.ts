@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { FinalError } from '../errors';
 
 export type StoreErrorCode =
   | 'INVALID_INPUT'
@@ -21,16 +22,18 @@ export interface FieldIssue {
 
 /**
  * Typed errors of the site database repositories. Messages name devices, kinds, versions and fields
- * — never a secret value: callers log them and activities turn them into workflow failures.
+ * — never a secret value: callers log them and activities turn them into workflow failures. Every
+ * code is about the input or the state of the records, which a retry of the same call finds
+ * unchanged; trouble reaching the database is not a StoreError and stays retryable.
  */
-export class StoreError extends Error {
+export class StoreError extends FinalError<StoreErrorCode> {
   override readonly name = 'StoreError';
   constructor(
-    readonly code: StoreErrorCode,
+    code: StoreErrorCode,
     message: string,
     readonly issues: readonly FieldIssue[] = [],
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

@@ -1,29 +1,14 @@
 import { z } from 'zod';
 import { amtPasswordProblems } from '../crypto/passwords';
+import { deviceUuidSchema, type DeviceUuid } from '../device-uuid';
 import { parseInput } from './errors';
 
 /** Field schemas the repositories share. */
 
-/**
- * A device's SMBIOS UUID in canonical form: lower case, hyphenated. Accepts upper case, braces
- * (`{…}`, as Windows prints it) and the 32-digit form without hyphens, so every front door (hello
- * listener, import, API) lands on the same key.
- */
-export const deviceUuidSchema = z
-  .string()
-  .transform((value) =>
-    value
-      .trim()
-      .replace(/^\{(.*)\}$/, '$1')
-      .replace(/-/g, '')
-      .toLowerCase(),
-  )
-  .pipe(z.string().regex(/^[0-9a-f]{32}$/, 'must be a UUID (32 hexadecimal digits, optionally hyphenated)'))
-  .transform(
-    (hex) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-  );
+export { deviceUuidSchema } from '../device-uuid';
 
-export function normaliseDeviceUuid(uuid: string): string {
+/** A device UUID given to a repository, in canonical form; INVALID_INPUT otherwise. */
+export function normaliseDeviceUuid(uuid: string): DeviceUuid {
   return parseInput(deviceUuidSchema, uuid, 'device UUID');
 }
 

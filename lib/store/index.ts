@@ -57,17 +57,6 @@ export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';
 export type { OtpReport, OtpReportInput, OtpVerification } from './otp';
 export type { SettingsProfile } from './profiles';
-export {
-  ACCESS_PERMISSIONS,
-  AMT_REALMS,
-  IEEE8021X_PROTOCOLS,
-  POWER_PACKAGES,
-  WIRELESS_AUTHENTICATION,
-  WIRELESS_ENCRYPTION,
-  profileSecretName,
-  type AmtRealm,
-  type AmtSettings,
-  type AmtSettingsInput,
-} from './profile-settings';
+export { profileSecretName, type AmtSettings, type AmtSettingsInput } from './profile-settings';
 export type { ProvisioningResult, ResultInput } from './results';
 export * from './vocabulary';

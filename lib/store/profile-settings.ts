@@ -1,83 +1,24 @@
 import { z } from 'zod';
+import {
+  ACCESS_PERMISSIONS,
+  AMT_REALMS,
+  IEEE8021X_PROTOCOLS,
+  OPT_IN_REQUIRED,
+  POWER_PACKAGES,
+  WIRELESS_AUTHENTICATION,
+  WIRELESS_ENCRYPTION,
+} from '../amt/vocabulary';
 import { strongAmtPassword, text } from './fields';
 
 /**
  * AMT settings profiles: everything stage two applies (spec OOB9, I8) plus the MEBx policy of stage
- * one (OOB8.5). Names, not firmware numbers, so a profile reads like the console; the maps give the
- * numbers the AMT client sends (docs: ../shared/reference/amt-protocol.md §4.5, §4.16–4.18).
+ * one (OOB8.5). Names, not firmware numbers, so a profile reads like the console; the firmware's
+ * vocabularies (lib/amt/vocabulary.ts) give the numbers the AMT client sends.
  *
  * One schema builder serves two shapes: the input an operator saves, with its secrets in place, and
  * the stored settings (jsonb), where every secret slot must be absent — the secrets are sealed
  * separately (profile_secrets) and read back one at a time with `profiles.revealSecret`.
  */
-
-/** User ACL realms (AMT_AuthorizationService, amt-protocol.md §4.5). */
-export const AMT_REALMS = {
-  Redirection: 2,
-  PTAdministration: 3,
-  HardwareAsset: 4,
-  RemoteControl: 5,
-  Storage: 6,
-  EventManager: 7,
-  StorageAdmin: 8,
-  AgentPresenceLocal: 9,
-  AgentPresenceRemote: 10,
-  CircuitBreaker: 11,
-  NetworkTime: 12,
-  GeneralInfo: 13,
-  FirmwareUpdate: 14,
-  EIT: 15,
-  LocalUN: 16,
-  EndpointAccessControl: 17,
-  EACAdmin: 18,
-  EventLogReader: 19,
-  AuditLog: 20,
-  UserAccessControl: 21,
-  DT: 23,
-  LocalSystem: 24,
-} as const;
-export type AmtRealm = keyof typeof AMT_REALMS;
-
-/** `AccessPermission` of a user ACL entry. */
-export const ACCESS_PERMISSIONS = { local: 0, network: 1, local_and_network: 2 } as const;
-
-/**
- * "Management is enabled in the following power state" (OOB9.3): Intel's power packages by index
- * (amt-protocol.md §4.16). The default, desktop_s0_s3_s45, is "whenever the machine has power".
- */
-export const POWER_PACKAGES = {
-  mobile_s0: 0,
-  mobile_s0_s3ac: 1,
-  mobile_s0_s3ac_s45ac: 2,
-  mobile_s0_mewake_s3ac: 3,
-  mobile_s0_mewake_s3ac_s45ac: 4,
-  desktop_s0: 5,
-  desktop_s0_s3: 6,
-  desktop_s0_s3_s45: 7,
-  desktop_s0_mewake_s3: 8,
-  desktop_s0_mewake_s3_s45: 9,
-  desktop_s0_s3_s45_off_after_power_loss: 10,
-  desktop_s0_mewake_s3_s45_off_after_power_loss: 11,
-} as const;
-
-/** CIM_WiFiEndpointSettings.AuthenticationMethod for the methods ConfigMgr SP2 offers (§4.17). */
-export const WIRELESS_AUTHENTICATION = {
-  wpa_psk: { id: 4, credential: 'passphrase' },
-  wpa_ieee8021x: { id: 5, credential: 'ieee8021x' },
-  wpa2_psk: { id: 6, credential: 'passphrase' },
-  wpa2_ieee8021x: { id: 7, credential: 'ieee8021x' },
-} as const;
-/** CIM_WiFiEndpointSettings.EncryptionMethod. */
-export const WIRELESS_ENCRYPTION = { tkip: 3, ccmp: 4 } as const;
-
-/** 802.1X protocols (IPS_IEEE8021xSettings.AuthenticationProtocol, §4.18) and what they authenticate with. */
-export const IEEE8021X_PROTOCOLS = {
-  eap_tls: { id: 0, credential: 'certificate' },
-  eap_ttls_mschapv2: { id: 1, credential: 'password' },
-  peapv0_eap_mschapv2: { id: 2, credential: 'password' },
-  eap_fast_mschapv2: { id: 4, credential: 'password' },
-  eap_fast_tls: { id: 10, credential: 'certificate' },
-} as const;
 
 /** Names under which a profile's secrets are sealed; stage two reads each one by this name. */
 export const profileSecretName = {
@@ -235,7 +176,7 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
     serialOverLan: z.boolean().default(false),
     ideRedirection: z.boolean().default(false),
     kvm: z.boolean().default(false),
-    userConsent: z.enum(['none', 'kvm', 'all']).default('all'),
+    userConsent: z.enum(keysOf(OPT_IN_REQUIRED)).default('all'),
     /** OOB9.3 */
     powerPackage: z.enum(keysOf(POWER_PACKAGES)).default('desktop_s0_s3_s45'),
     /** OOB9.4: existing wireless profiles are deleted, then these are stored. */

@@ -1,13 +1,14 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { buildWorkflowBundle } from '../../scripts/build-workflow-bundle';
 import { leaseSambaDc } from '../../scripts/samba-dc';
 import { ensureTemporalCli, startServer, stopServer } from '../../scripts/temporal-dev-server';
 import { TEST_DC } from '../support/directory';
-import { TEST_SERVER } from '../support/temporal';
+import { buildTestWorkflowBundle, TEST_SERVER } from '../support/temporal';
+import { buildWorkflowBundle } from '../../workers/workflow-bundle';
 
 /**
- * Starts what the integration tests need, once per run: the prebuilt workflow bundle and a real
+ * Starts what the integration tests need, once per run: the prebuilt workflow bundles (production's,
+ * which replay uses, and the test bundle with shortened timers, which test workers run) and a real
  * Temporal dev server (headless, its own SQLite under .state/test, wiped first so every run starts
  * empty). AMTFLOW_TEST_TEMPORAL_ADDRESS means "use that server instead"; AMTFLOW_TEST_NO_TEMPORAL=1
  * skips both, for running only tests that do not touch Temporal.
@@ -26,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
 async function startTemporal(): Promise<void> {
   if (process.env.AMTFLOW_TEST_NO_TEMPORAL === '1') return;
   await buildWorkflowBundle();
+  await buildTestWorkflowBundle();
   if (process.env.AMTFLOW_TEST_TEMPORAL_ADDRESS) return;
   const cli = await ensureTemporalCli({ log: (line) => console.log(line) });
   await stopServer(TEST_SERVER.stateDir);

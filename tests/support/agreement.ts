@@ -33,20 +33,15 @@ export async function expectProvisionedEverywhere(
   expect(current.map((c) => c.serial.toLowerCase())).toEqual([result.certificateSerial.toLowerCase()]);
 
   // Directory: one AMT account with both SPNs and a key version.
-  const directory = await deps.openDirectory();
-  try {
-    const account = await directory.findAmtAccount(device.fqdn);
-    expect(account?.spns.map((s) => s.toLowerCase()).sort()).toEqual(
-      [`http/${device.fqdn}:16992`, `http/${device.fqdn}:16993`].sort(),
-    );
-    expect(account?.keyVersionNumber).toBeGreaterThan(0);
-    // Kerberos: the firmware holds the key of the account's current key version.
-    expect(nvram.kerberos.krbEnabled).toBe(true);
-    expect(nvram.kerberos.keyVersion).toBe(account?.keyVersionNumber);
-    expect(nvram.kerberos.realmName).toBe('CORP.EXAMPLE.TEST');
-  } finally {
-    await directory.close();
-  }
+  const account = await deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn));
+  expect(account?.spns.map((s) => s.toLowerCase()).sort()).toEqual(
+    [`http/${device.fqdn}:16992`, `http/${device.fqdn}:16993`].sort(),
+  );
+  expect(account?.keyVersionNumber).toBeGreaterThan(0);
+  // Kerberos: the firmware holds the key of the account's current key version.
+  expect(nvram.kerberos.krbEnabled).toBe(true);
+  expect(nvram.kerberos.keyVersion).toBe(account?.keyVersionNumber);
+  expect(nvram.kerberos.realmName).toBe('CORP.EXAMPLE.TEST');
 
   // Database: the current admin password is the one the device accepts.
   const admin = await deps.store.credentials.current(device.uuid, 'amt_admin');

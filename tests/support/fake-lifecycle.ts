@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { LifecycleActivities } from '../../activities/contract';
+import type { DeviceUuid, LifecycleActivities } from '../../activities/contract';
 
 export type Outcome = 'ok' | 'fail' | { invalid: string };
 
@@ -21,7 +21,7 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
   const activities: LifecycleActivities = {
     recordAudit: act('recordAudit', '1'),
     loadImportedDevice: act('loadImportedDevice', {
-      deviceUuid: 'x',
+      deviceUuid: '00000000-0000-4000-8000-000000000001' as DeviceUuid,
       hostName: 'amt-0001',
       domain: 'corp.example.test',
       fqdn: 'amt-0001.corp.example.test',

@@ -5,13 +5,13 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { ProvisioningMode } from '../../activities/contract';
+import type { DeviceUuid, ProvisioningMode } from '../../activities/contract';
 import { startFleet, type Fleet } from '../../emulator/fleet/fleet';
 import type { DeviceProfileInput } from '../../emulator/device/profile';
+import { parseDeviceUuid } from '../../lib/device-uuid';
 import type { AmtSettingsInput } from '../../lib/store';
 import { startLifecycle } from '../../runtime/lifecycle-client';
 import { TASK_QUEUES } from '../../workflows/names';
-import type { RetryTiming } from '../../workflows/step-runner';
 import { testKeyPool } from '../unit/emulator/support/pki';
 import { createTestDeps, TEST_DOMAIN, type TestDeps } from './activity-env';
 import { connectTestEnv, createTestWorker, testServerAddress, uniqueQueue } from './temporal';
@@ -20,10 +20,9 @@ import { connectTestEnv, createTestWorker, testServerAddress, uniqueQueue } from
  * Everything a lifecycle run meets in production, for one test file: the real Temporal dev server,
  * a worker with the real activities, the emulated devices, the test Samba DC, the CA and the site
  * database. Devices are imported into a collection with a settings profile, as an operator would,
- * and their contact recorded as their hello would.
+ * and their contact recorded as their hello would. The worker runs the test bundle, whose durable
+ * timers (backoff between attempts, REN2's poll) are shortened (tests/support/fast-timers.ts).
  */
-export const FAST: RetryTiming = { initialInterval: '200 milliseconds', maximumInterval: '1 second' };
-
 export const TEST_COLLECTION = 'e2e';
 export const TEST_PROFILE = 'e2e-desktops';
 
@@ -54,7 +53,7 @@ export function testProfile(): AmtSettingsInput {
 }
 
 export interface E2eDevice {
-  uuid: string;
+  uuid: DeviceUuid;
   hostName: string;
   fqdn: string;
 }
@@ -65,7 +64,7 @@ export interface LifecycleEnv {
   env: TestWorkflowEnvironment;
   taskQueue: string;
   devices: E2eDevice[];
-  provision(uuid: string, mode?: ProvisioningMode): ReturnType<typeof startLifecycle>;
+  provision(uuid: DeviceUuid, mode?: ProvisioningMode): ReturnType<typeof startLifecycle>;
   /** The configuration a separate worker process needs to join this environment. */
   workerConfig(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -76,12 +75,12 @@ export async function startLifecycleEnv(
   options: { firstIp: string; worker?: boolean; databaseUrl?: string },
 ): Promise<LifecycleEnv> {
   const deps = await createTestDeps({ databaseUrl: options.databaseUrl });
-  const rootSha256 = deps.ca.provisioningCredential().rootThumbprints.sha256;
+  const rootSha256 = deps.ca.provisioning.credential().rootThumbprints.sha256;
   const emulatorDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-e2e-fleet-'));
   const withUuids = profiles.map(({ hostName, domain, ...profile }) => ({
     hostName,
     domain: domain ?? TEST_DOMAIN,
-    uuid: profile.uuid ?? randomUUID(),
+    uuid: parseDeviceUuid(profile.uuid ?? randomUUID()),
     profile,
   }));
   const fleet = await startFleet({
@@ -141,12 +140,7 @@ export async function startLifecycleEnv(
     taskQueue,
     devices,
     provision: (uuid, mode = 'out-of-band') =>
-      startLifecycle(
-        env.client,
-        'provision',
-        { deviceUuid: uuid, mode, requestedBy: 'e2e', timing: FAST },
-        { taskQueue },
-      ),
+      startLifecycle(env.client, 'provision', { deviceUuid: uuid, mode, requestedBy: 'e2e' }, { taskQueue }),
     workerConfig: () => ({
       stateDir: deps.stateDir,
       secrets: { key: deps.config.secrets.key },

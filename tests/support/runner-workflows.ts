@@ -1,8 +1,8 @@
 /**
- * A workflow that exercises StepRunner alone, bundled only for the runner's tests. Its activities
- * are supplied by each test, so a test decides exactly when a step fails.
+ * A workflow that exercises StepRunner alone, bundled only for the runner's tests (with the
+ * test-only fast timers). Its activities are supplied by each test, so a test decides exactly when
+ * a step fails.
  */
-import { proxyActivities } from '@temporalio/workflow';
 import { StepRunner, type StepDefinition } from '../../workflows/step-runner';
 
 export const PROBE_STEPS = {
@@ -36,28 +36,46 @@ export const PROBE_STEPS = {
   },
 } as const satisfies Record<string, StepDefinition>;
 
+const UNDO_WRITE = {
+  id: 'T2.undo',
+  title: 'undo the write',
+  stage: 'compensate',
+  activity: 'undoWrite',
+  retry: 'idempotent',
+  timeout: '5 seconds',
+  attempts: 1,
+} as const satisfies StepDefinition;
+
+const AUDIT = {
+  id: 'P7',
+  title: "record the operator's decision",
+  stage: 'operator',
+  activity: 'recordAudit',
+  retry: 'idempotent',
+  timeout: '5 seconds',
+  attempts: 1,
+} as const satisfies StepDefinition;
+
 interface ProbeActivities {
   check(): Promise<string>;
   write(): Promise<string>;
   extra(): Promise<string>;
-  undoWrite(): Promise<void>;
+  undoWrite(): Promise<string>;
   recordAudit(entry: unknown): Promise<string>;
 }
-
-const { undoWrite } = proxyActivities<ProbeActivities>({ startToCloseTimeout: '5 seconds' });
 
 export async function runnerProbe(deviceUuid: string): Promise<string[]> {
   const runner = new StepRunner<ProbeActivities>({
     operation: 'probe',
     deviceUuid,
     steps: Object.values(PROBE_STEPS),
-    timing: { initialInterval: '50 milliseconds', maximumInterval: '100 milliseconds' },
+    audit: AUDIT,
   });
   return runner.withCompensation(async () => {
     const done: string[] = [];
     await runner.run(PROBE_STEPS.check);
-    runner.onAbort(PROBE_STEPS.write, () => undoWrite());
-    done.push((await runner.run(PROBE_STEPS.write)) ?? 'write skipped');
+    runner.onAbort(PROBE_STEPS.write, UNDO_WRITE);
+    done.push(await runner.run(PROBE_STEPS.write));
     done.push((await runner.run(PROBE_STEPS.extra)) ?? 'extra skipped');
     return done;
   });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { amtflowDataConverter } from '../../runtime/data-converter';
-import { WORKFLOW_BUNDLE } from '../../scripts/build-workflow-bundle';
+import { buildWorkflowBundle } from '../../workers/workflow-bundle';
 
 /**
  * Integration tests share one real Temporal dev server, started once by global-setup.ts; each test
@@ -16,6 +16,17 @@ export const TEST_SERVER = {
   namespace: 'amtflow',
   stateDir: path.resolve(__dirname, '..', '..', '.state', 'test'),
 };
+
+/**
+ * The workflows as production bundles them, plus the test-only interceptor that shortens durable
+ * timers (tests/support/fast-timers.ts). Test workers run this bundle; replay uses production's.
+ */
+export const TEST_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', '..', 'build', 'workflow-bundle.test.js');
+export const FAST_TIMERS = require.resolve('./fast-timers');
+
+export function buildTestWorkflowBundle(): Promise<string> {
+  return buildWorkflowBundle({ target: TEST_WORKFLOW_BUNDLE, interceptorModules: [FAST_TIMERS] });
+}
 
 export function testServerAddress(): string {
   return process.env.AMTFLOW_TEST_TEMPORAL_ADDRESS ?? `${TEST_SERVER.ip}:${TEST_SERVER.port}`;
@@ -45,7 +56,7 @@ export async function createTestWorker(
   return Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? TEST_SERVER.namespace,
-    workflowBundle: { codePath: WORKFLOW_BUNDLE },
+    workflowBundle: { codePath: TEST_WORKFLOW_BUNDLE },
     dataConverter: testDataConverter,
     ...options,
   });

@@ -9,35 +9,6 @@ import { integerList, optionalInteger, optionalString, requiredInteger } from '.
  * §4.5). Digest passwords travel as Base64 of the raw MD5(user:realm:password), never in clear.
  */
 
-/** AccessPermission of an ACL entry. */
-export const ACCESS_PERMISSION = { localOnly: 0, networkOnly: 1, localAndNetwork: 2 } as const;
-
-/** Realm ids for ACL entries (RealmValues in wsman-messages, RealmNames in MeshCentral). */
-export const REALMS = {
-  redirection: 2,
-  ptAdministration: 3,
-  hardwareAsset: 4,
-  remoteControl: 5,
-  storage: 6,
-  eventManager: 7,
-  storageAdmin: 8,
-  agentPresenceLocal: 9,
-  agentPresenceRemote: 10,
-  circuitBreaker: 11,
-  networkTime: 12,
-  generalInfo: 13,
-  firmwareUpdate: 14,
-  eit: 15,
-  localUn: 16,
-  endpointAccessControl: 17,
-  endpointAccessControlAdmin: 18,
-  eventLogReader: 19,
-  auditLog: 20,
-  acl: 21,
-  dt: 23,
-  localSystem: 24,
-} as const;
-
 /**
  * More user ACL entries than any firmware holds (AMT keeps a few dozen). A larger TotalCount is a
  * broken or hostile device — paging through 10⁹ "entries" 50 at a time would never end — and

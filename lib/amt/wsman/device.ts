@@ -135,6 +135,24 @@ export class DeviceOperations {
     };
   }
 
+  /**
+   * IB5: the one-time password the in-band agent stored in the firmware (ProvisioningServerOTP,
+   * readable during in-provisioning), raw bytes; undefined when the firmware holds none.
+   */
+  async getProvisioningServerOtp(): Promise<Buffer | undefined> {
+    const otp = optionalString(await this.client.get('AMT_SetupAndConfigurationService'), 'ProvisioningServerOTP');
+    return otp ? Buffer.from(otp, 'base64') : undefined;
+  }
+
+  /**
+   * IB5: presents the one-time password back to the firmware (a Put of ProvisioningServerOTP), which
+   * refuses CommitChanges until the provisioning server has shown it knows the OTP. Idempotent.
+   */
+  async presentProvisioningServerOtp(otp: Buffer): Promise<void> {
+    const instance = await this.client.get('AMT_SetupAndConfigurationService');
+    await this.client.put(instance, { ProvisioningServerOTP: otp.toString('base64') });
+  }
+
   async getHostBasedSetup(): Promise<HostBasedSetup> {
     const instance = await this.client.get('IPS_HostBasedSetupService');
     return {

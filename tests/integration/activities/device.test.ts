@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeviceSession } from '../../../activities/contract';
-import { serialiseRef, openDevice } from '../../../activities/device-connection';
+import { serialiseRef, openDevice } from '../../../lib/provisioning';
 import type { Device } from '../../../emulator/device/device';
 import type { AmtSettingsInput } from '../../../lib/store/profile-settings';
 import {
@@ -10,6 +10,7 @@ import {
   normaliseSerial,
   servedCertificateSerial,
   sidBase64,
+  uuidOf,
   type DeviceTestbed,
 } from './support-device';
 
@@ -51,8 +52,8 @@ const OPERATORS = { name: 'corp\\amt operators', sidBase64: sidBase64(21, 1, 2, 
 
 /** OOB3–OOB6 on a fresh device: the provisioning TLS session and the login with the factory account. */
 async function connect(bed: DeviceTestbed, device: Device, protocol: 'wsman' | 'eoi'): Promise<DeviceSession> {
-  await bed.activities.connectForProvisioning({ deviceUuid: device.uuid, protocol });
-  const session: DeviceSession = { deviceUuid: device.uuid, tls: 'provisioning', protocol };
+  await bed.activities.connectForProvisioning({ deviceUuid: uuidOf(device), protocol });
+  const session: DeviceSession = { deviceUuid: uuidOf(device), tls: 'provisioning', protocol };
   const login = await bed.activities.loginWithDigest({ session });
   expect(login).toEqual({ credentialRef: 'account:factory', provisioningState: 'in' });
   return { ...session, credentialRef: login.credentialRef };
@@ -110,11 +111,11 @@ describe.each([
 
     // Stage two over TLS verified against amtflow's CA and the device FQDN.
     const login = await bed.activities.loginWithDigest({
-      session: { deviceUuid: device.uuid, tls: 'managed', protocol },
+      session: { deviceUuid: uuidOf(device), tls: 'managed', protocol },
     });
     expect(login).toEqual({ credentialRef: 'amt_admin:1', provisioningState: 'post' });
     const managed: DeviceSession = {
-      deviceUuid: device.uuid,
+      deviceUuid: uuidOf(device),
       tls: 'managed',
       protocol,
       credentialRef: login.credentialRef,
@@ -220,7 +221,7 @@ describe('one-shot steps read the firmware first', () => {
     { kind: 'busy' as const, type: 'WSMAN_QUOTA_LIMIT' },
   ])('a $kind fault is a retryable $type failure', async ({ kind, type }) => {
     const device = bed.fleet.devices[3]!;
-    const session: DeviceSession = { deviceUuid: device.uuid, tls: 'provisioning', protocol: 'wsman' };
+    const session: DeviceSession = { deviceUuid: uuidOf(device), tls: 'provisioning', protocol: 'wsman' };
     if (device.nvram().provisioning.state === 0) await connect(bed, device, 'wsman');
     bed.fleet.inject({ kind, times: 1 }, device.uuid);
     await expect(bed.activities.setAmtClock({ session })).rejects.toEqual(failure(type, false));
@@ -283,24 +284,24 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
     const session = await provisioned(bed, device);
     const { fqdn, domain } = await bed.deps.store.devices.require(device.uuid);
     // What I3 (publishAmtAccount) leaves behind: the account, and its password written ahead.
-    const directory = await bed.deps.openDirectory();
-    try {
-      await directory.ensureAmtContainer(domain);
-      await directory.publishAmtAccount({ fqdn, domain });
-      const staged = await bed.deps.store.credentials.stagePending(device.uuid, 'directory_account', 'wf/run/I3');
-      const account = await directory.setAmtAccountPassword(fqdn, await bed.deps.store.credentials.reveal(staged));
-      await bed.deps.store.credentials.promote(staged);
+    await bed.deps.withDirectory(async (directory) => {
+      try {
+        await directory.ensureAmtContainer(domain);
+        await directory.publishAmtAccount({ fqdn, domain });
+        const staged = await bed.deps.store.credentials.stagePending(device.uuid, 'directory_account', 'wf/run/I3');
+        const account = await directory.setAmtAccountPassword(fqdn, await bed.deps.store.credentials.reveal(staged));
+        await bed.deps.store.credentials.promote(staged);
 
-      await bed.activities.enableKerberos({ session });
-      expect(device.nvram().kerberos).toMatchObject({
-        realmName: account.realm.toUpperCase(),
-        keyVersion: account.keyVersionNumber,
-        krbEnabled: true,
-      });
-    } finally {
-      await directory.deleteAmtAccount(fqdn);
-      await directory.close();
-    }
+        await bed.activities.enableKerberos({ session });
+        expect(device.nvram().kerberos).toMatchObject({
+          realmName: account.realm.toUpperCase(),
+          keyVersion: account.keyVersionNumber,
+          krbEnabled: true,
+        });
+      } finally {
+        await directory.deleteAmtAccount(fqdn);
+      }
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 import { escapeFilter, type Client } from 'ldapts';
 import { createActivities } from '../../../activities';
-import type { LifecycleActivities } from '../../../activities/contract';
+import type { DeviceUuid, LifecycleActivities } from '../../../activities/contract';
 import { ntHash } from '../../../lib/directory';
 import { childDn } from '../../../lib/directory/dn';
 import { idempotencyKey } from '../../../lib/store';
@@ -47,9 +47,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const directory = await deps?.openDirectory();
-  for (const fqdn of hosts) await directory?.deleteAmtAccount(fqdn).catch(() => undefined);
-  await directory?.close();
+  await deps?.withDirectory(async (directory) => {
+    for (const fqdn of hosts) await directory.deleteAmtAccount(fqdn).catch(() => undefined);
+  });
   for (const dn of fixtures.reverse()) await admin?.del(dn).catch(() => undefined);
   await admin?.unbind();
   await deps?.cleanup();
@@ -105,13 +105,10 @@ describe('publishAmtAccount (I3, write-ahead)', () => {
       status: 'pending',
     });
     if (reached === 2) {
-      const directory = await deps.openDirectory();
-      try {
+      await deps.withDirectory(async (directory) => {
         await directory.publishAmtAccount({ fqdn: d.fqdn, domain: d.domain });
         await directory.setAmtAccountPassword(d.fqdn, await deps.store.credentials.reveal(staged));
-      } finally {
-        await directory.close();
-      }
+      });
     }
 
     const result = await activities.publishAmtAccount({ deviceUuid: d.uuid, idempotencyKey: publishKey });
@@ -177,12 +174,12 @@ describe('revokeDeviceCertificates (I1, UPD3, DEP2)', () => {
     const dot1x = await issue(`${tag}-8021x`, 'ieee8021x-client');
 
     type Revoke = Parameters<LifecycleActivities['revokeDeviceCertificates']>[0];
-    const upd3: Revoke = { deviceUuid: d.uuid, reason: 'superseded', templates: ['8021x-client'] };
+    const upd3: Revoke = { deviceUuid: d.uuid, reason: 'superseded', templates: ['ieee8021x-client'] };
     expect(await activities.revokeDeviceCertificates(upd3)).toEqual({ revoked: [dot1x.serial] });
     expect(await activities.revokeDeviceCertificates(upd3)).toEqual({ revoked: [] });
     expect((await deps.ca.currentCertificates(d.uuid)).map((c) => c.serial)).toEqual([web.serial]);
 
-    const dep2: Revoke = { ...upd3, templates: ['amt-web-server', '8021x-client'] };
+    const dep2: Revoke = { ...upd3, templates: ['amt-web-server', 'ieee8021x-client'] };
     expect(await activities.revokeDeviceCertificates(dep2)).toEqual({ revoked: [web.serial] });
     expect(await activities.revokeDeviceCertificates(dep2)).toEqual({ revoked: [] });
     expect(await deps.ca.currentCertificates(d.uuid)).toEqual([]);
@@ -266,7 +263,7 @@ describe('checkRenameComplete (REN2)', () => {
 });
 
 describe('recordResult (OOB10)', () => {
-  const result = (deviceUuid: string, operation: 'provision' | 'remove', idempotency: string) => ({
+  const result = (deviceUuid: DeviceUuid, operation: 'provision' | 'remove', idempotency: string) => ({
     deviceUuid,
     operation,
     outcome: 'succeeded' as const,

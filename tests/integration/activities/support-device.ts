@@ -4,6 +4,7 @@ import { withFailureMapping } from '../../../activities/failures';
 import type { DeviceProfileInput } from '../../../emulator/device/profile';
 import type { Device } from '../../../emulator/device/device';
 import { digestHa1 } from '../../../lib/amt';
+import { parseDeviceUuid, type DeviceUuid } from '../../../lib/device-uuid';
 import type { AmtSettingsInput } from '../../../lib/store/profile-settings';
 import { createTestDeps, TEST_DOMAIN, type TestDeps } from '../../support/activity-env';
 import { uniqueTag } from '../../support/directory';
@@ -31,7 +32,7 @@ export async function deviceTestbed(
 ): Promise<DeviceTestbed> {
   const deps = await createTestDeps({ directory: options.directory ?? false });
   const tag = uniqueTag();
-  const rootHash = deps.ca.provisioningCredential().rootThumbprints.sha256;
+  const rootHash = deps.ca.provisioning.credential().rootThumbprints.sha256;
   const fleet = await testFleet(
     devices.map((d) => ({ customHashes: [{ algorithm: 'sha256', hash: rootHash, description: 'amtflow' }], ...d })),
   );
@@ -63,6 +64,9 @@ export async function deviceTestbed(
     },
   };
 }
+
+/** The emulated device's UUID as amtflow's front doors hand it on. */
+export const uuidOf = (device: Device): DeviceUuid => parseDeviceUuid(device.uuid);
 
 /** The serial of the certificate the device's TLS port serves after CommitChanges. */
 export function servedCertificateSerial(device: Device): string {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
@@ -7,13 +6,12 @@ import type { Client } from 'ldapts';
 import type { Database } from '../../../lib/store/database';
 import type { Device } from '../../../lib/store';
 import type { TestDeps } from '../../support/activity-env';
+import { newDeviceUuid } from '../../support/device-uuid';
 import { changesSince, highestCommittedUsn } from '../../support/directory';
 
 /** What these tests need around the activities: devices, failures, and proof that nothing changed. */
 
-export function newDeviceUuid(): string {
-  return randomUUID();
-}
+export { newDeviceUuid };
 
 /** Imports a computer (OOB2) in a collection with the given settings profile, if any. */
 export async function importDevice(

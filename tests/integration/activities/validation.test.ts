@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from 'ldapts';
 import { toActivityFailure } from '../../../activities/failures';
 import { createActivities } from '../../../activities';
-import type { LifecycleActivities } from '../../../activities/contract';
+import type { DeviceUuid, LifecycleActivities } from '../../../activities/contract';
 import { loadConfig } from '../../../lib/config';
 import { PkiError } from '../../../lib/pki';
 import { openDatabase } from '../../../lib/store/database';
@@ -47,16 +47,16 @@ describe('loadImportedDevice (OOB2, IB9)', () => {
   it('returns the imported record with its collection and settings profile', async () => {
     await deps.store.profiles.save('desktops', { ping: true });
     const device = await importDevice(deps, `pc-${tag}-1`, { profile: 'desktops' });
-    expect(await activities.loadImportedDevice({ deviceUuid: device.uuid.toUpperCase(), mode: 'out-of-band' })).toEqual(
-      {
-        deviceUuid: device.uuid,
-        hostName: `pc-${tag}-1`,
-        domain: TEST_DOMAIN,
-        fqdn: `pc-${tag}-1.${TEST_DOMAIN}`,
-        collection: 'collection-desktops',
-        profileId: 'desktops',
-      },
-    );
+    expect(
+      await activities.loadImportedDevice({ deviceUuid: device.uuid.toUpperCase() as DeviceUuid, mode: 'out-of-band' }),
+    ).toEqual({
+      deviceUuid: device.uuid,
+      hostName: `pc-${tag}-1`,
+      domain: TEST_DOMAIN,
+      fqdn: `pc-${tag}-1.${TEST_DOMAIN}`,
+      collection: 'collection-desktops',
+      profileId: 'desktops',
+    });
   });
 
   it.each(['00000000-0000-4000-8000-000000000001', 'not-a-uuid'])(
@@ -65,7 +65,7 @@ describe('loadImportedDevice (OOB2, IB9)', () => {
       const failure = await expectRefusedUnchanged(
         deps,
         admin,
-        () => activities.loadImportedDevice({ deviceUuid, mode: 'out-of-band' }),
+        () => activities.loadImportedDevice({ deviceUuid: deviceUuid as DeviceUuid, mode: 'out-of-band' }),
         'DEVICE_NOT_IMPORTED',
       );
       expect(failure.message).toContain(deviceUuid);
@@ -186,7 +186,7 @@ describe('checkDirectoryPrerequisites (P4)', () => {
 
 describe('matchTrustedRoot (OOB3, P1)', () => {
   it('accepts a hello that lists the provisioning root, by any of its thumbprints', async () => {
-    const { rootThumbprints } = deps.ca.provisioningCredential();
+    const { rootThumbprints } = deps.ca.provisioning.credential();
     const device = await importDevice(deps, `root-${tag}-1`);
     await deps.store.contacts.recordHello(device.uuid, {
       host: '127.0.0.1',
@@ -223,7 +223,7 @@ describe('matchTrustedRoot (OOB3, P1)', () => {
     const device = await importDevice(deps, `root-${tag}-3`);
     await deps.store.contacts.recordAgentReport(device.uuid, { host: '127.0.0.1' });
     expect(await activities.matchTrustedRoot({ deviceUuid: device.uuid })).toEqual({
-      rootThumbprint: deps.ca.provisioningCredential().rootThumbprints.sha256,
+      rootThumbprint: deps.ca.provisioning.credential().rootThumbprints.sha256,
     });
   });
 });

@@ -12,7 +12,7 @@ import {
   SolSession,
   type RedirectionOptions,
 } from '../../../lib/amt';
-import { waitFor } from '../emulator/support/client';
+import { waitFor } from '../../../scripts/lib/process';
 import { testFleet } from '../emulator/support/fleet';
 import { TIMEOUTS, admin, adminSession, configureTls } from './support';
 
@@ -65,19 +65,19 @@ describe('amtflow redirection client against the emulator', () => {
     await features(device, true, true);
     const sol = await SolSession.open(target(device));
     const out = transcript(sol);
-    await waitFor(() => sol.hostPowered === true, 10_000, 'the host power status');
+    await waitFor('the host power status', async () => sol.hostPowered === true, 10_000, 20);
     expect(device.host.sessionOpen('sol')).toBe(true);
 
     sol.write('\r');
-    await waitFor(() => out.text().endsWith('localhost login: '), 10_000, 'the login prompt');
+    await waitFor('the login prompt', async () => out.text().endsWith('localhost login: '), 10_000, 20);
     expect(out.text()).toContain('amtflow emulated host localhost (Intel(R) AMT 11.8.50) ttyS0');
     sol.write('root\r');
-    await waitFor(() => out.text().endsWith('Password: '), 10_000, 'the password prompt');
+    await waitFor('the password prompt', async () => out.text().endsWith('Password: '), 10_000, 20);
     expect(out.text()).toContain('login: root');
 
     sol.end();
     expect(await sol.outcome).toBeNull();
-    await waitFor(() => !device.host.sessionOpen('sol'), 10_000, 'the firmware to close the session');
+    await waitFor('the firmware to close the session', async () => !device.host.sessionOpen('sol'), 10_000, 20);
   });
 
   it('sees the host reboot through SOL and blocks power-off while the session is open', async () => {
@@ -93,7 +93,7 @@ describe('amtflow redirection client against the emulator', () => {
       returnCode: 'STATE_CHANGE_UNKNOWN_ERROR',
     });
     await power.request('reset');
-    await waitFor(() => out.text().includes('Booting from Hard Disk...'), 10_000, 'the boot text');
+    await waitFor('the boot text', async () => out.text().includes('Booting from Hard Disk...'), 10_000, 20);
     expect(device.host.transitions.slice(-2).map((t) => [t.request, t.from, t.to, t.returnValue])).toEqual([
       ['RequestPowerStateChange(8)', 'S0', 'S0', 2],
       ['RequestPowerStateChange(10)', 'S0', 'S0', 0],
@@ -106,7 +106,7 @@ describe('amtflow redirection client against the emulator', () => {
     const device = fleet.devices[0]!;
     const ider = await IderSession.open({ ...target(device), image: imagePath });
     // Enabled "now": the BIOS looks at the new drive (ISO 9660 descriptors at LBA 16 and 17).
-    await waitFor(() => device.host.drive.reads.length > 0, 10_000, 'the host to probe the drive');
+    await waitFor('the host to probe the drive', async () => device.host.drive.reads.length > 0, 10_000, 20);
     const probe = device.host.drive.reads.at(-1)!;
     expect([probe.lba, probe.blocks]).toEqual([16, 2]);
     expect(probe.data.equals(image.subarray(16 * CD, 18 * CD))).toBe(true);
@@ -132,7 +132,7 @@ describe('amtflow redirection client against the emulator', () => {
     await ider.close();
     expect(await ider.outcome).toBeNull();
     expect(device.host.drive.connected).toBe(false);
-    await waitFor(() => !device.host.sessionOpen('ider'), 10_000, 'the firmware to close the session');
+    await waitFor('the firmware to close the session', async () => !device.host.sessionOpen('ider'), 10_000, 20);
   });
 
   it('with start mode on-reboot, the host reads the image when it boots', async () => {
@@ -143,8 +143,8 @@ describe('amtflow redirection client against the emulator', () => {
     const ider = await IderSession.open({ ...target(device), image: imagePath, startMode: 'on-reboot' });
     expect(device.host.drive.reads).toHaveLength(0);
     await adminSession(device, password).power('wsman').request('reset');
-    await waitFor(() => out.text().includes('Booting from IDE-R CD-ROM...'), 10_000, 'the IDE-R boot');
-    await waitFor(() => device.host.drive.reads.length > 0, 10_000, 'the boot reads');
+    await waitFor('the IDE-R boot', async () => out.text().includes('Booting from IDE-R CD-ROM...'), 10_000, 20);
+    await waitFor('the boot reads', async () => device.host.drive.reads.length > 0, 10_000, 20);
     expect(device.host.drive.reads[0]!.data.equals(image.subarray(16 * CD, 18 * CD))).toBe(true);
     await ider.close();
     sol.end();
@@ -204,7 +204,7 @@ describe('amtflow redirection client against the emulator', () => {
     );
     const out = transcript(secure);
     secure.write('\r');
-    await waitFor(() => out.text().endsWith('login: '), 10_000, 'the login prompt over TLS');
+    await waitFor('the login prompt over TLS', async () => out.text().endsWith('login: '), 10_000, 20);
     secure.end();
     await secure.outcome;
     await expect(SolSession.open(target(device))).rejects.toMatchObject({ code: 'REDIRECTION_LISTENER_CLOSED' });

@@ -13,6 +13,8 @@ import { waitFor } from '../../../scripts/lib/process';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import { parseDeviceUuid } from '../../../lib/device-uuid';
+import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 import { capturingLogger, importDevice } from './support';
 
@@ -96,7 +98,7 @@ describe('HTTP API', () => {
 
   it('requires the operator token on operator routes, audits the refusal, and keeps the two tokens apart', async () => {
     const app = await api(uniqueQueue('api-token'));
-    const uuid = randomUUID();
+    const uuid = newDeviceUuid();
     const body = { uuid, hostName: 'pc1', domain: 'corp.example.test' };
     const none = await app.inject({ method: 'POST', url: '/api/v1/devices', payload: body });
     expect(none.statusCode).toBe(401);
@@ -159,7 +161,7 @@ describe('HTTP API', () => {
     // No worker yet: the run stays in flight, so a second operation meets it.
     const started = await app.inject({ method: 'POST', url: `${url}/provision`, headers: asOperator, payload: {} });
     expect(started.statusCode).toBe(202);
-    expect(started.json()).toEqual({ workflowId: deviceWorkflowId(uuid) });
+    expect(started.json()).toEqual({ workflowId: deviceWorkflowId(parseDeviceUuid(uuid)) });
     const second = await app.inject({
       method: 'POST',
       url: `${url}/remove`,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createHelloService } from '../../../api/hello-service';
@@ -8,11 +7,13 @@ import { startHelloListener } from '../../../lib/hello/listener';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import type { DeviceUuid } from '../../../lib/device-uuid';
+import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 import { capturingLogger, importDevice, useApiStore } from './support';
 
 const ROOT = { algorithm: 'sha256' as const, hex: 'ab'.repeat(32) };
-const hello = (uuid: string, extra: Partial<Hello> = {}): Hello => ({
+const hello = (uuid: DeviceUuid, extra: Partial<Hello> = {}): Hello => ({
   version: 3,
   adminCredentialsSet: false,
   retryCount: 0,
@@ -37,7 +38,7 @@ describe('hello service', () => {
 
   it('discards a hello from a UUID that was never imported (OOB2) and records nothing', async () => {
     const { handlers, messages } = service(uniqueQueue('hello-unknown'));
-    const uuid = randomUUID();
+    const uuid = newDeviceUuid();
     await handlers.onHello(hello(uuid), '127.20.0.9');
     expect(messages()).toEqual(['hello discarded: unknown UUID (not imported)']);
     await expect(env.client.workflow.getHandle(deviceWorkflowId(uuid)).describe()).rejects.toThrow();

@@ -1,8 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { SecretBox } from '../../../lib/crypto/secret-box';
+import type { DeviceUuid } from '../../../lib/device-uuid';
 import { createStore, type Store } from '../../../lib/store';
 import { openDatabase, type Database } from '../../../lib/store/database';
+import { newDeviceUuid } from '../../support/device-uuid';
 
 /** A migrated in-memory PGlite and a store over it, one per test file (PGlite takes seconds to start). */
 export function useApiStore(): { store: Store; database: Database } {
@@ -23,8 +25,8 @@ export function capturingLogger(): { logger: pino.Logger; lines: Array<Record<st
 }
 
 /** An imported device in a collection whose automatic provisioning is as asked. */
-export async function importDevice(store: Store, automaticProvisioning: boolean): Promise<string> {
-  const uuid = randomUUID();
+export async function importDevice(store: Store, automaticProvisioning: boolean): Promise<DeviceUuid> {
+  const uuid = newDeviceUuid();
   const collection = `lab-${uuid.slice(0, 8)}`;
   await store.profiles.save('defaults', {});
   await store.collections.save({ name: collection, automaticProvisioning, settingsProfile: 'defaults' });

@@ -12,7 +12,7 @@ import { auditRepository } from '../../../lib/store/audit';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { amtflowDataConverter } from '../../../runtime/data-converter';
 import { connectClient, connectWorker } from '../../../runtime/temporal';
-import { WORKFLOW_BUNDLE } from '../../../scripts/build-workflow-bundle';
+import { WORKFLOW_BUNDLE } from '../../../workers/workflow-bundle';
 import { waitFor } from '../../../scripts/lib/process';
 import {
   readClusterSettings,

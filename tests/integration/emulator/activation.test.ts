@@ -3,7 +3,8 @@ import net from 'node:net';
 import { AMT, IPS } from '@device-management-toolkit/wsman-messages';
 import { decodeHello, type Hello } from '../../../emulator/hello/message';
 import { AMT_OID, provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
-import { AmtClient, exchange, waitFor, type Xml } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
+import { AmtClient, exchange, type Xml } from './support/client';
 import { testFleet } from './support/fleet';
 import { enumerate, get } from './support/wsman';
 
@@ -197,7 +198,7 @@ describe('hello-triggered remote configuration (MeshCentral style)', () => {
 
   it('sends PKI hellos with its UUID and root hashes, then provisions over TLS-PKI and stops', async () => {
     const d = fleet.devices[0]!;
-    await waitFor(() => hellos.filter((h) => h.uuid === d.uuid).length >= 2, 10_000, 'two hellos');
+    await waitFor('two hellos', async () => hellos.filter((h) => h.uuid === d.uuid).length >= 2, 10_000, 20);
     const hello = hellos.find((h) => h.uuid === d.uuid)!;
     expect(hello).toMatchObject({ version: 3, credentialsChanged: false, retryCount: 0 });
     expect(hello.hashes).toContainEqual({ algorithm: 'sha256', hash: sha256(chain.root.der) });

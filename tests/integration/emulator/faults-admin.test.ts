@@ -1,6 +1,7 @@
 import { AMT, CIM } from '@device-management-toolkit/wsman-messages';
 import { provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
-import { AmtClient, exchange, waitFor } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
+import { AmtClient, exchange } from './support/client';
 import { testFleet } from './support/fleet';
 import { invoke } from './support/wsman';
 
@@ -105,6 +106,7 @@ describe('admin API and fault injection', () => {
     // After the reboot the device answers again; the reboot invalidated the nonce (fresh 401, then 200).
     const d = fleet.devices[1]!;
     await waitFor(
+      'device back after reboot',
       async () =>
         (
           await exchange(
@@ -113,7 +115,7 @@ describe('admin API and fault injection', () => {
           ).catch(() => null)
         )?.status === 401,
       10_000,
-      'device back after reboot',
+      20,
     );
     expect((await client(1).post(amt.GeneralSettings.Get())).status).toBe(200);
     expect(fleet.faults()).toHaveLength(1);
@@ -133,6 +135,7 @@ describe('admin API and fault injection', () => {
     expect(d.nvram().provisioning.state).toBe(1);
     const reachable = () =>
       waitFor(
+        'device back after reboot',
         async () =>
           (
             await exchange(
@@ -141,7 +144,7 @@ describe('admin API and fault injection', () => {
             ).catch(() => null)
           )?.status === 401,
         10_000,
-        'device back after reboot',
+        20,
       );
     fleet.inject({ kind: 'rebootDuringCommit', applied: false, rebootMs: 200, times: 1 }, d.uuid);
     await expect(c.post(amt.SetupAndConfigurationService.CommitChanges())).rejects.toThrow();

@@ -7,7 +7,8 @@ import { EmulatorError } from '../../../emulator/errors';
 import { decodeHello, type Hello } from '../../../emulator/hello/message';
 import { helloSchedule } from '../../../emulator/hello/schedule';
 import { provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
-import { AmtClient, waitFor } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
+import { AmtClient } from './support/client';
 import { testFleet } from './support/fleet';
 import { get } from './support/wsman';
 
@@ -52,7 +53,12 @@ describe('hello schedule and in-band agent', () => {
   it('sends the whole OOB1 schedule, then the window closes', async () => {
     const expected = helloSchedule().length;
     expect(expected).toBe(5 + 12 + 23);
-    await waitFor(() => !fleet.devices[0]!.helloRunning && fromDevice(0).length >= expected, 30_000, 'window closed');
+    await waitFor(
+      'window closed',
+      async () => !fleet.devices[0]!.helloRunning && fromDevice(0).length >= expected,
+      30_000,
+      20,
+    );
     const retries = fromDevice(0)
       .map((h) => h.retryCount)
       .sort((a, b) => a - b);
@@ -67,7 +73,7 @@ describe('hello schedule and in-band agent', () => {
 
   it('stops saying hello once provisioned', async () => {
     const d = fleet.devices[1]!;
-    await waitFor(() => fromDevice(1).length >= 2, 10_000, 'hellos from device 1');
+    await waitFor('hellos from device 1', async () => fromDevice(1).length >= 2, 10_000, 20);
     const account = d.localSystemAccount();
     const local = new AmtClient({ host: d.address, port: d.httpPort, ...account, style: 'rps' });
     const realm = (await local.post(new AMT.Messages().GeneralSettings.Get())).xml.Envelope.Body.AMT_GeneralSettings
@@ -100,7 +106,7 @@ describe('hello schedule and in-band agent', () => {
     });
     expect(nvram.provisioning).toMatchObject({ remoteConfigEnabled: true });
     expect(nvram.general.amtNetworkEnabled).toBe(1);
-    await waitFor(() => fromDevice(2).length > 0, 10_000, 'hello after START_CONFIGURATION');
+    await waitFor('hello after START_CONFIGURATION', async () => fromDevice(2).length > 0, 10_000, 20);
 
     // OOB8 with the OTP check: commit is refused until the server presents the OTP.
     const c = new AmtClient({

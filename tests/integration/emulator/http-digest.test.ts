@@ -1,5 +1,6 @@
 import { AMT } from '@device-management-toolkit/wsman-messages';
-import { AmtClient, connect, exchange, parseChallenge, waitFor, type DigestStyle } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
+import { AmtClient, connect, exchange, parseChallenge, type DigestStyle } from './support/client';
 import { testFleet } from './support/fleet';
 import { get } from './support/wsman';
 
@@ -94,7 +95,7 @@ describe('device HTTP port: framing and digest', () => {
     });
     for (let i = 0; i < 3; i++) {
       socket.write(c.frame(get('AMT_GeneralSettings'), c.authorization('POST', '/wsman')));
-      await waitFor(() => buf.split('0\r\n\r\n').length > i + 1, 5000, 'response');
+      await waitFor('the response', async () => buf.split('0\r\n\r\n').length > i + 1, 5000, 20);
     }
     socket.destroy();
     expect(buf.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);

@@ -1,6 +1,6 @@
 import { openAmtSession } from '../../../lib/amt';
 import type { Device } from '../../../emulator/device/device';
-import { waitFor } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
 import { CliRun, requireTool } from './support/cli';
 import { testFleet } from './support/fleet';
 
@@ -64,7 +64,7 @@ describe('amtterm against the emulator (SOL on 16994)', () => {
     run.type('\x1d');
     expect(await run.waitForExit()).toBe(0);
     expect(run.stderr).toContain('CLOSING -> CLOSED');
-    await waitFor(() => !device.host.sessionOpen('sol'), 10_000, 'the SOL session to close');
+    await waitFor('the SOL session to close', async () => !device.host.sessionOpen('sol'), 10_000, 20);
     expect(device.host.console.transcript()).toContain('Login incorrect');
   });
 

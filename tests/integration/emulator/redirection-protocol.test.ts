@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { Device } from '../../../emulator/device/device';
 import { openAmtSession } from '../../../lib/amt';
-import { waitFor } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
 import { testFleet } from './support/fleet';
 
 /**
@@ -45,12 +45,12 @@ describe('emulator redirection protocol (raw)', () => {
       send: (bytes: Buffer | number[]) => socket.write(Buffer.from(bytes)),
       /** Waits until `n` bytes have arrived and returns them, consuming them. */
       async take(n: number): Promise<Buffer> {
-        await waitFor(() => received.length >= n, 10_000, `${n} bytes from the device`);
+        await waitFor(`${n} bytes from the device`, async () => received.length >= n, 10_000, 20);
         const out = received.subarray(0, n);
         received = received.subarray(n);
         return out;
       },
-      closedByDevice: () => waitFor(() => closed, 10_000, 'the device to close the connection'),
+      closedByDevice: () => waitFor('the device to close the connection', async () => closed, 10_000, 20),
       pending: () => received.length,
       end: () => socket.destroy(),
     };
@@ -105,7 +105,7 @@ describe('emulator redirection protocol (raw)', () => {
     expect(device.host.sessionOpen('sol')).toBe(true);
     c.send([0x12, 0, 0, 0]);
     await c.closedByDevice();
-    await waitFor(() => !device.host.sessionOpen('sol'), 10_000, 'the session to close');
+    await waitFor('the session to close', async () => !device.host.sessionOpen('sol'), 10_000, 20);
   });
 
   it('ends the connection on hostile or out-of-order input', async () => {

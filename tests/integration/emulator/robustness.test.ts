@@ -6,7 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { AMT } from '@device-management-toolkit/wsman-messages';
-import { AmtClient, exchange, waitFor, type Target } from './support/client';
+import { waitFor } from '../../../scripts/lib/process';
+import { AmtClient, exchange, type Target } from './support/client';
 import { freshFirstIp, tempDir } from './support/fleet';
 import { get, invoke } from './support/wsman';
 
@@ -56,7 +57,9 @@ describe('robustness against bad input', () => {
     );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const line = await waitFor(() => /(\S+):(\d+)\/\d+ … (\S+):\d+\/(\d+)/.exec(out), 60_000, 'emulator start');
+    const started = /(\S+):(\d+)\/\d+ … (\S+):\d+\/(\d+)/;
+    await waitFor('the emulator to start', async () => started.test(out), 60_000, 20);
+    const line = started.exec(out)!;
     http = { host: line[1]!, port: Number(line[2]) };
     tlsPort = { host: line[3]!, port: Number(line[4]) };
   }, 90_000);

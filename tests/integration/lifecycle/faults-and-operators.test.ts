@@ -82,12 +82,7 @@ describe('faults and operator decisions end to end', () => {
 
     // What this run issued is revoked, what it published is gone.
     expect(await env.deps.ca.currentCertificates(device.uuid, ['amt-web-server'])).toEqual([]);
-    const directory = await env.deps.openDirectory();
-    try {
-      expect(await directory.findAmtAccount(device.fqdn)).toBeUndefined();
-    } finally {
-      await directory.close();
-    }
+    expect(await env.deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn))).toBeUndefined();
     // The admin password the device has is one the database holds.
     const admin = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
     expect(admin).toBeDefined();

@@ -3,7 +3,7 @@ import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { progressQuery, renameCompletedSignal } from '../../../workflows/messages';
 import { waitFor } from '../../../scripts/lib/process';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
-import { FAST, PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Every flow, both provisioning modes, on a legacy profile (AMT 5.x, EOI for stage one) and a
@@ -43,18 +43,13 @@ describe.each([
     const provisioned = await run(
       env.env.client,
       'provision',
-      { deviceUuid: device.uuid, mode: 'in-band', requestedBy: 'e2e', timing: FAST },
+      { deviceUuid: device.uuid, mode: 'in-band', requestedBy: 'e2e' },
       q,
     );
     await expectProvisionedEverywhere(env, device, provisioned);
-    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, q);
+    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e' }, q);
     await expectProvisionedEverywhere(env, device, provisioned);
-    await run(
-      env.env.client,
-      'remove',
-      { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
-      q,
-    );
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e' }, q);
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
     expect((await env.deps.store.devices.require(device.uuid)).discoveryStatus).toBe('not_provisioned');
   });
@@ -62,12 +57,7 @@ describe.each([
   it('out of band: provision, rename, full removal', async () => {
     const device = env.devices[1]!;
     const q = { taskQueue: env.taskQueue };
-    await run(
-      env.env.client,
-      'provision',
-      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
-      q,
-    );
+    await run(env.env.client, 'provision', { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e' }, q);
     const renamed = {
       uuid: device.uuid,
       hostName: `${device.hostName}-new`,
@@ -75,15 +65,13 @@ describe.each([
     };
     const handle = await startLifecycle(
       env.env.client,
-      'rename',
+      'rename_or_move',
       {
         deviceUuid: device.uuid,
         hostName: renamed.hostName,
         domain: 'corp.example.test',
         mode: 'out-of-band',
         requestedBy: 'e2e',
-        timing: FAST,
-        pollEvery: '1 second',
       },
       q,
     );
@@ -100,14 +88,9 @@ describe.each([
     });
     await expectProvisionedEverywhere(env, renamed, await handle.result());
 
-    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST }, q);
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, q);
     expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);
-    const directory = await env.deps.openDirectory();
-    try {
-      expect(await directory.findAmtAccount(renamed.fqdn)).toBeUndefined();
-    } finally {
-      await directory.close();
-    }
+    expect(await env.deps.withDirectory((directory) => directory.findAmtAccount(renamed.fqdn))).toBeUndefined();
   });
 
   it('kept every password, passphrase and OTP out of every history', async () => {

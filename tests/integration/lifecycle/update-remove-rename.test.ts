@@ -2,7 +2,7 @@ import { renameCompletedSignal, progressQuery } from '../../../workflows/message
 import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
-import { FAST, PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Update, removal (partial and full) and rename end to end, then the history of every run of this
@@ -30,25 +30,15 @@ describe('update, remove and rename end to end', () => {
     const provisioned = await run(
       env.env.client,
       'provision',
-      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e' },
       opts(),
     );
-    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e', timing: FAST }, opts());
+    await run(env.env.client, 'update', { deviceUuid: device.uuid, requestedBy: 'e2e' }, opts());
     await expectProvisionedEverywhere(env, device, provisioned);
 
-    await run(
-      env.env.client,
-      'remove',
-      { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e', timing: FAST },
-      opts(),
-    );
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'partial', requestedBy: 'e2e' }, opts());
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
-    const directory = await env.deps.openDirectory();
-    try {
-      expect(await directory.findAmtAccount(device.fqdn)).toBeUndefined();
-    } finally {
-      await directory.close();
-    }
+    expect(await env.deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn))).toBeUndefined();
     const nvram = env.fleet.device(device.uuid).nvram();
     expect(nvram.general.hostName).toBe(device.hostName);
     expect((await env.deps.store.devices.require(device.uuid)).discoveryStatus).toBe('not_provisioned');
@@ -59,15 +49,10 @@ describe('update, remove and rename end to end', () => {
     await run(
       env.env.client,
       'provision',
-      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e' },
       opts(),
     );
-    await run(
-      env.env.client,
-      'remove',
-      { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e', timing: FAST },
-      opts(),
-    );
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, opts());
     expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
   });
@@ -77,21 +62,19 @@ describe('update, remove and rename end to end', () => {
     const first = await startLifecycle(
       env.env.client,
       'provision',
-      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e', timing: FAST },
+      { deviceUuid: device.uuid, mode: 'out-of-band', requestedBy: 'e2e' },
       opts(),
     );
     await first.result();
     const handle = await startLifecycle(
       env.env.client,
-      'rename',
+      'rename_or_move',
       {
         deviceUuid: device.uuid,
         hostName: 'amt-renamed',
         domain: 'corp.example.test',
         mode: 'out-of-band',
         requestedBy: 'e2e',
-        timing: FAST,
-        pollEvery: '1 second',
       },
       opts(),
     );

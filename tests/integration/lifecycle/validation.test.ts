@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import type { Client } from 'ldapts';
 import { addForestDomain, adminClient, highestCommittedUsn, removeForestDomain } from '../../support/directory';
 import { expectNoSecretInHistories } from '../../support/agreement';
+import { newDeviceUuid } from '../../support/device-uuid';
 import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
@@ -71,7 +71,7 @@ describe('validation failures end to end', () => {
     ['a non-contiguous namespace', 2, 'NON_CONTIGUOUS_NAMESPACE'],
     ['an unknown UUID', -1, 'DEVICE_NOT_IMPORTED'],
   ])('%s ends with its typed error and changes nothing', async (_name, index, code) => {
-    const uuid = index >= 0 ? env.devices[index]!.uuid : randomUUID();
+    const uuid = index >= 0 ? env.devices[index]!.uuid : newDeviceUuid();
     const before = await snapshot(index >= 0 ? uuid : 'unknown');
     const failure = await (await env.provision(uuid)).result().catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(WorkflowFailedError);

@@ -80,12 +80,7 @@ describe('worker killed in the middle of stage one', () => {
       .where('template', '=', 'amt-web-server')
       .execute();
     expect(certificates).toHaveLength(1);
-    const directory = await env.deps.openDirectory();
-    try {
-      expect(await directory.findAmtAccount(device.fqdn)).toBeDefined();
-    } finally {
-      await directory.close();
-    }
+    expect(await env.deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn))).toBeDefined();
     const current = (await env.deps.store.credentials.list(device.uuid, 'amt_admin')).filter(
       (c) => c.status === 'current',
     );

@@ -227,7 +227,7 @@ describe.each(backends)('built-in CA on $name', (backend) => {
   });
 
   it('presents a provisioning certificate with the AMT OID, a CN in the namespace and a chain that verifies', async () => {
-    const credential = ca.provisioningCredential();
+    const credential = ca.provisioning.credential();
     const [leaf, ...above] = credential.chain;
     expect(credential).toMatchObject({ source: 'generated', commonName: 'provisionserver.corp.example.test' });
     expect(leaf?.x509.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1', AMT_PROVISIONING_OID]);
@@ -243,7 +243,7 @@ describe.each(backends)('built-in CA on $name', (backend) => {
       const printed = openssl(['x509', '-in', caFile('root.pem'), '-noout', '-fingerprint', `-${algorithm}`]).stdout;
       expect(printed.split('=')[1]?.trim().replace(/:/g, '').toLowerCase()).toBe(credential.rootThumbprints[algorithm]);
     }
-    expect(ca.provisioningSummary()).toMatchObject({ rootThumbprints: credential.rootThumbprints });
+    expect(ca.provisioning.summary()).toMatchObject({ rootThumbprints: credential.rootThumbprints });
   });
 
   it('hands node:tls a working client credential: the firmware (TLS server) receives the full chain', async () => {
@@ -277,12 +277,12 @@ describe.each(backends)('built-in CA on $name', (backend) => {
         host: '127.0.0.1',
         port,
         rejectUnauthorized: false,
-        ...ca.provisioningTlsOptions(),
+        ...ca.provisioning.tlsOptions(),
       });
       client.on('error', () => undefined);
       const fingerprints = await presented;
       client.destroy();
-      expect(fingerprints).toEqual(ca.provisioningCredential().chain.map((c) => c.x509.fingerprint256));
+      expect(fingerprints).toEqual(ca.provisioning.credential().chain.map((c) => c.x509.fingerprint256));
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -290,13 +290,13 @@ describe.each(backends)('built-in CA on $name', (backend) => {
 
   it('keeps its root, provisioning credential and records across a restart', async () => {
     const state = readFileSync(caFile('ca.json'), 'utf8');
-    const before = ca.provisioningCredential();
+    const before = ca.provisioning.credential();
     const earlier = await ca.issue(webServer('web-1', uuid(1), 'amt1.corp.example.test'));
     const reopened = await CertificateAuthority.open({ config, box, db: database.db });
     expect(reopened.rootCertificatePem).toBe(ca.rootCertificatePem);
     expect(readFileSync(caFile('ca.json'), 'utf8')).toBe(state);
-    expect(reopened.provisioningCredential().rootThumbprints).toEqual(before.rootThumbprints);
-    expect(reopened.provisioningCredential().chain[0]?.pem).toBe(before.chain[0]?.pem);
+    expect(reopened.provisioning.credential().rootThumbprints).toEqual(before.rootThumbprints);
+    expect(reopened.provisioning.credential().chain[0]?.pem).toBe(before.chain[0]?.pem);
     expect(await reopened.issue(webServer('web-1', uuid(1), 'amt1.corp.example.test'))).toMatchObject({
       serial: earlier.serial,
       reused: true,

@@ -49,10 +49,10 @@ describe.each(backends)('provisioning certificate import on $name', (backend) =>
   });
 
   it('imports a purchased certificate from PKCS#12 and presents its chain and root thumbprints', () => {
-    const summary = ca.importProvisioningCertificate(bundle, PASSWORD);
+    const summary = ca.provisioning.import(bundle, PASSWORD);
     expect(summary).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
     expect(summary.rootThumbprints.sha256).toBe(vendorRootSha256);
-    const credential = ca.provisioningCredential();
+    const credential = ca.provisioning.credential();
     expect(credential.chain.map((c) => c.x509.subject)).toEqual(['CN=oobsp.corp.example.test', 'CN=Vendor Root CA']);
 
     const files = writeFiles({ 'root.pem': pem(vendorRoot), 'leaf.pem': credential.chain[0]?.pem as string });
@@ -73,8 +73,8 @@ describe.each(backends)('provisioning certificate import on $name', (backend) =>
 
   it('finds the imported certificate again after a restart', async () => {
     const reopened = await CertificateAuthority.open({ config: config('corp.example.test'), box, db: database.db });
-    expect(reopened.provisioningSummary()).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
-    expect(reopened.provisioningCredential().rootThumbprints.sha256).toBe(vendorRootSha256);
+    expect(reopened.provisioning.summary()).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
+    expect(reopened.provisioning.credential().rootThumbprints.sha256).toBe(vendorRootSha256);
   });
 
   it('refuses what the firmware would refuse, and keeps the previous credential', () => {
@@ -89,19 +89,19 @@ describe.each(backends)('provisioning certificate import on $name', (backend) =>
       ],
     ];
     for (const [file, password, extra, code] of attempts) {
-      expect(() => ca.importProvisioningCertificate(file, password, extra)).toThrow(
+      expect(() => ca.provisioning.import(file, password, extra)).toThrow(
         expect.objectContaining({ code, message: expect.not.stringContaining(password) }),
       );
     }
-    expect(ca.provisioningSummary()).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
+    expect(ca.provisioning.summary()).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
     // A file without the root is completed by the chain certificates given beside it.
-    const completed = ca.importProvisioningCertificate(pkcs12(leafKey, [leaf], PASSWORD), PASSWORD, pem(vendorRoot));
+    const completed = ca.provisioning.import(pkcs12(leafKey, [leaf], PASSWORD), PASSWORD, pem(vendorRoot));
     expect(completed.rootThumbprints.sha256).toBe(vendorRootSha256);
   });
 
   it('starts, and keeps issuing, when the imported certificate no longer fits the configuration', async () => {
     const moved = await CertificateAuthority.open({ config: config('other.example.test'), box, db: database.db });
-    expect(() => moved.provisioningCredential()).toThrow(expect.objectContaining({ code: 'CN_OUTSIDE_NAMESPACE' }));
+    expect(() => moved.provisioning.credential()).toThrow(expect.objectContaining({ code: 'CN_OUTSIDE_NAMESPACE' }));
     const issued = await moved.issue({
       requestId: `${backend.name}:after-move`,
       template: 'ieee8021x-client',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
@@ -12,14 +11,16 @@ import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 import type { LifecycleActivities } from '../../../activities/contract';
-import type { RetryTiming } from '../../../workflows/step-runner';
+import { newDeviceUuid as newDevice } from '../../support/device-uuid';
 
 /**
  * The lifecycle workflows' own logic, with activities that only record their calls: step order
  * per spec, validation, operator decisions, compensation and one operation per device. The same
  * flows against the emulator, Samba, the CA and the database are in tests/integration/lifecycle.
+ * Workers run the test bundle, whose durable timers are shortened (tests/support/fast-timers.ts).
  */
-const FAST: RetryTiming = { initialInterval: '20 milliseconds', maximumInterval: '50 milliseconds' };
+/** What provisioning and update both end with: stage two after its login, then the result. */
+const STAGE_TWO_AND_RESULT = ['I8', 'OOB9.1', 'OOB9.2', 'OOB9.3a', 'OOB9.3b', 'OOB9.4', 'OOB10'];
 const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
 
 const OOB_ORDER = [
@@ -64,13 +65,7 @@ describe('lifecycle workflows (fake activities)', () => {
     const fake = fakeLifecycleActivities(script);
     const taskQueue = uniqueQueue('lifecycle');
     const worker = await createTestWorker(env, { taskQueue, activities: { ...fake.activities, ...override } });
-    const running = worker.run();
-    try {
-      return await body({ taskQueue, fake, worker });
-    } finally {
-      worker.shutdown();
-      await running;
-    }
+    return worker.runUntil(() => body({ taskQueue, fake, worker }));
   }
 
   /** Keeps the history of a finished run as a replay fixture when asked to (AMTFLOW_WRITE_FIXTURES=1). */
@@ -83,11 +78,11 @@ describe('lifecycle workflows (fake activities)', () => {
 
   it('provisions out of band in the order of OOB2–OOB10, visible in progress and search attributes', async () => {
     await withWorker({}, async ({ taskQueue, fake }) => {
-      const deviceUuid = randomUUID();
+      const deviceUuid = newDevice();
       const handle = await startLifecycle(
         env.client,
         'provision',
-        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello' },
         { taskQueue },
       );
       const result = await handle.result();
@@ -100,9 +95,28 @@ describe('lifecycle workflows (fake activities)', () => {
       expect(fake.names()).toEqual(OOB_ORDER);
       const progress = await handle.query(progressQuery);
       expect(progress.state).toBe('completed');
-      expect(progress.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id)).toEqual(
-        expect.arrayContaining(['IB9', 'IB5', 'I1.undo', 'I3.undo']),
-      );
+      // The run lists its own steps only: no in-band step, no undo step, every one done once.
+      expect(progress.steps.map((s) => s.id)).toEqual([
+        'OOB2',
+        'P2',
+        'P4',
+        'OOB3',
+        'I1',
+        'I3',
+        'I4',
+        'OOB4',
+        'OOB6',
+        'I2',
+        'OOB8.1',
+        'OOB8.2',
+        'OOB8.3',
+        'OOB8.4',
+        'OOB8.5',
+        'OOB8.6',
+        'OOB9.0',
+        ...STAGE_TWO_AND_RESULT,
+      ]);
+      expect(progress.steps.filter((s) => s.status !== 'succeeded' || s.attempts !== 1)).toEqual([]);
       expect(progress.steps.find((s) => s.id === 'OOB8.2')).toMatchObject({
         title: 'set host name and domain',
         status: 'succeeded',
@@ -123,13 +137,16 @@ describe('lifecycle workflows (fake activities)', () => {
       const handle = await startLifecycle(
         env.client,
         'provision',
-        { deviceUuid: randomUUID(), mode: 'in-band', requestedBy: 'agent', timing: FAST },
+        { deviceUuid: newDevice(), mode: 'in-band', requestedBy: 'agent' },
         { taskQueue },
       );
       await handle.result();
       const names = fake.names();
       expect(names.indexOf('verifyOneTimePassword')).toBe(names.indexOf('loginWithDigest') + 1);
-      expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'IB9')?.status).toBe('succeeded');
+      const ids = (await handle.query(progressQuery)).steps.map((s) => s.id);
+      expect(ids.slice(0, 2)).toEqual(['IB9', 'P2']);
+      expect(ids).not.toContain('OOB2');
+      expect(ids.indexOf('IB5')).toBe(ids.indexOf('OOB6') + 1);
       await keepHistory(handle, 'provision-in-band');
     });
   });
@@ -141,7 +158,7 @@ describe('lifecycle workflows (fake activities)', () => {
         const handle = await startLifecycle(
           env.client,
           'provision',
-          { deviceUuid: randomUUID(), mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+          { deviceUuid: newDevice(), mode: 'out-of-band', requestedBy: 'hello' },
           { taskQueue },
         );
         expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('NON_CONTIGUOUS_NAMESPACE');
@@ -152,11 +169,11 @@ describe('lifecycle workflows (fake activities)', () => {
 
   it('refuses a second operation while one is in flight, and an abort undoes what the run did', async () => {
     await withWorker({ setAdminPassword: ['fail', 'fail', 'fail'] }, async ({ taskQueue, fake }) => {
-      const deviceUuid = randomUUID();
+      const deviceUuid = newDevice();
       const handle = await startLifecycle(
         env.client,
         'provision',
-        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello', timing: FAST },
+        { deviceUuid, mode: 'out-of-band', requestedBy: 'hello' },
         { taskQueue },
       );
       await waitFor(
@@ -194,7 +211,15 @@ describe('lifecycle workflows (fake activities)', () => {
         'deleteAmtAccount',
         'revokeDeviceCertificates',
       ]);
-      expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'I3')?.status).toBe('compensated');
+      const steps = (await handle.query(progressQuery)).steps;
+      expect(steps.find((s) => s.id === 'I3')?.status).toBe('compensated');
+      expect(steps.find((s) => s.id === 'OOB8.4')).toMatchObject({ status: 'failed', attempts: 3 });
+      // The decision's audit and the undo steps join the run's steps when they run, in that order.
+      expect(steps.slice(-3).map((s) => [s.id, s.status])).toEqual([
+        ['P7', 'succeeded'],
+        ['I3.undo', 'succeeded'],
+        ['I1.undo', 'succeeded'],
+      ]);
       await keepHistory(handle, 'provision-aborted');
     });
   });
@@ -204,7 +229,7 @@ describe('lifecycle workflows (fake activities)', () => {
       const handle = await startLifecycle(
         env.client,
         'update',
-        { deviceUuid: randomUUID(), requestedBy: 'alice', timing: FAST },
+        { deviceUuid: newDevice(), requestedBy: 'alice' },
         { taskQueue },
       );
       await handle.result();
@@ -224,11 +249,15 @@ describe('lifecycle workflows (fake activities)', () => {
         'recordResult',
       ]);
       expect(fake.calls.find((c) => c.name === 'revokeDeviceCertificates')?.input).toMatchObject({
-        templates: ['8021x-client'],
+        templates: ['ieee8021x-client'],
       });
       expect(fake.calls.find((c) => c.name === 'configureNetworkAuthentication')?.input).toMatchObject({
         update: true,
       });
+      // UPD1 is the update's login; stage two's own login (OOB9.0) is not a step of an update.
+      const steps = (await handle.query(progressQuery)).steps;
+      expect(steps.map((s) => s.id)).toEqual(['OOB2', 'P2', 'UPD2', 'UPD2.1', 'UPD3', 'UPD1', ...STAGE_TWO_AND_RESULT]);
+      expect(steps.every((s) => s.status === 'succeeded')).toBe(true);
       await keepHistory(handle, 'update');
     });
   });
@@ -240,7 +269,7 @@ describe('lifecycle workflows (fake activities)', () => {
         const handle = await startLifecycle(
           env.client,
           'remove',
-          { deviceUuid: randomUUID(), mode, requestedBy: 'alice', timing: FAST },
+          { deviceUuid: newDevice(), mode, requestedBy: 'alice' },
           { taskQueue },
         );
         expect(await handle.result()).toMatchObject({ mode });
@@ -266,17 +295,16 @@ describe('lifecycle workflows (fake activities)', () => {
     await withWorker(
       {},
       async ({ taskQueue, fake }) => {
-        const deviceUuid = randomUUID();
+        const deviceUuid = newDevice();
         const handle = await startLifecycle(
           env.client,
-          'rename',
+          'rename_or_move',
           {
             deviceUuid,
             hostName: 'amt-0001-new',
             domain: 'corp.example.test',
             mode: 'out-of-band',
             requestedBy: 'alice',
-            timing: FAST,
           },
           { taskQueue },
         );

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { formatProgress, operatorCommands } from '../../../cli/commands';
+import { formatProgress } from '../../../cli/progress';
+import { operatorCommands } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 
 describe('operator commands', () => {
@@ -17,7 +18,7 @@ describe('operator commands', () => {
     const taskQueue = uniqueQueue('cli');
     const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
     const commands = operatorCommands(env.client, { taskQueue });
-    const deviceUuid = randomUUID();
+    const deviceUuid = newDeviceUuid();
     await worker.runUntil(async () => {
       await commands.provision(deviceUuid, 'out-of-band', 'alice');
       await waitFor(

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE } from '../../../scripts/build-workflow-bundle';
+import { WORKFLOW_BUNDLE } from '../../../workers/workflow-bundle';
 import { testDataConverter } from '../../support/temporal';
 
 /**

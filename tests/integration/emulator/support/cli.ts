@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { waitFor } from './client';
+import { waitFor } from '../../../../scripts/lib/process';
 
 /**
  * A real command-line client (amtterm, amttool) driven through pipes: input is written when the
@@ -29,16 +29,16 @@ export class CliRun {
 
   async waitForOutput(text: string, ms = 10_000): Promise<void> {
     await waitFor(
-      () => this.output.includes(text),
-      ms,
       `"${text}" in the output of ${this.child.spawnfile}:\n${this.output}`,
+      async () => this.output.includes(text),
+      ms,
+      20,
     );
   }
 
   async waitForExit(ms = 10_000): Promise<number> {
-    return waitFor(() => (this.exitCode === null ? undefined : { code: this.exitCode }), ms, 'exit').then(
-      (e) => e.code,
-    );
+    await waitFor(`${this.child.spawnfile} to exit`, async () => this.exitCode !== null, ms, 20);
+    return this.exitCode as number;
   }
 
   kill(): void {

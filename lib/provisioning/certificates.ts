@@ -1,11 +1,17 @@
 import { X509Certificate } from 'node:crypto';
-import { AmtProtocolError, nullSignedCertificateRequest, type AmtKeyPair, type AmtSession } from '../lib/amt';
-import type { CertificateAuthority, CertificateRecord } from '../lib/pki';
-import { permanentFailure } from './failures';
+import { AmtProtocolError, nullSignedCertificateRequest, type AmtKeyPair, type AmtSession } from '../amt';
+import { PkiError, type CertificateAuthority, type CertificateRecord, type DeviceTemplate } from '../pki';
+
+/**
+ * Certificates between amtflow's CA and a device's firmware (spec I2, I6): enrolment of a key pair
+ * the firmware generates (PKCS#10 signed by the firmware, the private key never leaves it), and the
+ * chain the firmware installs.
+ */
 
 export interface DeviceCertificateRequest {
+  /** Idempotency key: a retry with the same id gets the same certificate (architecture law 5). */
   requestId: string;
-  template: 'amt-web-server' | 'ieee8021x-client';
+  template: DeviceTemplate;
   deviceUuid: string;
   fqdn: string;
 }
@@ -31,9 +37,9 @@ async function unusedKeyPair(amt: AmtSession): Promise<AmtKeyPair> {
 }
 
 /**
- * I2, idempotent by request id. With a WS-Management session the firmware makes the key and signs
- * the PKCS#10 request (the private key never leaves it); without one (EOI firmware) the CA makes
- * the key and keeps it sealed until it is installed.
+ * I2, idempotent by request id; resolves with the serial. With a WS-Management session the
+ * firmware makes the key and signs the PKCS#10 request; without one (EOI firmware, which cannot
+ * generate keys) the CA makes the key and keeps it sealed until it is installed.
  */
 export async function issueDeviceCertificate(
   ca: CertificateAuthority,
@@ -59,22 +65,24 @@ export interface CertificateForFirmware {
   chainDer: Buffer[];
 }
 
+/** An issued certificate of amtflow's CA with its chain, as the firmware installs it; CERTIFICATE_NOT_FOUND otherwise. */
 export async function certificateForFirmware(
   ca: CertificateAuthority,
   serial: string,
 ): Promise<CertificateForFirmware> {
   const record = await ca.certificate(serial);
   if (!record || record.status !== 'issued') {
-    throw permanentFailure(
-      'CERTIFICATE_NOT_FOUND',
-      `certificate ${serial} is not an issued certificate of amtflow's CA`,
-    );
+    throw new PkiError('CERTIFICATE_NOT_FOUND', `certificate ${serial} is not an issued certificate of amtflow's CA`);
   }
   return { record, chainDer: [record.certificatePem, ...ca.chainPem].map((pem) => new X509Certificate(pem).raw) };
 }
 
 /** The firmware's InstanceID of a certificate, adding it (its key pair is in the firmware) when absent. */
-export async function installedCertificateId(amt: AmtSession, certificateDer: Buffer, trustedRoot = false) {
+export async function installedCertificateId(
+  amt: AmtSession,
+  certificateDer: Buffer,
+  trustedRoot = false,
+): Promise<string> {
   const { certificates } = amt.wsman;
   const base64 = certificateDer.toString('base64');
   const present = (await certificates.listCertificates()).find((c) => c.x509Certificate === base64);

@@ -1,0 +1,105 @@
+/**
+ * amtflow's front door, in pieces a process composes: the codec server (for the Web UI), and the
+ * HTTP API with the hello listener over the site database and a Temporal client. `api/main.ts` runs
+ * them as their own process (production, PostgreSQL); `scripts/start.ts` composes the same pieces
+ * into the embedded default. Each piece resolves once it listens, with what stops it.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type pino from 'pino';
+import type { AmtflowConfig } from '../lib/config';
+import { startHelloListener } from '../lib/hello/listener';
+import type { CertificateAuthority } from '../lib/pki';
+import type { Store } from '../lib/store';
+import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
+import { buildCodecServer } from './codec-server';
+import { createHelloService } from './hello-service';
+import { buildApiServer } from './server';
+import { apiTokens, codecServerToken, type ApiTokens } from './tokens';
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * The codec server on `listeners.codecPort`, for the browser origins in `listeners.webUiOrigins`.
+ * `endpoint` carries the token in its path: what the dev Web UI's codec setting takes.
+ */
+export async function startCodecServer(
+  config: Pick<AmtflowConfig, 'listeners'>,
+  derivationKey: Buffer,
+): Promise<Stoppable & { endpoint: string }> {
+  const { host, codecPort, webUiOrigins } = config.listeners;
+  const token = codecServerToken(derivationKey);
+  const server = await buildCodecServer({
+    codec: new EncryptionCodec(deriveCodecKey(derivationKey)),
+    token,
+    allowedOrigins: webUiOrigins,
+  });
+  await server.listen({ host, port: codecPort });
+  return { endpoint: `http://${host}:${codecPort}/${token}`, stop: () => server.close() };
+}
+
+export interface FrontDoorDeps {
+  config: Pick<AmtflowConfig, 'listeners' | 'stateDir'>;
+  derivationKey: Buffer;
+  store: Store;
+  ca: Pick<CertificateAuthority, 'crl'>;
+  client: Client;
+  logger: pino.Logger;
+}
+
+/**
+ * The HTTP API (`listeners.apiPort`) and the hello listener (`listeners.helloPort`, spec P5). The
+ * API tokens go to files beside the key-encryption key, never to the log.
+ */
+export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
+  const { host, apiPort, helloPort } = deps.config.listeners;
+  const tokens = apiTokens(deps.derivationKey);
+  const api = await buildApiServer({
+    store: deps.store,
+    client: deps.client,
+    crl: () => deps.ca.crl(),
+    tokens,
+    logger: deps.logger.child({ component: 'api' }),
+  });
+  await api.listen({ host, port: apiPort });
+  deps.logger.info({ url: `http://${host}:${apiPort}`, tokens: writeTokenFiles(deps.config, tokens) }, 'API listening');
+  try {
+    const hello = await startHelloListener({
+      host,
+      port: helloPort,
+      ...createHelloService({
+        store: deps.store,
+        client: deps.client,
+        logger: deps.logger.child({ component: 'hello' }),
+      }),
+    });
+    deps.logger.info({ address: `${host}:${helloPort}` }, 'hello listener ready');
+    return {
+      async stop() {
+        await closeServer(hello);
+        await api.close();
+      },
+    };
+  } catch (err) {
+    await api.close();
+    throw err;
+  }
+}
+
+/** The API tokens for operators and agents, in files beside the key-encryption key (mode 0600). */
+function writeTokenFiles(config: Pick<AmtflowConfig, 'stateDir'>, tokens: ApiTokens): Record<string, string> {
+  const dir = path.join(config.stateDir, 'keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = { operator: path.join(dir, 'api-operator.token'), agent: path.join(dir, 'api-agent.token') };
+  writeFileSync(files.operator, `${tokens.operator}\n`, { mode: 0o600 });
+  writeFileSync(files.agent, `${tokens.agent}\n`, { mode: 0o600 });
+  return files;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

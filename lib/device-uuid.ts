@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { FinalError } from './errors';
+
+/**
+ * A device's SMBIOS UUID in canonical form: lower case, hyphenated (RFC 4122 text). The one type
+ * every layer passes around: front doors (hello parser, API, CLI) produce it from what they
+ * receive, so nothing further in has to lower-case or re-check a UUID.
+ */
+export type DeviceUuid = string & { readonly __brand: 'DeviceUuid' };
+
+const hyphenated = (hex: string) =>
+  `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` as DeviceUuid;
+
+/**
+ * Accepts upper case, braces (`{…}`, as Windows prints it) and the 32-digit form without hyphens,
+ * so every front door lands on the same key.
+ */
+export const deviceUuidSchema = z
+  .string()
+  .transform((value) =>
+    value
+      .trim()
+      .replace(/^\{(.*)\}$/, '$1')
+      .replace(/-/g, '')
+      .toLowerCase(),
+  )
+  .pipe(z.string().regex(/^[0-9a-f]{32}$/, 'must be a UUID (32 hexadecimal digits, optionally hyphenated)'))
+  .transform(hyphenated);
+
+/** A value that is not a UUID; retrying with the same value cannot help. */
+export class InvalidDeviceUuidError extends FinalError<'INVALID_DEVICE_UUID'> {
+  override readonly name = 'InvalidDeviceUuidError';
+  constructor(message: string) {
+    super('INVALID_DEVICE_UUID', message);
+  }
+}
+
+/** Parses what a front door received; INVALID_DEVICE_UUID names the value (UUIDs are not secret). */
+export function parseDeviceUuid(value: string): DeviceUuid {
+  const parsed = deviceUuidSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidDeviceUuidError(
+      `${JSON.stringify(value.slice(0, 64))} is not a device UUID (32 hexadecimal digits, optionally hyphenated)`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The UUID of 16 bytes in RFC 4122 (big-endian) order. */
+export function deviceUuidFromBytes(bytes: Buffer): DeviceUuid {
+  if (bytes.length !== 16) throw new TypeError(`a UUID has 16 bytes, not ${bytes.length}`);
+  return hyphenated(bytes.toString('hex'));
+}

@@ -1,0 +1,19 @@
+import { FinalError } from '../errors';
+
+/** Stable codes of the errors provisioning steps raise themselves; each needs a record, the settings or the firmware changed first. */
+export type ProvisioningErrorCode =
+  /** No hello, agent report or operator entry has left an address for the device yet. */
+  | 'DEVICE_NOT_REACHABLE_ADDRESS'
+  /** IB5: the firmware holds no one-time password, or no agent reported one for the device. */
+  | 'OTP_NOT_REPORTED'
+  /** IB5: the firmware's one-time password is not the one the agent reported. */
+  | 'OTP_MISMATCH'
+  /** A Kerberos account of the profile has no SID among those resolved in the directory (I8). */
+  | 'PRINCIPAL_NOT_FOUND'
+  /** The firmware does not offer the profile's power package (OOB9.3). */
+  | 'POWER_PACKAGE_UNAVAILABLE';
+
+/** A device or settings profile a step cannot work with as it stands; retrying the same call changes nothing. */
+export class ProvisioningError extends FinalError<ProvisioningErrorCode> {
+  override readonly name = 'ProvisioningError';
+}

@@ -1,0 +1,258 @@
+import { X509Certificate } from 'node:crypto';
+import {
+  ACCESS_PERMISSIONS,
+  AMT_REALMS,
+  IEEE8021X_PROTOCOLS,
+  IEEE8021X_WIRED_ENABLED,
+  OPT_IN_REQUIRED,
+  SERVER_CERTIFICATE_NAME_COMPARISON,
+  WIRELESS_AUTHENTICATION,
+  WIRELESS_ENCRYPTION,
+  powerPackageGuid,
+  type AmtInterface,
+  type AmtSession,
+  type Ieee8021xProfile,
+  type WiFiProfile,
+} from '../amt';
+import type { CertificateAuthority } from '../pki';
+import { profileSecretName, type AmtSettings } from '../store/profile-settings';
+import { certificateForFirmware, installedCertificateId, issueDeviceCertificate } from './certificates';
+import { ProvisioningError } from './errors';
+
+/**
+ * Stage two (spec OOB9, I8): a settings profile applied to the firmware over WS-Management, on
+ * every AMT version. Each function puts the profile's values whole, so a retry after any failure
+ * converges. Secrets are read one at a time, only where the firmware takes them.
+ */
+
+export interface StageTwoTarget {
+  amt: AmtSession;
+  settings: AmtSettings;
+  /** One sealed secret of the profile, by its `profileSecretName`. */
+  secret(name: string): Promise<string>;
+}
+
+/** A Windows account of the profile with its SID from the directory (I8); SIDs are not secret. */
+export interface ResolvedAccount {
+  /** As the profile names it, e.g. `CORP\\AMT Operators`. */
+  name: string;
+  /** Binary SID, base64: what AMT_AuthorizationService's KerberosUserSid takes. */
+  sidBase64: string;
+}
+
+/** What an 802.1X client certificate is issued for (I2, template `ieee8021x-client`). */
+export interface Ieee8021xEnrolment {
+  ca: CertificateAuthority;
+  deviceUuid: string;
+  fqdn: string;
+  /** Idempotency key of the step: each configuration derives its own request id from it. */
+  requestId: string;
+}
+
+type WirelessSettings = AmtSettings['wireless'][number];
+type Ieee8021xSettings =
+  NonNullable<AmtSettings['wiredIeee8021x']> | Extract<WirelessSettings, { ieee8021x: unknown }>['ieee8021x'];
+
+/**
+ * OOB9.1: the ACL is cleared, then holds exactly the profile's accounts. Everything is resolved
+ * before the first change, so an unknown account (PRINCIPAL_NOT_FOUND) changes nothing.
+ */
+export async function applyAccessControl(
+  target: StageTwoTarget,
+  accounts: readonly ResolvedAccount[],
+): Promise<{ entries: number }> {
+  const entries = await Promise.all(
+    target.settings.userAccounts.map(async (account) => {
+      const grant = {
+        accessPermission: ACCESS_PERMISSIONS[account.access],
+        realms: account.realms.map((realm) => AMT_REALMS[realm]),
+      };
+      if (account.type === 'digest') {
+        const password = await target.secret(profileSecretName.digestUser(account.username));
+        return { ...grant, digest: { username: account.username, password } };
+      }
+      const resolved = accounts.find((a) => a.name.toLowerCase() === account.account.toLowerCase());
+      if (!resolved)
+        throw new ProvisioningError('PRINCIPAL_NOT_FOUND', `no SID was resolved for ${account.account} (I8)`);
+      return { ...grant, sid: Buffer.from(resolved.sidBase64, 'base64') };
+    }),
+  );
+  const { access } = target.amt.wsman;
+  await access.clearUserAcl();
+  for (const entry of entries) {
+    if ('digest' in entry) await access.addDigestUser({ ...entry, ...entry.digest });
+    else await access.addKerberosUser(entry);
+  }
+  return { entries: entries.length };
+}
+
+/**
+ * OOB9.2: ping, web UI, SOL/IDER with their listener, and on AMT 6.0+ KVM and user consent. KVM and
+ * user consent do not exist on EOI-era firmware (AMT 3.2.1–5.x) and are left out there — not an error.
+ */
+export async function applyFeatures(target: StageTwoTarget, iface: AmtInterface): Promise<void> {
+  const { settings } = target;
+  const { device, features } = target.amt.wsman;
+  await device.setGeneralSettings({ pingResponseEnabled: settings.ping });
+  await features.setWebUi(settings.webUi);
+  await features.setRedirection({ sol: settings.serialOverLan, ider: settings.ideRedirection });
+  if (iface === 'eoi') return;
+  await features.setKvm(settings.kvm);
+  // Client control mode forces consent; the firmware says when the policy may not be changed.
+  if ((await features.getUserConsent()).canModifyOptInPolicy !== false) {
+    await features.setUserConsent(OPT_IN_REQUIRED[settings.userConsent]);
+  }
+}
+
+/** OOB9.3: the profile's power package, unless the firmware already uses it. */
+export async function applyPowerPackage(
+  amt: AmtSession,
+  powerPackage: AmtSettings['powerPackage'],
+): Promise<{ changed: boolean }> {
+  const { features } = amt.wsman;
+  const guid = powerPackageGuid(powerPackage);
+  const schemes = await features.listPowerSchemes();
+  const wanted = schemes.find((scheme) => scheme.schemeGuid === guid);
+  if (!wanted) {
+    throw new ProvisioningError(
+      'POWER_PACKAGE_UNAVAILABLE',
+      `the firmware does not offer ${powerPackage}; it offers: ${schemes.map((s) => s.description ?? s.instanceId).join(', ')}`,
+    );
+  }
+  if ((await features.currentPowerSchemeId()) === wanted.instanceId) return { changed: false };
+  await features.setPowerScheme(wanted.instanceId);
+  return { changed: true };
+}
+
+/**
+ * The certificates one 802.1X configuration needs in firmware: the RADIUS server's root as a
+ * trusted root (I6, SP2) and, for certificate protocols, a client certificate from the CA for a key
+ * the firmware made (I2, idempotent by request id).
+ */
+async function ieee8021xCertificates(
+  amt: AmtSession,
+  settings: Ieee8021xSettings,
+  enrolment: Ieee8021xEnrolment,
+  requestId: string,
+): Promise<{ rootId: string | undefined; clientId: string | undefined }> {
+  const rootId = settings.radiusRootCertificate
+    ? await installedCertificateId(amt, new X509Certificate(settings.radiusRootCertificate).raw, true)
+    : undefined;
+  if (IEEE8021X_PROTOCOLS[settings.protocol].credential !== 'certificate') return { rootId, clientId: undefined };
+  const serial = await issueDeviceCertificate(enrolment.ca, amt, {
+    requestId,
+    template: 'ieee8021x-client',
+    deviceUuid: enrolment.deviceUuid,
+    fqdn: enrolment.fqdn,
+  });
+  const [clientDer] = (await certificateForFirmware(enrolment.ca, serial)).chainDer;
+  return { rootId, clientId: clientDer && (await installedCertificateId(amt, clientDer)) };
+}
+
+/** The 802.1X fields AMT takes; a password protocol's EAP password comes from the profile's secrets. */
+async function ieee8021xProfile(
+  target: StageTwoTarget,
+  name: string,
+  settings: Ieee8021xSettings,
+  secretName: string,
+): Promise<Ieee8021xProfile> {
+  return {
+    name,
+    authenticationProtocol: IEEE8021X_PROTOCOLS[settings.protocol].id,
+    ...(settings.serverCertificateName
+      ? {
+          serverCertificateName: settings.serverCertificateName,
+          serverCertificateNameComparison: SERVER_CERTIFICATE_NAME_COMPARISON[settings.serverCertificateNameComparison],
+        }
+      : {}),
+    ...('username' in settings
+      ? {
+          username: settings.username,
+          password: await target.secret(secretName),
+          ...(settings.domain ? { domain: settings.domain } : {}),
+          ...(settings.roamingIdentity ? { roamingIdentity: settings.roamingIdentity } : {}),
+        }
+      : {}),
+  };
+}
+
+async function wifiProfile(
+  target: StageTwoTarget,
+  wireless: WirelessSettings,
+  enrolment: Ieee8021xEnrolment,
+): Promise<WiFiProfile> {
+  const common = {
+    name: wireless.name,
+    ssid: wireless.ssid,
+    priority: wireless.priority,
+    authenticationMethod: WIRELESS_AUTHENTICATION[wireless.authentication].id,
+    encryptionMethod: WIRELESS_ENCRYPTION[wireless.encryption],
+  };
+  if (!('ieee8021x' in wireless)) {
+    return { ...common, pskPassPhrase: await target.secret(profileSecretName.wirelessPassphrase(wireless.name)) };
+  }
+  const { rootId, clientId } = await ieee8021xCertificates(
+    target.amt,
+    wireless.ieee8021x,
+    enrolment,
+    `${enrolment.requestId}/wireless/${wireless.name}`,
+  );
+  return {
+    ...common,
+    ieee8021x: await ieee8021xProfile(
+      target,
+      wireless.name,
+      wireless.ieee8021x,
+      profileSecretName.wirelessIeee8021x(wireless.name),
+    ),
+    ...(clientId ? { clientCertificateInstanceId: clientId } : {}),
+    ...(rootId ? { caCertificateInstanceId: rootId } : {}),
+  };
+}
+
+/**
+ * OOB9.4: wireless profiles replaced where the firmware has wireless (left alone on update,
+ * UPD4); the 802.1X wired settings re-applied. Resolves with the number of wireless profiles stored.
+ */
+export async function applyNetworkAuthentication(
+  target: StageTwoTarget,
+  enrolment: Ieee8021xEnrolment,
+  options: { update: boolean },
+): Promise<{ profiles: number }> {
+  const { settings } = target;
+  const { network } = target.amt.wsman;
+  let profiles = 0;
+  if (!options.update && (await network.hasWirelessPort())) {
+    // Built before any deletion, so a missing secret leaves the existing profiles in place.
+    const wanted = [];
+    for (const wireless of settings.wireless) wanted.push(await wifiProfile(target, wireless, enrolment));
+    for (const existing of await network.listWiFiProfiles()) await network.deleteWiFiProfile(existing.instanceId);
+    for (const profile of wanted) await network.addWiFiProfile(profile);
+    if (wanted.length > 0) await network.enableWirelessPort();
+    profiles = wanted.length;
+  }
+  const wired = settings.wiredIeee8021x;
+  if (wired) {
+    const fields = await ieee8021xProfile(target, 'wired', wired, profileSecretName.wiredIeee8021x());
+    await network.updateWired8021x({
+      Enabled: IEEE8021X_WIRED_ENABLED.enabled,
+      AuthenticationProtocol: fields.authenticationProtocol,
+      AvailableInS0: wired.availableInS0,
+      PxeTimeout: wired.pxeTimeoutSeconds,
+      ServerCertificateName: fields.serverCertificateName,
+      ServerCertificateNameComparison: fields.serverCertificateNameComparison,
+      Username: fields.username,
+      Password: fields.password,
+      Domain: fields.domain,
+      RoamingIdentity: fields.roamingIdentity,
+    });
+    const { rootId, clientId } = await ieee8021xCertificates(
+      target.amt,
+      wired,
+      enrolment,
+      `${enrolment.requestId}/wired`,
+    );
+    if (rootId && clientId) await network.setWired8021xCertificates(rootId, clientId);
+  }
+  return { profiles };
+}

@@ -1,0 +1,31 @@
+/**
+ * The prebuilt workflow bundle, so that workers start without running webpack (Temporal's
+ * production sample does the same). `npm run build` and `npm start` build it; workers load it.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../runtime/data-converter';
+
+export const WORKFLOW_BUNDLE = path.resolve(__dirname, '..', 'build', 'workflow-bundle.js');
+
+export interface WorkflowBundleOptions {
+  /** Where to write it; the production bundle by default. */
+  target?: string;
+  /** Workflow interceptor modules bundled in besides the workflows (none in production). */
+  interceptorModules?: string[];
+}
+
+export async function buildWorkflowBundle(options: WorkflowBundleOptions = {}): Promise<string> {
+  const target = options.target ?? WORKFLOW_BUNDLE;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '..', 'workflows', 'index.ts'),
+    // The failure converter runs in the sandbox, so it is bundled; workers pass the same path.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(options.interceptorModules ? { workflowInterceptorModules: options.interceptorModules } : {}),
+    logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
+  });
+  mkdirSync(path.dirname(target), { recursive: true });
+  writeFileSync(target, code);
+  return target;
+}
