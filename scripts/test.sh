@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 ensure_node_modules
 ensure_go_on_path
+ensure_debian_packages test
 ensure_postgres
-ensure_samba
 npx tsx scripts/temporal.ts install >/dev/null
 
 say "type-checking and linting"
