@@ -2,7 +2,7 @@
  * Prebuilds the workflow bundle at build time, so that workers start without running webpack
  * (Temporal's production sample does the same).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../runtime/data-converter';
@@ -17,7 +17,9 @@ export async function buildWorkflowBundle(target = WORKFLOW_BUNDLE): Promise<str
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
   });
   mkdirSync(path.dirname(target), { recursive: true });
-  writeFileSync(target, code);
+  // Renamed into place: a worker of a concurrent run (npm start beside npm test) never loads half a bundle.
+  writeFileSync(`${target}.${process.pid}.tmp`, code);
+  renameSync(`${target}.${process.pid}.tmp`, target);
   return target;
 }
 
