@@ -1,11 +1,12 @@
 /**
- * `tsx scripts/temporal.ts install|start|stop` — manage the Temporal dev server of
+ * `tsx scripts/temporal.ts install|cache-dir|start|stop` — manage the Temporal dev server of
  * temporal-config/dev-server.json under amtflow's state directory.
  */
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { STARTED_BY } from './lib/process';
-import { devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
+import { cacheDir, devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
 
 const program = new Command('temporal').description("amtflow's Temporal dev server");
 const log = (line: string) => console.error(line);
@@ -15,6 +16,13 @@ program
   .description('find or build the pinned Temporal CLI')
   .action(async () => {
     console.log(await ensureTemporalCli({ log }));
+  });
+
+program
+  .command('cache-dir')
+  .description('print where built Temporal CLIs are kept on this machine (one directory per version)')
+  .action(() => {
+    console.log(path.join(cacheDir(), 'temporal'));
   });
 
 program
