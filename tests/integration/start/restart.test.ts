@@ -103,6 +103,11 @@ describe('npm start starts again from any state', () => {
       expect(run.find((l) => l.uuid === uuid && /^demo device .* already imported$/.test(l.msg))).toBeDefined();
     }
 
+    // The embedded database belongs to one process: a second npm start on the state directory is refused.
+    const second = StartRun.launch(env);
+    expect((await second.exited).code).toBe(1);
+    expect(second.tail()).toContain(`another npm start (pid ${run.pid}) already runs on this state directory`);
+
     const settled = await run.waitForLine('the demo devices to settle', (l) =>
       l.msg.startsWith('demo devices settled'),
     );
