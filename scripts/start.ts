@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   } finally {
     logger.info('stopping');
     await started.stopAll();
+    logger.info('amtflow stopped');
   }
 }
 

@@ -120,6 +120,7 @@ describe('npm start starts again from any state', () => {
 
   it('stops at Ctrl-C, with the servers it adopted from the killed run', async () => {
     expect((await run!.interrupt()).code).toBe(0);
+    expect(run!.lines.at(-1)?.msg).toBe('amtflow stopped');
     expect(isAlive(left.dc)).toBe(false);
     expect(isAlive(left.temporal)).toBe(false);
   });

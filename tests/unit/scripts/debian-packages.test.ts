@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DebianPackagesError, readComponents, selectPackages } from '../../../scripts/debian-packages';
@@ -46,17 +46,18 @@ describe('the one list of Debian packages', () => {
 
   it('not as root, prints one line naming only the missing packages and the command, and exits non-zero', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-list-'));
-    chmodSync(dir, 0o755);
     const list = path.join(dir, 'list');
     // dpkg itself is installed on every Debian machine; the other package exists nowhere.
-    writeFileSync(list, 'demo test dpkg amtflow-absent-package\n', { mode: 0o644 });
+    writeFileSync(list, 'demo test dpkg amtflow-absent-package\n');
     try {
-      const command = ['scripts/debian-packages.ts', 'ensure', '--for', 'test', '--list', list];
-      const result = spawnSync(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', ...command],
-        { cwd: root, env: { PATH: process.env.PATH, HOME: dir }, encoding: 'utf8' },
-      );
+      const command = [process.execPath, '--import', 'tsx', 'scripts/debian-packages.ts', 'ensure', '--for', 'test'];
+      // As root, in a user namespace of its own: not root there, yet the owner of the checkout's files.
+      const [program, ...args] = process.getuid?.() === 0 ? ['unshare', '--user', ...command] : command;
+      const result = spawnSync(program as string, [...args, '--list', list], {
+        cwd: root,
+        env: { PATH: process.env.PATH, HOME: dir },
+        encoding: 'utf8',
+      });
       expect(result.status).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr.trim().split('\n')).toEqual([
