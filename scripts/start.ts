@@ -107,7 +107,9 @@ async function main(): Promise<void> {
     logger.info('amtflow is up. Press Ctrl-C to stop.');
     await stop.promise;
   } catch (err) {
-    if (!(err instanceof StopRequested)) throw err;
+    // A Ctrl-C also reaches the tools a start-up step runs (samba-tool, go): their failure is the stop.
+    if (!stop.requested) throw err;
+    if (!(err instanceof StopRequested)) logger.warn({ err: (err as Error).message }, 'start-up interrupted by Ctrl-C');
   } finally {
     logger.info('stopping');
     await started.stopAll();
@@ -150,25 +152,18 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
   const cli = await ensureTemporalCli({ log: (line) => logger.info(line) });
   stop.check();
   const serverOptions = devServerOptions(config);
-  const uiPort = serverOptions.uiPort ?? serverOptions.port + 1000;
 
   // The codec server lets the Web UI show the encrypted payloads; its URL carries the token.
   const token = codecServerToken(kek);
   const codecServer = await buildCodecServer({
     codec: new EncryptionCodec(deriveCodecKey(kek)),
     token,
-    allowedOrigins: [`http://${serverOptions.ip}:${uiPort}`],
+    allowedOrigins: [`http://${serverOptions.ip}:${serverOptions.uiPort}`],
   });
   await codecServer.listen({ host: config.listeners.host, port: config.listeners.codecPort });
   started.add('codec server', () => codecServer.close());
   const codecEndpoint = `http://${config.listeners.host}:${config.listeners.codecPort}/${token}`;
-  const server = await startServer({
-    cli,
-    ...serverOptions,
-    uiPort,
-    codecEndpoint,
-    startedBy: STARTED_BY.npmStart,
-  });
+  const server = await startServer({ cli, ...serverOptions, codecEndpoint, startedBy: STARTED_BY.npmStart });
   if (stopsAtCtrlC(server.startedBy)) started.add('Temporal dev server', () => stopServer(config.stateDir));
   logger.info(
     { address: server.address, webUi: server.uiUrl, sqlite: server.dbFile, pid: server.pid },

@@ -218,7 +218,7 @@ export class TemporalAddressInUseError extends Error {
  */
 export function devServerOptions(
   config: AmtflowConfig,
-): Required<Pick<ServerOptions, 'stateDir' | 'ip' | 'port' | 'namespace'>> & Pick<ServerOptions, 'uiPort'> {
+): Required<Pick<ServerOptions, 'stateDir' | 'ip' | 'port' | 'namespace'>> & { uiPort: number } {
   const { connectionOptions, namespace } = temporalConnectConfig(config);
   const address = connectionOptions.address ?? '';
   const match = /^(.+):(\d+)$/.exec(address);
@@ -228,7 +228,7 @@ export function devServerOptions(
     ip: match[1] as string,
     port: Number(match[2]),
     namespace,
-    ...(config.dev.temporalUiPort === undefined ? {} : { uiPort: config.dev.temporalUiPort }),
+    uiPort: config.dev.temporalUiPort ?? defaultUiPort(Number(match[2])),
   };
 }
 
@@ -238,8 +238,13 @@ function serverPaths(stateDir: string, settings: DevServerSettings) {
   return { dir, dbFile, pidFile: path.join(dir, 'temporal.pid'), logFile: path.join(dir, 'temporal.log') };
 }
 
+/** The Temporal CLI's own default: the Web UI on the frontend port + 1000. */
+function defaultUiPort(frontendPort: number): number {
+  return frontendPort + 1000;
+}
+
 function uiPortOf(options: ServerOptions, settings: DevServerSettings): number | false {
-  return options.uiPort ?? (options.port ?? settings.port) + 1000;
+  return options.uiPort ?? defaultUiPort(options.port ?? settings.port);
 }
 
 export function serverArgs(options: ServerOptions, settings = readDevServerSettings()): string[] {

@@ -33,7 +33,7 @@ ensure_postgres() {
   local version hba
   version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
   if [ -z "$version" ]; then
-    say "no PostgreSQL cluster under /etc/postgresql; create one: pg_createcluster --start 15 main"
+    say "no PostgreSQL cluster under /etc/postgresql; create one: pg_createcluster --start $(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1) main"
     return 1
   fi
   if [[ " ${AMTFLOW_INSTALLED_PACKAGES:-} " == *" postgresql "* ]]; then
