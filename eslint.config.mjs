@@ -54,19 +54,35 @@ export default tseslint.config(
               group: ['**/lib/amt', '**/lib/amt/**'],
               message: 'The emulator shares no protocol code with the AMT client.',
             },
+            {
+              // Firmware rules (passwords, user names, certificate chains) are the emulator's own
+              // reading: sharing amtflow's validators would make a wrong rule pass its own test.
+              group: [
+                '**/lib/crypto',
+                '**/lib/crypto/**',
+                '**/lib/store',
+                '**/lib/store/**',
+                '**/lib/pki',
+                '**/lib/pki/**',
+              ],
+              message: 'The emulator applies firmware rules from its own reading, never with amtflow validators.',
+            },
           ],
         },
       ],
     },
   },
   {
-    files: ['lib/amt/**/*.ts'],
+    files: ['lib/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/emulator/**'], message: 'The AMT client shares no protocol code with the emulator.' },
+            {
+              group: ['**/emulator/**'],
+              message: 'amtflow shares no protocol code or firmware rule with the emulator.',
+            },
           ],
         },
       ],

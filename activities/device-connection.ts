@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import {
+  AMT_TLS_SECURE_OPTIONS,
   AmtTlsError,
   AmtTimeoutError,
   AmtConnectionError,
@@ -129,6 +130,7 @@ export function deviceCertificate(
       host: endpoint.host,
       port: endpoint.tlsPort,
       rejectUnauthorized: false,
+      secureOptions: AMT_TLS_SECURE_OPTIONS,
       // As the AMT client: with a client certificate, TLS 1.2 decides acceptance inside the handshake.
       maxVersion: 'TLSv1.2',
       ...(options.legacyProtocols ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),

@@ -12,7 +12,10 @@ export type EmulatorErrorCode =
   | 'AGENT_NO_HECI'
   | 'AGENT_NOT_UNPROVISIONED'
   | 'AGENT_ROOT_HASH_MISSING'
-  | 'AGENT_REPORT_FAILED';
+  | 'AGENT_REPORT_FAILED'
+  | 'DRIVE_NOT_CONNECTED'
+  | 'DRIVE_CHECK_CONDITION'
+  | 'INVALID_HOST_ACTION';
 
 export class EmulatorError extends Error {
   constructor(

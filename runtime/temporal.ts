@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { AmtflowConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { amtflowDataConverter } from './data-converter';
 
 /**
@@ -26,7 +26,7 @@ export function temporalConnectConfig(
 export async function connectClient(config: AmtflowConfig): Promise<{ client: Client; connection: Connection }> {
   const { connectionOptions, namespace } = temporalConnectConfig(config);
   const connection = await Connection.connect(connectionOptions);
-  const dataConverter = amtflowDataConverter(loadKeyEncryptionKey(config));
+  const dataConverter = amtflowDataConverter(loadDerivationKey(config));
   return { client: new Client({ connection, namespace, dataConverter }), connection };
 }
 

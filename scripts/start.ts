@@ -24,7 +24,7 @@ import { buildCodecServer } from '../api/codec-server';
 import type { DeviceProfileInput } from '../emulator/device/profile';
 import { loopbackAddresses, startFleet, uuidForAddress } from '../emulator/fleet/fleet';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { startHelloListener } from '../lib/hello/listener';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
@@ -134,7 +134,7 @@ function adoption(reused: boolean, startedBy: StartedBy | undefined): string {
 }
 
 async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Started, stop: StopSignal): Promise<void> {
-  const kek = loadKeyEncryptionKey(config);
+  const kek = loadDerivationKey(config);
   if (!config.directory) {
     // The dev directory: amtflow's own Samba AD DC under the state directory.
     const dc = sambaDc({ stateDir: config.stateDir, ip: config.dev.dcIp });

@@ -4,7 +4,7 @@
  * a graceful shutdown: running activities finish, then `run()` resolves).
  */
 import { loadConfig } from '../lib/config';
-import { loadKeyEncryptionKey } from '../lib/crypto/kek';
+import { loadDerivationKey } from '../lib/crypto/kek';
 import { createLogger } from '../runtime/logger';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       connection,
       namespace,
       deps,
-      dataConverter: amtflowDataConverter(loadKeyEncryptionKey(config)),
+      dataConverter: amtflowDataConverter(loadDerivationKey(config)),
       workflowBundlePath: WORKFLOW_BUNDLE,
     });
     logger.info({ namespace, taskQueue: worker.options.taskQueue }, 'worker running');

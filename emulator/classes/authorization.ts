@@ -1,12 +1,12 @@
 import type { AclUser } from '../device/nvram';
 import { faults } from '../wsman/faults';
 import type { FirmwareContext, MethodInput, MethodOutput, WsmanClass } from '../wsman/registry';
+import { isReservedForAdmin, isValidUserName } from './account-rules';
 import { PT, bool, decodeBase64, int, requireAdmin, service } from './common';
 
 const MAX_USERS = 31;
 /** Realm ids an ACL entry may carry (reference §4.5); 3 (PT Administration) is admin-only on AMT. */
 const VALID_REALMS = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24]);
-const USERNAME = /^[\x21-\x7e]{1,16}$/;
 
 /**
  * DigestPassword is Base64 of the raw MD5 HA1 per the SDK, RPS and rpc-go; MeshCentral's legacy
@@ -19,12 +19,12 @@ export function digestPasswordToHa1(value: string | undefined): string | null {
   return raw && raw.length === 16 ? raw.toString('hex') : null;
 }
 
-function validUsername(name: string): boolean {
-  return USERNAME.test(name) && !/[:,"]/.test(name) && !name.startsWith('$$') && name !== 'admin';
-}
 
-/** Validates Add/UpdateUserAclEntryEx input into an entry (without handle), or a PT_STATUS. */
-function parseUserEntry(input: MethodInput): Omit<AclUser, 'handle' | 'enabled'> | number {
+/**
+ * Validates Add/UpdateUserAclEntryEx input into an entry (without handle), or a PT_STATUS. The
+ * password arrives as a Digest hash, so only its form can be checked; the name gets the SDK's rules.
+ */
+function parseUserEntry(ctx: FirmwareContext, input: MethodInput): Omit<AclUser, 'handle' | 'enabled'> | number {
   const username = input.text('DigestUsername');
   const password = input.text('DigestPassword');
   const sid = input.text('KerberosUserSid');
@@ -37,7 +37,9 @@ function parseUserEntry(input: MethodInput): Omit<AclUser, 'handle' | 'enabled'>
     if (!raw || raw.length < 1 || raw.length > 28 || username) return PT.INVALID_PARAMETER;
     return { username: null, ha1: null, kerberosSid: raw.toString('base64'), accessPermission: access, realms };
   }
-  if (!username || !validUsername(username)) return PT.INVALID_NAME;
+  if (!username || !isValidUserName(username) || isReservedForAdmin(username, ctx.nvram.amtVersion)) {
+    return PT.INVALID_NAME;
+  }
   const ha1 = digestPasswordToHa1(password);
   if (!ha1) return PT.INVALID_PASSWORD;
   return { username, ha1, kerberosSid: null, accessPermission: access, realms };
@@ -71,7 +73,7 @@ export const authorizationService: WsmanClass = {
       requireAdmin(ctx);
       const username = input.text('Username');
       const ha1 = digestPasswordToHa1(input.text('DigestPassword'));
-      if (!username || !USERNAME.test(username) || /[:,"]/.test(username)) return { returnValue: PT.INVALID_NAME };
+      if (!username || !isValidUserName(username)) return { returnValue: PT.INVALID_NAME };
       if (!ha1) return { returnValue: PT.INVALID_PASSWORD };
       if (ctx.nvram.users.some((u) => u.username === username)) return { returnValue: PT.DUPLICATE };
       ctx.nvram.admin = { username, ha1, isDefault: false };
@@ -87,7 +89,7 @@ export const authorizationService: WsmanClass = {
       return { returnValue: PT.SUCCESS, out: { IsDefault: ctx.nvram.admin.isDefault } };
     },
     AddUserAclEntryEx(ctx, input) {
-      const entry = parseUserEntry(input);
+      const entry = parseUserEntry(ctx, input);
       if (typeof entry === 'number') return { returnValue: entry };
       if (duplicate(ctx, entry)) return { returnValue: PT.DUPLICATE };
       if (ctx.nvram.users.length >= MAX_USERS) return { returnValue: PT.MAX_LIMIT_REACHED };
@@ -118,7 +120,7 @@ export const authorizationService: WsmanClass = {
     UpdateUserAclEntryEx(ctx, input) {
       const u = findUser(ctx, input);
       if (!u) return notFound;
-      const entry = parseUserEntry(input);
+      const entry = parseUserEntry(ctx, input);
       if (typeof entry === 'number') return { returnValue: entry };
       if (duplicate(ctx, entry, u.handle)) return { returnValue: PT.DUPLICATE };
       Object.assign(u, entry);

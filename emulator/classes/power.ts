@@ -2,25 +2,9 @@ import { resourceUriOf } from '../wsman/namespaces';
 import type { WsmanClass } from '../wsman/registry';
 import { epr } from '../wsman/writer';
 import { PT } from './common';
-
-/**
- * Intel's power packages (reference §4.16): description and SchemeGUID (base64 of the raw bytes
- * LMS lists). The emulated desktop exposes two of them, as OEMs typically do.
- */
-export const POWER_SCHEMES: { description: string; guid: string }[] = [
-  { description: 'Mobile: ON in S0', guid: 'djmXEQtWUEOIcJgS85G1YA==' },
-  { description: 'Mobile: ON in S0, S3/AC', guid: 'JtMcdocIx0u7Xzh0QxWl/w==' },
-  { description: 'Mobile: ON in S0, S3/AC, S4-5/AC', guid: 'Uw4I22wP2Uiy0olY0/EVbg==' },
-  { description: 'Mobile: ON in S0, ME Wake in S3/AC', guid: 'BV3Vtkykh02lqLR8FN7aXw==' },
-  { description: 'Mobile: ON in S0, ME Wake in S3/AC, S4-5/AC', guid: 'MIAN7gnAeEOvKHhootu+Og==' },
-  { description: 'Desktop: ON in S0', guid: 'lE+DEvsQT9yWjh4jKwyQZQ==' },
-  { description: 'Desktop: ON in S0, S3', guid: 'oYYAq5p/TEKm5rskOildng==' },
-  { description: 'Desktop: ON in S0, S3, S4-5', guid: 'coarrJa0SOKbnpt9+Rx/1A==' },
-  { description: 'Desktop: ON in S0, ME Wake in S3', guid: 'ezLNTWu+Q4mmKk172NvQJg==' },
-  { description: 'Desktop: ON in S0, ME Wake in S3, S4-5', guid: 'cyJzRiPcQy+pihPTeYLYVQ==' },
-  { description: 'Desktop: ON in S0, S3, S4-5, OFF after power loss', guid: 'xRmkum5vjU2yJ1F/fkWV2w==' },
-  { description: 'Desktop: ON in S0, ME Wake in S3, S4-5, OFF after power loss', guid: '1gvj7QTFLEa3ctGAGO4vxA==' },
-];
+import { versionAtLeast } from '../device/version';
+import type { Refusal } from '../host/host';
+import { CHANGE_RULES, CIM_POWER_STATE, POWER_SCHEMES, type HostState, type PowerChange } from '../host/power';
 
 const schemeInstanceId = (index: number) => `Intel(r) AMT Power Scheme ${index}`;
 const computerSystem = () =>
@@ -61,17 +45,37 @@ export const elementSettingData: WsmanClass = {
   },
 };
 
-/** CIM power states a client may request (reference: CIM_PowerManagementService). */
-const POWER_STATES = new Map<number, number>([
-  [2, 2], // on
-  [5, 2], // power cycle (off soft), ends on
-  [8, 8], // off soft
-  [10, 2], // master bus reset
-  [12, 8], // off soft graceful
-  [13, 8], // off hard graceful
-  [14, 2], // master bus reset graceful
-  [15, 2], // power cycle graceful
+/**
+ * PowerState values RequestPowerStateChange accepts, with the first release that offers them:
+ * 2, 5, 8 and 10 on every release, 4 and 7 from 9.0 (SDK-PWR table), the graceful 12 and 14 from
+ * 10 (MeshCommander and the Open AMT console offer them only above 9) [inferred].
+ */
+const REQUESTS: ReadonlyMap<number, { change: PowerChange; since: number }> = new Map([
+  [2, { change: 'on', since: 0 }],
+  [4, { change: 'sleep', since: 9 }],
+  [5, { change: 'cycle', since: 0 }],
+  [7, { change: 'hibernate', since: 9 }],
+  [8, { change: 'off', since: 0 }],
+  [10, { change: 'reset', since: 0 }],
+  [12, { change: 'graceful-off', since: 10 }],
+  [14, { change: 'graceful-reset', since: 10 }],
 ]);
+
+/** CIM ReturnValues of RequestPowerStateChange (GWM `cim/power/decoder.go`). */
+const RPSC = { COMPLETED: 0, UNKNOWN_ERROR: 2, INVALID_PARAMETER: 5 } as const;
+
+function offered(amtVersion: string, value: number): PowerChange | undefined {
+  const request = REQUESTS.get(value);
+  return request && versionAtLeast(amtVersion, request.since) ? request.change : undefined;
+}
+
+/** The PowerState values the firmware would accept now (AvailableRequestedPowerStates). */
+function availableRequests(amtVersion: string, state: HostState): number[] {
+  return [...REQUESTS.keys()].filter((value) => {
+    const change = offered(amtVersion, value);
+    return change !== undefined && CHANGE_RULES[change].from.includes(state);
+  });
+}
 
 const powerService = () =>
   epr(resourceUriOf('CIM_PowerManagementService'), {
@@ -99,17 +103,30 @@ export const powerManagementService: WsmanClass = {
     ];
   },
   methods: {
-    RequestPowerStateChange({ nvram }, input) {
-      const requested = input.int('PowerState');
-      const next = requested === undefined ? undefined : POWER_STATES.get(requested);
-      // CIM codes: 0 completed, 1 not supported, 2 unknown/unspecified error.
-      if (next === undefined) return { returnValue: 1 };
-      // Turning on an already running host (or off a stopped one) is not a valid transition.
-      if ((requested === 2 && nvram.power.hostPowerState === 2) || (next === 8 && nvram.power.hostPowerState === 8)) {
-        return { returnValue: 2 };
-      }
-      nvram.power.hostPowerState = next;
-      return { returnValue: 0 };
+    /**
+     * SDK-PWR: PowerState plus ManagedElement (the managed system, CIM_ComputerSystem
+     * "ManagedSystem"); Time and TimeoutPeriod NULL. Refusals answer 2 (Unknown/Unspecified
+     * Error): a power change from the wrong state (sdague/amt#16, #28 show 2), a value this
+     * release does not offer (MeshCentral#2426 read 2 as NOT_READY), and a power-off or cycle
+     * while a redirection session is open ("rejected as invalid", value [inferred]).
+     */
+    RequestPowerStateChange({ nvram, host }, input) {
+      const value = input.int('PowerState');
+      const element = input.epr('ManagedElement');
+      const system =
+        element?.resourceUri.endsWith('/CIM_ComputerSystem') &&
+        [undefined, 'ManagedSystem'].includes(element.selectors.get('Name') as string | undefined);
+      if (value === undefined || value < 1 || value > 17 || !system) return { returnValue: RPSC.INVALID_PARAMETER };
+      host.lastRequested = value;
+      const change = offered(nvram.amtVersion, value);
+      if (!change) return { returnValue: RPSC.UNKNOWN_ERROR };
+      const returnValue = host.request(
+        change,
+        { source: 'wsman', request: `RequestPowerStateChange(${value})` },
+        (refusal: Refusal | null) =>
+          refusal === null ? RPSC.COMPLETED : refusal.kind === 'fault' ? refusal.returnValue : RPSC.UNKNOWN_ERROR,
+      );
+      return { returnValue };
     },
   },
 };
@@ -118,11 +135,12 @@ export const associatedPowerManagementService: WsmanClass = {
   name: 'CIM_AssociatedPowerManagementService',
   keys: ['ServiceProvided', 'UserOfService'],
   realm: 5,
-  instances({ nvram }) {
+  instances({ nvram, host }) {
     return [
       {
-        AvailableRequestedPowerStates: [2, 5, 8, 10, 12, 13, 14, 15],
-        PowerState: nvram.power.hostPowerState,
+        AvailableRequestedPowerStates: availableRequests(nvram.amtVersion, host.state),
+        PowerState: CIM_POWER_STATE[host.state],
+        RequestedPowerState: host.lastRequested,
         ServiceProvided: powerService(),
         UserOfService: computerSystem(),
       },

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { faults } from '../wsman/faults';
 import type { WsmanClass } from '../wsman/registry';
 import { RSC, bool, int, service } from './common';
-import { isStrongPassword } from './setup';
+import { isStrongPassword } from './account-rules';
 
 const REDIRECTION_STATES = [32768, 32769, 32770, 32771];
 

@@ -1,25 +1,13 @@
 import { createVerify } from 'node:crypto';
 import { completeProvisioning, unprovision, type Nvram } from '../device/nvram';
-import { checkProvisioningChain } from '../device/provisioning-cert';
+import { checkProvisioningChain, refusesWeakChains } from '../device/provisioning-cert';
 import { HASH_LENGTH, HASH_TYPE, customHashSlots, type HashAlgorithm } from '../device/root-hashes';
 import { versionAtLeast } from '../device/version';
 import { faults } from '../wsman/faults';
 import type { FirmwareContext, MethodOutput, WsmanClass } from '../wsman/registry';
 import type { Props } from '../wsman/writer';
+import { isStrongPassword } from './account-rules';
 import { PT, bool, decodeBase64, parseCertificate, requireAdmin, requireLocal, service } from './common';
-
-/** Strong password rules of SetMEBxPassword (reference §3.1). */
-export function isStrongPassword(p: string): boolean {
-  return (
-    p.length >= 8 &&
-    p.length <= 32 &&
-    /[A-Z]/.test(p) &&
-    /[a-z]/.test(p) &&
-    /\d/.test(p) &&
-    /[^A-Za-z0-9]/.test(p) &&
-    !/[:,"]/.test(p)
-  );
-}
 
 /** SMBIOS byte order: the first three UUID groups little-endian. */
 export function uuidBytes(uuid: string): Buffer {
@@ -302,6 +290,8 @@ export const provisioningCertificateHash: WsmanClass = {
     const algorithm = HASH_TYPES[Number(input.text('HashType'))];
     const data = decodeBase64(input.text('HashData'));
     if (!algorithm || !data || data.length !== HASH_LENGTH[algorithm]) throw faults.invalidRepresentation();
+    // ME 15/16 on: "it is no longer possible to add SHA1 hashes" (AMT SDK, "Root certificate hashes").
+    if (algorithm === 'sha1' && refusesWeakChains(nvram)) throw faults.invalidRepresentation('InvalidValues');
     const custom = nvram.hashes.filter((h) => !h.isDefault).length;
     if (custom >= customHashSlots(versionAtLeast(nvram.amtVersion, 7))) throw faults.quotaLimit();
     const hash = data.toString('hex');

@@ -1,7 +1,12 @@
+import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { CLASSES } from '../classes';
+import { identifyResponse, isIdentifyRequest } from '../discovery/identify';
+import { Host } from '../host/host';
+import { RedirectionService } from '../redirection/listener';
 import { EmulatorError } from '../errors';
 import type { Fault, FaultRegistry } from '../fleet/faults';
 import { HelloSender, type HelloAttempt } from '../hello/sender';
@@ -19,15 +24,17 @@ import {
   type EoiService,
 } from '../legacy/eoi';
 import { EnumerationContexts, dispatch } from '../wsman/dispatch';
-import { parseEnvelope } from '../wsman/envelope';
+import { parseEnvelope, type WsmanRequest } from '../wsman/envelope';
 import { WsmanFault, faults as wsmanFaults } from '../wsman/faults';
 import type { AuthContext, FirmwareContext, FirmwareEvent, ProvisioningSession } from '../wsman/registry';
-import { MessageIds, faultEnvelope } from '../wsman/writer';
-import { XmlInputError, parseXml } from '../wsman/xml';
+import { NS } from '../wsman/namespaces';
+import { MessageIds, envelope, faultEnvelope, outputXml } from '../wsman/writer';
+import { XmlInputError, childText, parseXml } from '../wsman/xml';
 import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
 import { checkProvisioningChain } from './provisioning-cert';
 import { NvramWriter, nvramPath } from './store';
-import { checkMutualClient, peerChain, tlsModeFor } from './tls';
+import { serveLegacyTls } from './legacy-tls';
+import { checkMutualClient, peerChain, tlsModeFor, type TlsMode } from './tls';
 import { isLegacy } from './version';
 
 export const AMT_HTTP_PORT = 16992;
@@ -46,7 +53,12 @@ export interface DeviceOptions {
   ports: { http: number; tls: number };
   helloTimeScale: number;
   onHello?: (uuid: string, attempt: HelloAttempt) => void;
+  /** False: firmware without RFC 5746, its TLS port served by the legacy engine (legacy-tls.ts). */
+  secureRenegotiation: boolean;
 }
+
+/** A connection the HTTP layer serves: a TCP socket, a TLS socket, or a legacy TLS stream. */
+type DeviceStream = Duplex & { setTimeout(ms: number, onTimeout?: () => void): unknown };
 
 interface Connection {
   tls: boolean;
@@ -55,6 +67,10 @@ interface Connection {
 }
 
 type Reply = { bytes: Buffer; close: boolean } | { drop: true };
+
+/** Faults that play a hostile or broken device on WS-Man (faults.ts). */
+const HOSTILE_KINDS: readonly Fault['kind'][] = ['endlessPull', 'hugeTotalCount', 'hugeFaultReason'];
+type HostileFault = Extract<Fault, { kind: 'endlessPull' | 'hugeTotalCount' | 'hugeFaultReason' }>;
 
 const READ_ONLY_OPERATIONS = new Set(['Get', 'Enumerate', 'Pull', 'Release']);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -82,6 +98,10 @@ export class Device {
   private rebootTimer: NodeJS.Timeout | null = null;
   httpPort = 0;
   tlsPort = 0;
+  /** The computer around the ME: power state and transitions, serial console, IDE-R drive. */
+  readonly host: Host;
+  /** Redirection listener (16994/16995): `redirection.port`, `redirection.tlsPort`. */
+  readonly redirection: RedirectionService;
 
   private constructor(private readonly options: DeviceOptions) {
     this.state = options.nvram;
@@ -92,6 +112,15 @@ export class Device {
       log: options.log,
       onAttempt: (a) => options.onHello?.(this.uuid, a),
     });
+    const nvram = () => this.state;
+    this.host = new Host({
+      uuid: this.uuid,
+      nvram,
+      faults: options.faults,
+      persist: () => this.writer.save(),
+      now: () => this.now(),
+    });
+    this.redirection = new RedirectionService({ address: this.address, nvram, host: this.host, log: options.log });
   }
 
   static async start(options: DeviceOptions): Promise<Device> {
@@ -113,6 +142,11 @@ export class Device {
   /** A deep copy of the NVRAM: the test oracle. */
   nvram(): Nvram {
     return structuredClone(this.state);
+  }
+
+  /** Enumeration contexts open now (RAM, not NVRAM): the test oracle for clients that leak them. */
+  get openEnumerations(): number {
+    return this.enumerations.size;
   }
 
   get helloRunning(): boolean {
@@ -161,6 +195,7 @@ export class Device {
     this.nonces.clear();
     this.enumerations.clear();
     for (const s of this.sockets) s.destroy();
+    this.redirection.dropSessions();
     this.hello.stop();
     if (this.rebootTimer) clearTimeout(this.rebootTimer);
     this.rebootTimer = setTimeout(() => {
@@ -177,7 +212,7 @@ export class Device {
       (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
     );
     for (const s of this.sockets) s.destroy();
-    await Promise.all(closing);
+    await Promise.all([...closing, this.redirection.close()]);
     await this.writer.flush();
   }
 
@@ -190,11 +225,12 @@ export class Device {
     this.tlsServer = net.createServer((socket) => this.acceptTls(socket));
     this.httpPort = await listenOn(this.httpServer, this.address, this.options.ports.http);
     this.tlsPort = await listenOn(this.tlsServer, this.address, this.options.ports.tls);
+    await this.redirection.listen(this.options.ports.http === 0);
   }
 
   private track(socket: net.Socket): boolean {
     socket.on('error', () => socket.destroy());
-    if (Date.now() < this.rebootingUntil) {
+    if (Date.now() < this.rebootingUntil || !this.host.meAwake()) {
       socket.destroy();
       return false;
     }
@@ -211,6 +247,11 @@ export class Device {
       return;
     }
     const requestCert = mode.kind === 'setup' || mode.mutual;
+    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
+    if (!this.options.secureRenegotiation) {
+      serveLegacyTls(raw, { keyPem: mode.keyPem, certPem: mode.certPem, requestCert, onSecure: this.secured(raw, mode) });
+      return;
+    }
     const socket = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: mode.context,
@@ -218,10 +259,14 @@ export class Device {
       rejectUnauthorized: false,
     });
     socket.on('error', () => socket.destroy());
-    raw.setTimeout(HANDSHAKE_TIMEOUT_MS, () => raw.destroy());
-    socket.once('secure', () => {
+    const secured = this.secured(raw, mode);
+    socket.once('secure', () => secured(socket, peerChain(socket)));
+  }
+
+  /** After the handshake: the client's certificate checks of this mode, then HTTP. */
+  private secured(raw: net.Socket, mode: Exclude<TlsMode, { kind: 'closed' }>) {
+    return (socket: DeviceStream, chain: X509Certificate[]): void => {
       raw.setTimeout(0);
-      const chain = peerChain(socket);
       if (mode.kind === 'configured') {
         if (mode.mutual && !checkMutualClient(chain, this.state))
           return this.refuseTls(socket, 'mutual authentication failed');
@@ -236,11 +281,11 @@ export class Device {
           session: { algorithm: verdict.algorithm, rootHash: verdict.rootHash, leafCn: verdict.leafCn },
         }),
       );
-    });
+    };
   }
 
   /** The firmware refuses the provisioning server before any HTTP is answered. */
-  private refuseTls(socket: tls.TLSSocket, reason: string): void {
+  private refuseTls(socket: DeviceStream, reason: string): void {
     this.options.log.info({ uuid: this.uuid, reason }, 'TLS client certificate rejected');
     socket.destroy();
   }
@@ -266,7 +311,7 @@ export class Device {
     await this.writer.save();
   }
 
-  private accept(socket: net.Socket, connection: Connection): void {
+  private accept(socket: DeviceStream, connection: Connection): void {
     const parser = new RequestParser();
     let busy = false;
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
@@ -384,6 +429,8 @@ export class Device {
     const eoiService = isLegacy(this.state.amtVersion) ? EOI_SERVICES.find((s) => path === `/${s}Service`) : undefined;
     if (path === '/wsman' || eoiService) {
       if (req.method !== 'POST') return { bytes: this.plainError(405), close: true };
+      if (!eoiService && isIdentifyRequest(req.body))
+        return this.ok(identifyResponse(this.state, conn.tls), 'application/soap+xml; charset=UTF-8');
       const auth = this.authenticate(req, conn);
       if (!auth) return this.unauthorized();
       return eoiService ? this.eoi(eoiService, req, auth, conn) : this.wsman(req, auth, conn);
@@ -442,6 +489,7 @@ export class Device {
       now: () => this.now(),
       drawKey: () => this.options.keyPool.draw(),
       signal: (event) => this.onSignal(event),
+      host: this.host,
     };
   }
 
@@ -459,10 +507,18 @@ export class Device {
    * Runs a firmware operation under the injected faults, persisting NVRAM before answering.
    * `run` is synchronous, so a lost-write snapshot cannot swallow a concurrent request's change.
    */
-  private async withFaults(operation: string, mutating: boolean, busy: () => Reply, run: () => Reply): Promise<Reply> {
+  private async withFaults(
+    operation: string,
+    mutating: boolean,
+    busy: () => Reply,
+    run: () => Reply,
+    hostile?: (fault: HostileFault) => Reply,
+  ): Promise<Reply> {
     const injected = this.options.faults.take(this.uuid, operation);
     const find = <K extends Fault['kind']>(kind: K) =>
       injected.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
+    const bad = injected.find((f): f is HostileFault => HOSTILE_KINDS.includes(f.kind));
+    if (bad && hostile) return hostile(bad);
     const delay = find('delay');
     if (delay) await sleep(delay.ms);
     if (find('drop')) return { drop: true };
@@ -512,6 +568,41 @@ export class Device {
           return this.wsmanFault(wsmanFaults.internalError(), request.messageId);
         }
       },
+      (fault) => this.hostileWsman(fault, request),
+    );
+  }
+
+  /** What a hostile or broken device answers instead of the firmware (issue 12 §4). */
+  private hostileWsman(fault: HostileFault, request: WsmanRequest): Reply {
+    const base = { relatesTo: request.messageId, messageId: this.messageIds.next(), resourceUri: request.resourceUri };
+    if (fault.kind === 'hugeFaultReason') {
+      const reason = 'The service cannot comply. '.padEnd(fault.bytes, 'x');
+      return this.wsmanFault(
+        new WsmanFault('a:Receiver', 'e:InternalError', reason, wsmanFaults.internalError().action),
+        request.messageId,
+      );
+    }
+    const className = request.resourceUri.slice(request.resourceUri.lastIndexOf('/') + 1);
+    if (fault.kind === 'endlessPull') {
+      const item = `<h:${className}><h:InstanceID>${'x'.repeat(fault.itemBytes)}</h:InstanceID></h:${className}>`;
+      const context = `${this.messageIds.next().slice(-8)}-0000-0000-0000-000000000000`;
+      const body = `<g:PullResponse><g:Items>${item}</g:Items><g:EnumerationContext>${context}</g:EnumerationContext></g:PullResponse>`;
+      return this.ok(
+        envelope({ ...base, action: `${request.action}Response`, g: NS.enumeration, h: request.resourceUri, body }),
+        'application/soap+xml; charset=UTF-8',
+      );
+    }
+    const start = Math.max(1, Number(childText(request.body, 'StartIndex') ?? '1') || 1);
+    const handles = Array.from({ length: 50 }, (_, i) => start + i);
+    const body = outputXml(
+      'g',
+      'EnumerateUserAclEntries',
+      { TotalCount: fault.totalCount, HandlesCount: handles.length, Handles: handles },
+      0,
+    );
+    return this.ok(
+      envelope({ ...base, action: `${request.action}Response`, g: request.resourceUri, body }),
+      'application/soap+xml; charset=UTF-8',
     );
   }
 

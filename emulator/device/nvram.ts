@@ -423,8 +423,10 @@ export function completeProvisioning(nvram: Nvram, controlMode: 1 | 2, adminHa1:
  * identity (host and domain name, IP settings) as PartialUnprovision does.
  */
 export function unprovision(nvram: Nvram, partial: boolean): void {
-  const keep = { general: nvram.general, ethernet: nvram.ethernet };
+  const keep = { general: nvram.general, ethernet: nvram.ethernet, hostPowerState: nvram.power.hostPowerState };
   Object.assign(nvram, factoryConfiguration(nvram.address, nvram.network.wireless));
+  // The host's power state is the host's, not a setting: unprovisioning does not switch it on.
+  nvram.power.hostPowerState = keep.hostPowerState;
   if (partial) {
     nvram.general = { ...nvram.general, hostName: keep.general.hostName, domainName: keep.general.domainName };
     nvram.ethernet = keep.ethernet;

@@ -60,6 +60,12 @@ export const deviceProfileSchema = z
     /** The OS has the HECI (MEI) driver: the in-band agent needs it (IB1). */
     heci: z.boolean().default(true),
     wireless: z.boolean().default(true),
+    /**
+     * Firmware with RFC 5746 secure renegotiation (every current one). False plays the older
+     * firmware without it: its TLS port speaks TLS 1.0/1.1 and omits renegotiation_info, which
+     * OpenSSL 3 clients refuse unless they allow legacy servers (docs/emulator.md).
+     */
+    secureRenegotiation: z.boolean().default(true),
     /** Added before every answer on the device ports. */
     latencyMs: z.number().int().min(0).max(60_000).default(0),
   })

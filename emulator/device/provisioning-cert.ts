@@ -1,6 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
 import { effectiveDnsSuffix, type Nvram } from './nvram';
 import type { HashAlgorithm } from './root-hashes';
+import { versionAtLeast } from './version';
 
 /** Intel's AMT provisioning OID and OU (reference §6.4, spec OOB4). */
 export const AMT_PROVISIONING_OID = '2.16.840.1.113741.1.2.3';
@@ -13,7 +15,8 @@ export type ChainRejection =
   | 'ROOT_NOT_TRUSTED'
   | 'NOT_A_PROVISIONING_CERT'
   | 'CN_OUTSIDE_DNS_SUFFIX'
-  | 'EXPIRED';
+  | 'EXPIRED'
+  | 'WEAK_CHAIN';
 
 export type ChainCheck =
   { ok: true; algorithm: HashAlgorithm; rootHash: string; leafCn: string } | { ok: false; reason: ChainRejection };
@@ -26,11 +29,41 @@ function subjectField(cert: X509Certificate, field: string): string[] {
 }
 
 /**
+ * "Starting from Intel ME 15.0 firmware for H platform, and Intel ME 16.0 firmware for all
+ * platforms, Intel is removing support of SHA1 root certificates and RSA key sizes smaller than
+ * 2048 bits for Intel AMT provisioning … none of the certificates in the certificate chain can be
+ * SHA1-based, including the root certificate" (AMT SDK, "Root certificate hashes"). The emulator
+ * plays the H platform: from 15.0 on.
+ */
+export function refusesWeakChains(nvram: Nvram): boolean {
+  return versionAtLeast(nvram.amtVersion, 15);
+}
+
+/** Signature algorithm OIDs that are SHA-1 (RSA, DSA, ECDSA, the OIW alias) or older (MD2, MD5). */
+const SHA1_OR_OLDER = new Set([
+  '1.2.840.113549.1.1.2',
+  '1.2.840.113549.1.1.4',
+  '1.2.840.113549.1.1.5',
+  '1.3.14.3.2.29',
+  '1.2.840.10040.4.3',
+  '1.2.840.10045.4.1',
+]);
+
+function weakCertificate(cert: X509Certificate): boolean {
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { algorithm OID, … }, … }
+  const outer = forge.asn1.fromDer(cert.raw.toString('binary')).value as forge.asn1.Asn1[];
+  const algorithm = (outer[1]?.value as forge.asn1.Asn1[] | undefined)?.[0]?.value;
+  const oid = typeof algorithm === 'string' ? forge.asn1.derToOid(algorithm) : '';
+  const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  return SHA1_OR_OLDER.has(oid) || bits < 2048;
+}
+
+/**
  * The firmware's checks of a provisioning certificate chain, leaf first (spec OOB4, reference
  * §6.4): an unbroken chain ending in a self-signed root whose thumbprint is an enabled entry of the
  * hash store; a leaf with the AMT provisioning OID in its EKU or the exact OU; a leaf CN inside the
- * device's DNS suffix. Used by remote configuration (TLS client certificate) and by host-based ACM
- * (AddNextCertInChain).
+ * device's DNS suffix; from AMT 15 on, no SHA-1 signature and no RSA key under 2048 bits. Used by
+ * remote configuration (TLS client certificate) and by host-based ACM (AddNextCertInChain).
  */
 export function checkProvisioningChain(chain: X509Certificate[], nvram: Nvram, now: Date): ChainCheck {
   const leaf = chain[0];
@@ -44,6 +77,7 @@ export function checkProvisioningChain(chain: X509Certificate[], nvram: Nvram, n
   if (!root.checkIssued(root) || !root.verify(root.publicKey)) return { ok: false, reason: 'ROOT_NOT_SELF_SIGNED' };
   if (chain.some((c) => new Date(c.validFrom) > now || new Date(c.validTo) < now))
     return { ok: false, reason: 'EXPIRED' };
+  if (refusesWeakChains(nvram) && chain.some(weakCertificate)) return { ok: false, reason: 'WEAK_CHAIN' };
   const trusted = nvram.hashes.find(
     (h) => h.enabled && h.hash === createHash(h.algorithm).update(root.raw).digest('hex'),
   );

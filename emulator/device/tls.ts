@@ -12,9 +12,16 @@ import { inSetupMode, type Nvram } from './nvram';
  * - closed: AMT does not serve 16993 (no TLS configured).
  */
 export type TlsMode =
-  | { kind: 'setup'; context: tls.SecureContext }
-  | { kind: 'configured'; context: tls.SecureContext; mutual: boolean }
+  | ({ kind: 'setup' } & TlsIdentity)
+  | ({ kind: 'configured'; mutual: boolean } & TlsIdentity)
   | { kind: 'closed' };
+
+/** What the port presents: as a Node secure context, and as PEM for the legacy TLS engine. */
+export interface TlsIdentity {
+  context: tls.SecureContext;
+  keyPem: string;
+  certPem: string;
+}
 
 /** Contexts are cached by certificate: every device drawing the same pool key shares one. */
 const contexts = new Map<string, tls.SecureContext>();
@@ -35,15 +42,19 @@ function derToPem(b64: string): string {
 
 export function tlsModeFor(nvram: Nvram): TlsMode {
   if (inSetupMode(nvram) || nvram.provisioning.state === 1) {
-    return { kind: 'setup', context: contextFor(nvram.identity.keyPem, nvram.identity.certPem) };
+    const { keyPem, certPem } = nvram.identity;
+    return { kind: 'setup', context: contextFor(keyPem, certPem), keyPem, certPem };
   }
   const applied = nvram.tls.applied;
   const cert = applied?.enabled ? nvram.certs.find((c) => c.handle === applied.certHandle) : undefined;
   const key = cert && keyForCert(nvram, cert);
   if (!applied || !cert || !key) return { kind: 'closed' };
+  const certPem = derToPem(cert.der);
   return {
     kind: 'configured',
-    context: contextFor(key.privateKeyPem, derToPem(cert.der)),
+    context: contextFor(key.privateKeyPem, certPem),
+    keyPem: key.privateKeyPem,
+    certPem,
     mutual: applied.mutualAuthentication,
   };
 }

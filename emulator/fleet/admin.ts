@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { httpReporter, runAgent, type Reporter } from '../agent/agent';
 import { EmulatorError } from '../errors';
+import { HOST_ACTIONS } from '../host/host';
 import type { Fleet } from './fleet';
 
 export interface AdminApi {
@@ -18,6 +20,8 @@ const otpBody = z
       .regex(/^[\x21-\x7e]+$/),
   })
   .strict();
+const hostAction = z.enum(HOST_ACTIONS);
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const rebootBody = z.object({ ms: z.number().int().min(0).max(600_000).default(1000) }).strict();
 const agentBody = z
   .object({
@@ -69,6 +73,8 @@ export async function startAdminApi(fleet: Fleet, options: { host?: string; port
         address: d.address,
         httpPort: d.httpPort,
         tlsPort: d.tlsPort,
+        redirectionPort: d.redirection.port,
+        redirectionTlsPort: d.redirection.tlsPort,
         amtVersion: n.amtVersion,
         provisioningState: n.provisioning.state,
         controlMode: n.provisioning.controlMode,
@@ -116,6 +122,27 @@ export async function startAdminApi(fleet: Fleet, options: { host?: string; port
       const reporter: Reporter = reportUrl ? httpReporter(reportUrl) : async () => undefined;
       return runAgent(fleet.device(uuid), { reporter, rootThumbprint });
     }),
+  );
+  app.get(
+    '/devices/:uuid/host',
+    run<ByUuid>(({ uuid }) => {
+      const { host } = fleet.device(uuid);
+      return {
+        state: host.state,
+        meAwake: host.meAwake(),
+        transitions: host.transitions,
+        console: host.console.transcript(),
+        drive: {
+          connected: host.drive.connected,
+          reads: host.drive.reads.map(({ data, ...read }) => ({ ...read, sha256: sha256(data) })),
+          failures: host.drive.failures,
+        },
+      };
+    }),
+  );
+  app.post(
+    '/devices/:uuid/host/:action',
+    run<ByUuid & { action: string }>(({ uuid, action }) => fleet.device(uuid).host.local(hostAction.parse(action))),
   );
   app.get('/faults', async () => fleet.faults());
   app.post(

@@ -37,7 +37,56 @@ export const faultSchema = z.discriminatedUnion('kind', [
     .strict(),
   /** The firmware answers success but the NVRAM write is lost (state as before the request). */
   z.object({ kind: z.literal('lostWrite'), ...common }).strict(),
+  /**
+   * The host refuses a power change the firmware would accept (e.g. the first power-on, for retry
+   * tests): the request is answered with `returnValue` (CIM ReturnValue over WS-Man, PT_STATUS over
+   * EOI) and nothing changes. Applies to power requests only, never to other operations.
+   */
+  z
+    .object({
+      kind: z.literal('powerRefused'),
+      change: z
+        .enum(['on', 'off', 'cycle', 'reset', 'sleep', 'hibernate', 'graceful-off', 'graceful-reset', 'any'])
+        .default('on'),
+      returnValue: z.number().int().min(1).max(0xffffffff).default(2),
+      ...common,
+    })
+    .strict(),
+  /**
+   * A hostile or broken device (issue 12 §4): every Pull answers one item of `itemBytes` and a new
+   * enumeration context, never EndOfSequence.
+   */
+  z
+    .object({
+      kind: z.literal('endlessPull'),
+      itemBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024),
+      ...common,
+    })
+    .strict(),
+  /** EnumerateUserAclEntries reports `totalCount` entries and hands out 50 made-up handles per page, forever. */
+  z
+    .object({
+      kind: z.literal('hugeTotalCount'),
+      totalCount: z.number().int().min(0).max(0xffffffff).default(1_000_000_000),
+      ...common,
+    })
+    .strict(),
+  /** A WS-Man fault whose Reason text is `bytes` long (3 MiB by default). */
+  z
+    .object({
+      kind: z.literal('hugeFaultReason'),
+      bytes: z.number().int().min(1).max(16 * 1024 * 1024).default(3 * 1024 * 1024),
+      ...common,
+    })
+    .strict(),
 ]);
+
+/** The faults that only make sense for one operation, and that operation. */
+const ONLY_FOR: Partial<Record<Fault['kind'], string>> = {
+  rebootDuringCommit: 'CommitChanges',
+  endlessPull: 'Pull',
+  hugeTotalCount: 'EnumerateUserAclEntries',
+};
 
 export type FaultInput = z.input<typeof faultSchema>;
 export type Fault = z.output<typeof faultSchema>;
@@ -81,7 +130,9 @@ export class FaultRegistry {
     for (const [id, f] of this.faults) {
       if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
       if (f.match !== undefined && f.match !== operation) continue;
-      if (f.kind === 'rebootDuringCommit' && operation !== 'CommitChanges') continue;
+      if (f.kind === 'powerRefused') continue;
+      const only = ONLY_FOR[f.kind];
+      if (only !== undefined && operation !== only) continue;
       if (out.some((o) => o.kind === f.kind)) continue;
       f.remaining -= 1;
       if (f.remaining <= 0) this.faults.delete(id);
@@ -89,5 +140,18 @@ export class FaultRegistry {
       out.push(fault);
     }
     return out;
+  }
+
+  /** Consumes a `powerRefused` fault for this power change, returning the value to answer with. */
+  takePowerRefusal(uuid: string, change: string): number | null {
+    for (const [id, f] of this.faults) {
+      if (f.kind !== 'powerRefused') continue;
+      if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
+      if (f.change !== 'any' && f.change !== change) continue;
+      f.remaining -= 1;
+      if (f.remaining <= 0) this.faults.delete(id);
+      return f.returnValue;
+    }
+    return null;
   }
 }

@@ -142,6 +142,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             faults: faultRegistry,
             log,
             latencyMs: profile.latencyMs,
+            secureRenegotiation: profile.secureRenegotiation,
             ports: options.ephemeralPorts ? { http: 0, tls: 0 } : { http: AMT_HTTP_PORT, tls: AMT_TLS_PORT },
             helloTimeScale: options.helloTimeScale ?? 1,
             onHello: (uuid, attempt: HelloAttempt) => events.emit('hello', uuid, attempt),

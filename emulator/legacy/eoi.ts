@@ -2,10 +2,12 @@ import { createPrivateKey } from 'node:crypto';
 import { ha1 } from '../device/nvram';
 import { PT, decodeBase64, parseCertificate } from '../classes/common';
 import { keyForCert } from '../classes/pki';
-import { isStrongPassword, setupAndConfigurationService } from '../classes/setup';
+import { isReservedForAdmin, isStrongPassword, isValidUserName } from '../classes/account-rules';
+import { setupAndConfigurationService } from '../classes/setup';
 import { timeSynchronizationService } from '../classes/general';
 import { publicKeyDerOf } from '../keys/pool';
 import { WsmanFault } from '../wsman/faults';
+import { ACPI_SYSTEM_POWER_STATE, type PowerChange } from '../host/power';
 import { MethodInput, type FirmwareContext, type MethodHandler } from '../wsman/registry';
 import { child, escapeXml, type XmlElement } from '../wsman/xml';
 
@@ -55,7 +57,7 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
       if (denied !== null) return { status: denied };
       const username = input.text('Username') ?? '';
       const password = input.text('Password') ?? '';
-      if (!/^[\x21-\x7e]{1,16}$/.test(username) || /[:,"]/.test(username)) return { status: PT.INVALID_NAME };
+      if (!isValidUserName(username)) return { status: PT.INVALID_NAME };
       if (!isStrongPassword(password)) return { status: PT.INVALID_PASSWORD };
       ctx.nvram.admin = { username, ha1: ha1(username, ctx.nvram.realm, password), isDefault: false };
       // Before Release 6 the network admin and MEBx passwords are one (PasswordModel 0, coupled).
@@ -68,8 +70,14 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
       const username = entry.text('Username') ?? '';
       const password = entry.text('Password') ?? '';
       const realms = entry.child('Realms').texts('Realm').map(Number);
-      if (!/^[\x21-\x7e]{1,16}$/.test(username) || username === ctx.nvram.admin.username)
+      if (
+        !isValidUserName(username) ||
+        isReservedForAdmin(username, ctx.nvram.amtVersion) ||
+        username === ctx.nvram.admin.username
+      )
         return { status: PT.INVALID_NAME };
+      // EOI carries the password in clear, so this firmware holds Digest users to the strong rule too.
+      if (!isStrongPassword(password)) return { status: PT.INVALID_PASSWORD };
       if (realms.length === 0 || realms.some((r) => !Number.isInteger(r) || r < 2 || r > 24))
         return { status: PT.INVALID_REALM };
       if (ctx.nvram.users.some((u) => u.username === username)) return { status: PT.DUPLICATE };
@@ -189,10 +197,9 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
     SetHighAccuracyTimeSynch: viaWsman(timeSynchronizationService.methods!.SetHighAccuracyTimeSynch!),
   },
   RemoteControl: {
-    // SystemPowerState low nibble: 0 = S0, 5 = S5 soft-off (amttool's table).
     GetSystemPowerState: (ctx) => ({
       status: PT.SUCCESS,
-      out: [['SystemPowerState', ctx.nvram.power.hostPowerState === 2 ? 0 : 5]],
+      out: [['SystemPowerState', ACPI_SYSTEM_POWER_STATE[ctx.host.state]]],
     }),
     GetRemoteControlCapabilities: () => ({
       status: PT.SUCCESS,
@@ -204,29 +211,38 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
         ['SystemFirmwareCapabilities', 0],
       ],
     }),
-    RemoteControl(ctx, input) {
-      const command = input.int('Command');
-      const oem = input.int('IanaOemNumber');
-      if (oem !== 343 && oem !== 4542) return { status: 2049 };
-      const power = ctx.nvram.power;
-      switch (command) {
-        case 16: // reset
-        case 19: // power cycle
-          power.hostPowerState = 2;
-          return { status: PT.SUCCESS };
-        case 17: // power up
-          if (power.hostPowerState === 2) return { status: PT.INVALID_PARAMETER };
-          power.hostPowerState = 2;
-          return { status: PT.SUCCESS };
-        case 18: // power down
-          power.hostPowerState = 8;
-          return { status: PT.SUCCESS };
-        default:
-          return { status: 2051 };
-      }
-    },
+    RemoteControl: remoteControl,
   },
 };
+
+/** RemoteControl Command values (amttool): 16 reset, 17 power up, 18 power down, 19 power cycle. */
+const REMOTE_CONTROL: ReadonlyMap<number, PowerChange> = new Map<number, PowerChange>([
+  [16, 'reset'],
+  [17, 'on'],
+  [18, 'off'],
+  [19, 'cycle'],
+]);
+/** SpecialCommand (amttool): 0 none, 1 PXE, 2 hard disk, 3 hard disk safe mode, 4 diagnostics, 5 CD; 0xC1 BIOS setup (OEM). */
+const SPECIAL_COMMANDS = new Set([0, 1, 2, 3, 4, 5, 0xc1]);
+
+/**
+ * RemoteControl(Command, IanaOemNumber, [SpecialCommand], [OEMparameters]) with the same host
+ * rules as WS-Man's RequestPowerStateChange. A change the host state (or an open redirection
+ * session) does not allow answers PT_STATUS_INVALID_PARAMETER [inferred: the SDK names no code].
+ */
+function remoteControl(ctx: FirmwareContext, input: MethodInput): EoiResult {
+  const command = input.int('Command');
+  const oem = input.int('IanaOemNumber');
+  const special = input.int('SpecialCommand');
+  if (oem !== 343 && oem !== 4542) return { status: PT.UNSUPPORTED_OEM_NUMBER };
+  const change = command === undefined ? undefined : REMOTE_CONTROL.get(command);
+  if (!change) return { status: PT.INVALID_COMMAND };
+  if (special !== undefined && !SPECIAL_COMMANDS.has(special)) return { status: PT.INVALID_SPECIAL_COMMAND };
+  const status = ctx.host.request(change, { source: 'eoi', request: `RemoteControl(${command})` }, (refusal) =>
+    refusal === null ? PT.SUCCESS : refusal.kind === 'fault' ? refusal.returnValue : PT.INVALID_PARAMETER,
+  );
+  return { status };
+}
 
 export class EoiFault extends Error {}
 

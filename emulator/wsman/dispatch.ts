@@ -6,22 +6,48 @@ import { MethodInput, PutInput, type FirmwareContext, type WsmanClass } from './
 import { envelope, epr, eprXml, instanceXml, outputXml, type Props, type Value } from './writer';
 import { childText } from './xml';
 
-/** Enumeration contexts of one device: bounded, oldest dropped first (firmware has few slots). */
+export interface EnumerationLimits {
+  /** Contexts open at once; an Enumerate beyond them fails with QuotaLimit. */
+  max: number;
+  /** A context not pulled for this long is dropped, as if released. */
+  idleMs: number;
+}
+
+/**
+ * Firmware holds few enumeration contexts, and keeps one until the enumeration ends, the client
+ * releases it, or it sits idle too long; a client that abandons enumerations without Release runs
+ * the device out, and Enumerate then fails until contexts expire. AMT's own numbers are not
+ * published (not in the SDK's DSP0226 compliance page, the LMS headers, MeshCentral or RPS), so
+ * these are the emulator's [uncertain]: 8 contexts — a firmware-sized handful that no sequential
+ * client reaches — and the 60 s every client sends as its OperationTimeout, as the idle expiry.
+ */
+export const FIRMWARE_ENUMERATION_LIMITS: EnumerationLimits = { max: 8, idleMs: 60_000 };
+
+/** Enumeration contexts of one device (reference §2.3), within `limits`. */
 export class EnumerationContexts {
-  private readonly contexts = new Map<string, { className: string; items: Props[] }>();
+  private readonly contexts = new Map<string, { className: string; items: Props[]; usedAt: number }>();
   private counter = 0x13;
 
-  open(className: string, items: Props[]): string {
-    if (this.contexts.size >= 16) this.contexts.delete(this.contexts.keys().next().value as string);
+  constructor(
+    private readonly limits: EnumerationLimits = FIRMWARE_ENUMERATION_LIMITS,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** A new context, or null when every slot is taken by a live one. */
+  open(className: string, items: Props[]): string | null {
+    this.expire();
+    if (this.contexts.size >= this.limits.max) return null;
     this.counter = (this.counter + 1) % 0xffffffff;
     const id = `${this.counter.toString(16).toUpperCase().padStart(8, '0')}-0000-0000-0000-000000000000`;
-    this.contexts.set(id, { className, items });
+    this.contexts.set(id, { className, items, usedAt: this.clock() });
     return id;
   }
 
   take(id: string, className: string, max: number): { items: Props[]; done: boolean } | null {
+    this.expire();
     const ctx = this.contexts.get(id);
     if (!ctx || ctx.className !== className) return null;
+    ctx.usedAt = this.clock();
     const items = ctx.items.splice(0, max);
     const done = ctx.items.length === 0;
     if (done) this.contexts.delete(id);
@@ -29,11 +55,23 @@ export class EnumerationContexts {
   }
 
   release(id: string): boolean {
+    this.expire();
     return this.contexts.delete(id);
+  }
+
+  /** Contexts open now (the test oracle for leaks). */
+  get size(): number {
+    this.expire();
+    return this.contexts.size;
   }
 
   clear(): void {
     this.contexts.clear();
+  }
+
+  private expire(): void {
+    const now = this.clock();
+    for (const [id, ctx] of this.contexts) if (now - ctx.usedAt >= this.limits.idleMs) this.contexts.delete(id);
   }
 }
 
@@ -141,6 +179,7 @@ export function dispatch(req: WsmanRequest, ctx: FirmwareContext, deps: Dispatch
     case ACTIONS.enumerate: {
       if (req.body?.name !== 'Enumerate') throw faults.schemaValidation();
       const id = deps.enumerations.open(cls.name, cls.instances(ctx));
+      if (id === null) throw faults.quotaLimit();
       const body = `<g:EnumerateResponse><g:EnumerationContext>${id}</g:EnumerationContext></g:EnumerateResponse>`;
       return envelope({ ...base, action: `${ACTIONS.enumerate}Response`, g: NS.enumeration, body });
     }

@@ -1,4 +1,5 @@
 import type { Nvram } from '../device/nvram';
+import type { Host } from '../host/host';
 import type { PoolKey } from '../keys/pool';
 import type { Epr } from './envelope';
 import { faults } from './faults';
@@ -31,6 +32,8 @@ export interface FirmwareContext {
   drawKey(): PoolKey;
   /** Tells the device runtime about changes beyond NVRAM (hello schedule, sessions). */
   signal(event: FirmwareEvent): void;
+  /** The computer around the ME: power state, console, IDE-R drive, open redirection sessions. */
+  host: Host;
 }
 
 export type FirmwareEvent = { kind: 'provisioning-changed' } | { kind: 'extend-provisioning-period'; hours: number };

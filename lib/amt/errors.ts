@@ -15,6 +15,20 @@
 
 export type DeliveryOutcome = 'not-delivered' | 'rejected' | 'unknown';
 
+/** The longest text a device can put into one of our error messages (fault reasons, parser complaints). */
+export const MAX_DEVICE_TEXT = 256;
+
+/**
+ * Text from a device, made fit for a message: control characters become spaces and anything past
+ * `max` characters is cut, saying how much was cut. A device may answer anything (a 3 MB fault
+ * reason); errors travel into logs, workflow histories and the operator's screen.
+ */
+export function deviceText(text: string, max = MAX_DEVICE_TEXT): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = (text.length > max ? text.slice(0, max) : text).replace(/[\x00-\x1f\x7f]/g, ' ');
+  return text.length > max ? `${clean}… (${text.length - max} more characters)` : clean;
+}
+
 export interface AmtErrorOptions {
   /** Worth retrying the same call later (busy, not ready, connection trouble). */
   transient?: boolean;
@@ -72,9 +86,11 @@ export class AmtTimeoutError extends AmtError {
 }
 
 /**
- * TLS handshake failed before any request data was processed: the firmware rejected our client
- * certificate (`TLS_HANDSHAKE_REJECTED`), or we rejected its certificate (`TLS_SERVER_UNTRUSTED`,
- * `TLS_SERVER_NAME_MISMATCH`, `TLS_PIN_MISMATCH`).
+ * TLS handshake failed before any request data was processed: the firmware ended it — an alert,
+ * or a dropped connection, as when it refuses our client certificate (`TLS_HANDSHAKE_REJECTED`);
+ * our side could not agree with it — protocol, cipher, a server without RFC 5746
+ * (`TLS_HANDSHAKE_FAILED`, naming OpenSSL's reason); or we rejected its certificate
+ * (`TLS_SERVER_UNTRUSTED`, `TLS_SERVER_NAME_MISMATCH`, `TLS_PIN_MISMATCH`).
  */
 export class AmtTlsError extends AmtError {
   constructor(code: string, message: string, cause?: unknown) {
@@ -128,15 +144,36 @@ export class AmtProtocolError extends AmtError {
  * `WSMAN_QUOTA_LIMIT`, …); legacy EOI (SOAP 1.1) faults get `SOAP_FAULT`.
  */
 export class AmtFaultError extends AmtError {
+  readonly subcode: string | undefined;
+  readonly reason: string;
+  readonly detail: string | undefined;
+
+  /** `subcode`, `reason` and `detail` are the device's words, kept to MAX_DEVICE_TEXT characters. */
   constructor(
     code: string,
-    readonly subcode: string | undefined,
-    readonly reason: string,
-    readonly detail: string | undefined,
+    subcode: string | undefined,
+    reason: string,
+    detail: string | undefined,
     context: string,
     transient: boolean,
   ) {
-    super(code, `${context}: ${subcode ?? 'fault'}: ${reason}`, 'rejected', { transient });
+    const clippedSubcode = subcode === undefined ? undefined : deviceText(subcode);
+    super(code, `${context}: ${clippedSubcode ?? 'fault'}: ${deviceText(reason)}`, 'rejected', { transient });
+    this.subcode = clippedSubcode;
+    this.reason = deviceText(reason);
+    this.detail = detail === undefined ? undefined : deviceText(detail);
+  }
+}
+
+/**
+ * The device answered more than any firmware holds or sends — an enumeration without end, more
+ * items or bytes than the client reads, an ACL count in the millions — and the client stopped
+ * reading (`ENUMERATION_LIMIT_EXCEEDED`, `RESPONSE_TOO_LARGE`). A broken or hostile device;
+ * retrying gives the same answer.
+ */
+export class AmtLimitError extends AmtError {
+  constructor(code: 'ENUMERATION_LIMIT_EXCEEDED' | 'RESPONSE_TOO_LARGE', message: string) {
+    super(code, message, 'unknown');
   }
 }
 

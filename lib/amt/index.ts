@@ -10,6 +10,9 @@ export { digestHa1, digestResponse, parseDigestChallenge, type DigestChallenge }
 export {
   AMT_HTTP_PORT,
   AMT_TLS_PORT,
+  AMT_TLS_SECURE_OPTIONS,
+  amtTlsProtocolOptions,
+  tlsHandshakeError,
   type AmtEndpoint,
   type AmtTimeouts,
   type AmtTlsOptions,
@@ -37,4 +40,7 @@ export * from './wsman/network';
 export { EOI_SERVICES, EoiClient, el, type EoiElement, type EoiService } from './eoi/client';
 export { EOI_REALM_NAMES, EoiOperations, REMOTE_CONTROL_COMMANDS } from './eoi/operations';
 export * from './setup';
+export * from './power';
 export * from './session';
+export * from './redirection';
+export * from './discovery';

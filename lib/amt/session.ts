@@ -19,6 +19,7 @@ import { DeviceOperations } from './wsman/device';
 import { ACTIONS, envelopeXml } from './wsman/envelope';
 import { FeatureOperations } from './wsman/features';
 import { NetworkOperations } from './wsman/network';
+import { EoiPowerControl, WsmanPowerControl, type PowerControl } from './power';
 
 /**
  * The facade activities use: one session per device and step, no network I/O until the first call.
@@ -52,8 +53,10 @@ export interface AmtSession {
   readonly serverVersion: string | undefined;
   readonly wsman: WsmanOperations;
   readonly eoi: EoiOperations;
-  /** Stage one, removal and power control over the interface of the firmware version. */
+  /** Stage one and removal over the interface of the firmware version. */
   setup(iface: AmtInterface): ManagementControllerSetup;
+  /** Host power control (OPS2) over the interface of the firmware version. */
+  power(iface: AmtInterface): PowerControl;
   /**
    * OOB5–OOB6: one authenticated read (AMT_GeneralSettings, or GetCoreVersion on EOI) that runs the
    * credential fallback; resolves with the ref that worked, rejects with AUTH_FAILED naming the refs tried.
@@ -95,6 +98,7 @@ export function openAmtSession(options: AmtSessionOptions): AmtSession {
     wsman,
     eoi,
     setup: (iface) => (iface === 'eoi' ? new EoiSetup(eoi, wsman.device) : new WsmanSetup(wsman)),
+    power: (iface) => (iface === 'eoi' ? new EoiPowerControl(eoi) : new WsmanPowerControl(client)),
     async login(iface = 'wsman') {
       if (iface === 'eoi') await eoi.getCoreVersion();
       else await wsman.client.get('AMT_GeneralSettings');

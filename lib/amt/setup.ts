@@ -3,11 +3,11 @@ import type { EoiOperations } from './eoi/operations';
 import type { AmtCredential } from './http-client';
 import type { AccessControlOperations } from './wsman/access';
 import type { CertificateOperations } from './wsman/certificates';
-import type { DeviceOperations, PowerAction, ProvisioningState } from './wsman/device';
+import type { DeviceOperations, ProvisioningState } from './wsman/device';
 
 /**
  * One interface for the steps every lifecycle flow runs on any firmware — stage one (OOB8),
- * removal (DEP1), discovery and power control (OPS1/OPS2) — over EOI SOAP on AMT before 6.0 and
+ * removal (DEP1) and discovery (OPS1) — over EOI SOAP on AMT before 6.0 and
  * WS-Management from 6.0 on, so activities do not branch on the interface.
  *
  * One-shot steps (setAdminPassword, setMebxPassword, commitChanges, unprovision) must not be
@@ -16,7 +16,6 @@ import type { DeviceOperations, PowerAction, ProvisioningState } from './wsman/d
  */
 
 export type AmtInterface = 'wsman' | 'eoi';
-export type HostPowerState = 'on' | 'sleep' | 'hibernate' | 'off' | 'unknown';
 
 export interface TlsCertificateInput {
   /**
@@ -48,8 +47,6 @@ export interface ManagementControllerSetup {
   commitChanges(): Promise<void>;
   /** DEP1: `partial` keeps identification, `full` returns to factory state. One-shot. */
   unprovision(kind: 'full' | 'partial'): Promise<void>;
-  getPowerState(): Promise<HostPowerState>;
-  powerAction(action: PowerAction): Promise<void>;
 }
 
 /** AMT before 6.0 speaks EOI (protocol reference §6.7); 6.0 and later WS-Management only. */
@@ -57,24 +54,6 @@ export function detectInterface(version: string): AmtInterface {
   const major = Number.parseInt(version, 10);
   if (!Number.isInteger(major)) throw new TypeError(`not an AMT version: ${version}`);
   return major < 6 ? 'eoi' : 'wsman';
-}
-
-/** CIM PowerState (CIM_AssociatedPowerManagementService). */
-function cimPowerState(value: number): HostPowerState {
-  if (value === 2) return 'on';
-  if (value === 3 || value === 4) return 'sleep';
-  if (value === 7) return 'hibernate';
-  if (value === 6 || value === 8 || value === 12 || value === 13) return 'off';
-  return 'unknown';
-}
-
-/** ACPI S-state of EOI GetSystemPowerState (0 S0 … 5 S5, 6 S4/S5, 7 mechanical off). */
-function acpiPowerState(value: number): HostPowerState {
-  if (value === 0) return 'on';
-  if (value >= 1 && value <= 3) return 'sleep';
-  if (value === 4) return 'hibernate';
-  if (value >= 5 && value <= 7) return 'off';
-  return 'unknown';
 }
 
 export interface WsmanParts {
@@ -152,14 +131,6 @@ export class WsmanSetup implements ManagementControllerSetup {
   unprovision(kind: 'full' | 'partial'): Promise<void> {
     return kind === 'full' ? this.wsman.device.unprovision() : this.wsman.device.partialUnprovision();
   }
-
-  async getPowerState(): Promise<HostPowerState> {
-    return cimPowerState(await this.wsman.device.getPowerState());
-  }
-
-  powerAction(action: PowerAction): Promise<void> {
-    return this.wsman.device.powerAction(action);
-  }
 }
 
 /**
@@ -214,13 +185,5 @@ export class EoiSetup implements ManagementControllerSetup {
 
   unprovision(kind: 'full' | 'partial'): Promise<void> {
     return kind === 'full' ? this.eoi.unprovision() : this.device.partialUnprovision();
-  }
-
-  async getPowerState(): Promise<HostPowerState> {
-    return acpiPowerState(await this.eoi.getSystemPowerState());
-  }
-
-  powerAction(action: PowerAction): Promise<void> {
-    return this.eoi.remoteControl(action);
   }
 }

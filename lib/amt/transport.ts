@@ -1,7 +1,8 @@
+import { constants as cryptoConstants } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { AmtConnectionError, AmtError, AmtProtocolError, AmtTimeoutError, AmtTlsError } from './errors';
+import { AmtConnectionError, AmtError, AmtLimitError, AmtTimeoutError, AmtTlsError } from './errors';
 
 /**
  * One HTTP exchange with an AMT device over a fresh connection. The connection (TCP, and TLS with
@@ -71,7 +72,8 @@ export interface HttpResponse {
   body: string;
 }
 
-const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** No AMT answer comes near this; a device that sends more is cut off (RESPONSE_TOO_LARGE). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export function endpointPort(endpoint: AmtEndpoint): number {
   return endpoint.port ?? (endpoint.tls ? AMT_TLS_PORT : AMT_HTTP_PORT);
@@ -96,13 +98,38 @@ function presentsClientCertificate(options: AmtTlsOptions): boolean {
   return options.mode === 'provisioning' || options.clientCertificateChainPem !== undefined;
 }
 
+/**
+ * OpenSSL options for every TLS connection to AMT, and only to AMT: SSL_OP_LEGACY_SERVER_CONNECT
+ * lets the handshake complete with firmware that predates RFC 5746 (no renegotiation_info in its
+ * ServerHello). OpenSSL 3 — Node 17 and later — refuses such servers by default with "unsafe
+ * legacy renegotiation disabled"; MeshCentral (PR #4766) and MeshCommander set the same option for
+ * the same devices. It does not allow an insecure renegotiation, only the first handshake.
+ */
+export const AMT_TLS_SECURE_OPTIONS = cryptoConstants.SSL_OP_LEGACY_SERVER_CONNECT;
+
+/**
+ * Protocol settings every TLS connection to AMT shares (the transport's and any raw handshake with
+ * a device): legacy servers allowed, and TLS 1.0/1.1 with the old RSA suites when the firmware
+ * needs them (AMT before 12).
+ */
+export function amtTlsProtocolOptions(legacyProtocols: boolean | undefined): tls.ConnectionOptions {
+  return {
+    secureOptions: AMT_TLS_SECURE_OPTIONS,
+    ...(legacyProtocols ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+  };
+}
+
 function tlsConnectOptions(endpoint: AmtEndpoint, options: AmtTlsOptions): tls.ConnectionOptions {
-  const legacy = options.legacyProtocols ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {};
   // With a client certificate, stay at TLS 1.2: there the server accepts or refuses the certificate
   // before its Finished, so a completed handshake proves acceptance before any request byte is
   // sent. TLS 1.3 reports a refusal only after the client has finished and written its request.
   const clientAuth = presentsClientCertificate(options) ? { maxVersion: 'TLSv1.2' as const } : {};
-  const base = { host: endpoint.host, port: endpointPort(endpoint), ...legacy, ...clientAuth };
+  const base = {
+    host: endpoint.host,
+    port: endpointPort(endpoint),
+    ...amtTlsProtocolOptions(options.legacyProtocols),
+    ...clientAuth,
+  };
   if (options.mode === 'provisioning') {
     return {
       ...base,
@@ -143,28 +170,55 @@ const SERVER_CERT_CODES = new Set([
   'INVALID_CA',
 ]);
 
-/** Errors before the connection was ready: nothing was sent. */
-function connectError(err: unknown, target: string, duringTlsHandshake: boolean): AmtError {
-  if (err instanceof AmtError) return err;
+/** OpenSSL's own words for a failure (`unsafe legacy renegotiation disabled`), else Node's code. */
+function opensslReason(err: unknown, code: string): string {
+  const reason = typeof err === 'object' && err !== null && 'reason' in err ? (err as { reason: unknown }).reason : '';
+  return typeof reason === 'string' && reason !== '' ? `${reason} (${code})` : code;
+}
+
+/**
+ * A TLS handshake that failed, as what it is. The device ended it — a TLS alert from the device,
+ * or the connection dropped mid-handshake, as AMT does when it refuses a client certificate — is
+ * TLS_HANDSHAKE_REJECTED; our side gave up — no common protocol or cipher, a server without RFC
+ * 5746 — is TLS_HANDSHAKE_FAILED. Both name OpenSSL's reason, and in both nothing was sent.
+ * `undefined` when `err` is not a TLS failure.
+ */
+export function tlsHandshakeError(err: unknown, target: string): AmtTlsError | undefined {
   const code = errorCode(err);
-  const reason = err instanceof Error ? err.message : String(err);
-  if (duringTlsHandshake && (code === 'ECONNRESET' || code === 'EPIPE')) {
-    // AMT (like OpenSSL servers) may just drop the connection when it refuses our certificate.
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
     return new AmtTlsError(
       'TLS_HANDSHAKE_REJECTED',
       `${target}: device closed the connection during the TLS handshake`,
       err,
     );
   }
+  if (isTlsAlert(code)) {
+    return new AmtTlsError(
+      'TLS_HANDSHAKE_REJECTED',
+      `${target}: device refused the TLS handshake: ${opensslReason(err, code)}`,
+      err,
+    );
+  }
+  if (code.startsWith('ERR_SSL_')) {
+    return new AmtTlsError('TLS_HANDSHAKE_FAILED', `${target}: TLS handshake failed: ${opensslReason(err, code)}`, err);
+  }
+  return undefined;
+}
+
+/** Errors before the connection was ready: nothing was sent. */
+function connectError(err: unknown, target: string, duringTlsHandshake: boolean): AmtError {
+  if (err instanceof AmtError) return err;
+  const code = errorCode(err);
+  const reason = err instanceof Error ? err.message : String(err);
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new AmtTlsError('TLS_SERVER_NAME_MISMATCH', `${target}: device certificate does not name the FQDN`, err);
   }
   if (SERVER_CERT_CODES.has(code)) {
     return new AmtTlsError('TLS_SERVER_UNTRUSTED', `${target}: device certificate not trusted (${code})`, err);
   }
-  if (code.startsWith('ERR_SSL_')) {
-    return new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${target}: TLS handshake failed (${code})`, err);
-  }
+  // AMT (like OpenSSL servers) may just drop the connection when it refuses our certificate.
+  const tlsFailure = duringTlsHandshake || code.startsWith('ERR_SSL_') ? tlsHandshakeError(err, target) : undefined;
+  if (tlsFailure) return tlsFailure;
   const network: Record<string, string> = {
     ECONNREFUSED: 'CONNECTION_REFUSED',
     EHOSTUNREACH: 'HOST_UNREACHABLE',
@@ -189,7 +243,11 @@ function exchangeError(err: unknown, target: string): AmtError {
   if (err instanceof AmtError) return err;
   const code = errorCode(err);
   if (isTlsAlert(code)) {
-    return new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${target}: device rejected the TLS session (${code})`, err);
+    return new AmtTlsError(
+      'TLS_HANDSHAKE_REJECTED',
+      `${target}: device rejected the TLS session: ${opensslReason(err, code)}`,
+      err,
+    );
   }
   const malformed = code.startsWith('HPE_');
   return new AmtConnectionError(
@@ -200,7 +258,8 @@ function exchangeError(err: unknown, target: string): AmtError {
   );
 }
 
-function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string): Promise<net.Socket> {
+/** Opens the connection (TCP, or TLS with every check done) within `timeoutMs`; typed errors, nothing sent. */
+export function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const options = endpoint.tls;
     const socket = options
@@ -277,7 +336,9 @@ function exchange(
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_RESPONSE_BYTES) {
-          settle(new AmtProtocolError(`${target}: response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          settle(
+            new AmtLimitError('RESPONSE_TOO_LARGE', `${target}: response larger than ${MAX_RESPONSE_BYTES} bytes`),
+          );
           return;
         }
         chunks.push(chunk);

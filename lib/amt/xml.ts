@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { AmtProtocolError } from './errors';
+import { AmtProtocolError, deviceText } from './errors';
 
 /**
  * XML in and out. Requests are built by hand from templates, with every value escaped; responses
@@ -79,7 +79,7 @@ export function createSoapParser(multiValued: ReadonlySet<string>): SoapParser {
       }
       const valid = XMLValidator.validate(text);
       if (valid !== true) {
-        throw new AmtProtocolError(`${context}: response is not well-formed XML (${valid.err.msg})`);
+        throw new AmtProtocolError(`${context}: response is not well-formed XML (${deviceText(valid.err.msg)})`);
       }
       return parser.parse(text) as XmlObject;
     },

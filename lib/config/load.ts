@@ -36,6 +36,37 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'bo
 
 type Json = Record<string, unknown>;
 
+/**
+ * Environment variables that carry secrets. The first `loadConfig` over process.env takes them out
+ * of it — keeping them here for later calls — so that no child process (the Temporal dev server,
+ * Samba, a shell) ever inherits a key-encryption key.
+ */
+const SECRET_ENV = ['AMTFLOW_KEK'] as const;
+const withheld = new Map<string, string>();
+
+function environment(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  if (env !== undefined && env !== process.env) return env;
+  for (const name of SECRET_ENV) {
+    const value = process.env[name];
+    if (value === undefined) continue;
+    withheld.set(name, value);
+    delete process.env[name];
+  }
+  return { ...process.env, ...Object.fromEntries(withheld) };
+}
+
+/**
+ * Why a configuration file is not JSON, without a word of its content: V8's messages quote the
+ * text around the error ("Unexpected token 'p', "password=…" is not valid JSON"), and a
+ * configuration file may hold secrets. Only the line and column are kept.
+ */
+function jsonProblem(text: string, err: unknown): string {
+  const position = /at position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+  if (position === undefined) return 'is not valid JSON';
+  const before = text.slice(0, Number(position)).split('\n');
+  return `is not valid JSON (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+}
+
 function setPath(target: Json, keys: string[], value: unknown): void {
   let node = target;
   for (const key of keys.slice(0, -1)) {
@@ -63,10 +94,11 @@ export interface LoadOptions {
 
 /**
  * Reads the configuration file, applies environment overrides, validates everything and resolves
- * relative paths against the working directory.
+ * relative paths against the working directory. Errors name keys and positions, never values from
+ * the file. Over process.env it also withholds the secret variables from child processes (above).
  */
 export function loadConfig(options: LoadOptions = {}): AmtflowConfig {
-  const env = options.env ?? process.env;
+  const env = environment(options.env);
   const cwd = options.cwd ?? process.cwd();
   const file =
     options.file ??
@@ -77,10 +109,19 @@ export function loadConfig(options: LoadOptions = {}): AmtflowConfig {
   const origin = new Map<string, string>();
   if (file) {
     const full = path.resolve(cwd, file);
+    let text: string;
     try {
-      raw = JSON.parse(readFileSync(full, 'utf8')) as Json;
+      text = readFileSync(full, 'utf8');
     } catch (err) {
-      throw new ConfigError([`${full}: cannot be read as JSON (${(err as Error).message})`]);
+      throw new ConfigError([`${full}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+    try {
+      raw = JSON.parse(text) as Json;
+    } catch (err) {
+      throw new ConfigError([`${full}: ${jsonProblem(text, err)}`]);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new ConfigError([`${full}: must hold a JSON object`]);
     }
   }
   for (const [name, spec] of Object.entries(ENV_KEYS)) {

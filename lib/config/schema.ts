@@ -33,13 +33,20 @@ export const databaseSchema = z
 export const secretsSchema = z
   .object({
     /**
-     * Key-encryption key for credentials and CA keys at rest: 32 bytes, base64. Either given here
-     * (from AMTFLOW_KEK, e.g. injected by a secret manager) or read from `keyFile`. The key file lives
-     * outside the database directory: the key is never stored next to the data it protects.
+     * Key-encryption keys for credentials and CA keys at rest: 32 bytes each, base64, oldest first,
+     * comma-separated (lib/crypto/kek.ts). Either given here (from AMTFLOW_KEK, e.g. injected by a
+     * secret manager) or read from `keyFile`, one key per line. The key file lives outside the
+     * database directory: the keys are never stored next to the data they protect.
      */
     key: z
       .string()
-      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .refine(
+        (v) =>
+          v
+            .split(',')
+            .every((k) => /^[A-Za-z0-9+/]+={0,2}$/.test(k.trim()) && Buffer.from(k.trim(), 'base64').length === 32),
+        'must be one or more keys of 32 bytes, base64-encoded, comma-separated',
+      )
       .optional(),
     keyFile: z.string().min(1).optional(),
   })
@@ -87,8 +94,14 @@ export const caSchema = z
     /**
      * RSA key size of the CA and of the keys it generates. Spec P1: AMT cannot use CA keys over 2048
      * bits; the CA refuses a larger value at start with CA_KEY_TOO_LARGE (one rule, in lib/pki).
+     * AMT 15/16 and later refuse provisioning chains with RSA keys under 2048 bits (AMT SDK "Root
+     * certificate hashes"), so a smaller value is refused here.
      */
-    keyBits: z.number().int().min(1024).default(2048),
+    keyBits: z
+      .number()
+      .int()
+      .min(2048, 'must be at least 2048: AMT 15/16 and later refuse RSA keys under 2048 bits')
+      .default(2048),
     /** Namespace the provisioning certificate's CN lives in, e.g. corp.example.test. */
     provisioningDomain: z.string().optional(),
     /** CN of the generated provisioning certificate; default `provisionserver.<provisioningDomain>`. */
@@ -130,7 +143,10 @@ export const amtSchema = z
             factoryDefault: z.boolean().default(false),
           })
           .strict()
-          .refine((a) => Boolean(a.passwordFile) !== a.factoryDefault, 'give either passwordFile or factoryDefault: true'),
+          .refine(
+            (a) => Boolean(a.passwordFile) !== a.factoryDefault,
+            'give either passwordFile or factoryDefault: true',
+          ),
       )
       .default([{ name: 'factory', username: 'admin', factoryDefault: true }]),
   })

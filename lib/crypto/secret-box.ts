@@ -66,4 +66,13 @@ export class SecretBox {
   openText(sealed: string, associatedData: string): string {
     return this.open(sealed, associatedData).toString('utf8');
   }
+
+  /**
+   * The same secret sealed under the current key, or undefined when it already is. Opening checks
+   * the record binding, so a value moved to another row fails here too (SECRET_TAMPERED).
+   */
+  reseal(sealed: string, associatedData: string): string | undefined {
+    if (sealed.split('.')[1] === this.currentKeyId) return undefined;
+    return this.seal(this.open(sealed, associatedData), associatedData);
+  }
 }

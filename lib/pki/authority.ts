@@ -5,6 +5,7 @@ import type forge from 'node-forge';
 import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import {
+  certificateKeyAssociatedData,
   certificatesRepository,
   type CertificateRecord,
   type CertificatesRepository,
@@ -12,13 +13,14 @@ import {
 } from '../store/certificates';
 import type { Schema } from '../store/schema';
 import {
+  caDirectory,
   loadOrCreateCa,
   loadOrCreateProvisioning,
   saveImportedProvisioning,
   writeCaCopies,
   type CaMaterial,
 } from './ca-state';
-import { certificateForKey, readPkcs12 } from './chain';
+import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
 import { assertRevocationReason, buildCrl, crlToPem, type RevocationReason } from './crl';
 import { verifyCsr } from './csr';
 import { PkiError } from './errors';
@@ -85,13 +87,16 @@ export interface ProvisioningSummary {
   commonName: string;
   notAfter: Date;
   rootThumbprints: Thumbprints;
+  /**
+   * What AMT 15/16 and later refuse in this chain (SHA-1 signatures, RSA keys under 2048 bits);
+   * empty when every firmware version accepts it. Older devices still provision with it.
+   */
+  warnings: string[];
 }
 
 /** A CRL is valid a week and re-signed once half of that has passed (or at once on a revocation). */
 const CRL_VALIDITY_MS = 7 * 86_400_000;
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-
-const certificateKeyLabel = (serial: string) => `certificate-key:${serial}`;
 
 /** Serials as stored: lower-case hex; OpenSSL's `4A:1B:…` form is accepted too. */
 function normalizeSerial(serial: string): string {
@@ -128,7 +133,7 @@ export class CertificateAuthority {
    */
   static async open(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
     const config = options.config.ca;
-    const dir = path.resolve(config.dir ?? path.join(options.config.stateDir, 'ca'));
+    const dir = caDirectory(options.config);
     const now = new Date();
     const names = provisioningNames(config);
     const ca = await loadOrCreateCa(dir, config, options.box, now);
@@ -211,7 +216,7 @@ export class CertificateAuthority {
         notBefore: certificate.forge.validity.notBefore,
         notAfter: certificate.forge.validity.notAfter,
       },
-      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyLabel(serial)),
+      privateKey && this.box.seal(privateKeyPem(privateKey), certificateKeyAssociatedData(serial)),
     );
     // Lost a race with a concurrent duplicate: this certificate was never recorded nor handed out.
     return created ? this.toIssued(record, false) : this.reissued(record, fingerprint);
@@ -268,7 +273,7 @@ export class CertificateAuthority {
         `amtflow holds no private key for certificate ${serial}: the device generated it, or it was discarded after install`,
       );
     }
-    return createPrivateKey(this.box.open(sealed, certificateKeyLabel(serial))).export({
+    return createPrivateKey(this.box.open(sealed, certificateKeyAssociatedData(serial))).export({
       type: 'pkcs1',
       format: 'der',
     });
@@ -408,6 +413,7 @@ function summarize(credential: ProvisioningCredential): ProvisioningSummary {
     commonName: credential.commonName,
     notAfter: new Date((credential.chain[0] as ParsedCertificate).x509.validTo),
     rootThumbprints: credential.rootThumbprints,
+    warnings: checkProvisioningChainStrength(credential.chain, undefined, 'provisioning certificate'),
   };
 }
 

@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CaConfig } from '../config';
+import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import { buildChain, certificateForKey, checkChain, readPkcs12 } from './chain';
 import { PkiError } from './errors';
@@ -279,4 +279,44 @@ export function saveImportedProvisioning(
   const content = toFile('imported', chain, key, box);
   writeFileAtomic(file, JSON.stringify(content, null, 2));
   return credential(content, box, file);
+}
+
+/** The CA directory of a configuration: `ca.dir`, default `<stateDir>/ca`. */
+export function caDirectory(config: Pick<AmtflowConfig, 'stateDir' | 'ca'>): string {
+  return path.resolve(config.ca.dir ?? path.join(config.stateDir, 'ca'));
+}
+
+/**
+ * Key rotation, step two, for the CA directory: the issuing and root keys in `ca.json` and the
+ * provisioning key in `provisioning.json`, sealed again under the current key with the same
+ * associated data; each file written whole. Keys already under the current key stay as they are.
+ * Returns how many keys moved.
+ */
+export function resealCaFiles(dir: string, box: SecretBox): number {
+  let moved = 0;
+  const reseal = (sealed: string, label: string): string => {
+    const next = box.reseal(sealed, label);
+    if (next === undefined) return sealed;
+    moved++;
+    return next;
+  };
+  const caFile = path.join(dir, STATE_FILE);
+  const ca = readJson<StateFile>(caFile);
+  if (ca) {
+    const [issuing, root] = ca.chain.map((pem) => parseCertificate(pem, `${caFile} certificate`));
+    const next: StateFile = {
+      ...ca,
+      issuingKey: reseal(ca.issuingKey, keyLabel('issuing', issuing as ParsedCertificate)),
+      ...(ca.rootKey !== undefined ? { rootKey: reseal(ca.rootKey, keyLabel('root', root as ParsedCertificate)) } : {}),
+    };
+    if (moved > 0) writeFileAtomic(caFile, JSON.stringify(next, null, 2));
+  }
+  const provisioningFile = path.join(dir, PROVISIONING_FILE);
+  const provisioning = readJson<ProvisioningFile>(provisioningFile);
+  if (provisioning) {
+    const leaf = parseCertificate(provisioning.chain[0] as string, `${provisioningFile} certificate`);
+    const key = reseal(provisioning.key, keyLabel('provisioning', leaf));
+    if (key !== provisioning.key) writeFileAtomic(provisioningFile, JSON.stringify({ ...provisioning, key }, null, 2));
+  }
+  return moved;
 }

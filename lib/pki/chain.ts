@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { PkiError } from './errors';
-import { assertCaKeyBits, keyMatches, rsaBits } from './keys';
+import { assertCaKeyBits, keyMatches, MAX_RSA_BITS, rsaBits } from './keys';
 import { fromForge, oneLine, type ParsedCertificate } from './x509';
 
 export interface KeyAndCertificates {
@@ -88,4 +88,76 @@ export function checkChain(chain: ParsedCertificate[], fromIndex: number, now: D
       assertCaKeyBits(rsaBits(cert.x509.publicKey, `${what}: "${subject}"`), `${what}: the key of CA "${subject}"`);
     }
   });
+}
+
+/**
+ * Signature algorithms that make a provisioning chain "SHA-1 based" or worse, by OID: RSA with
+ * MD2, MD5, SHA-1 (and its old OIW alias), DSA and ECDSA with SHA-1.
+ */
+const WEAK_SIGNATURES: Readonly<Record<string, string>> = {
+  '1.2.840.113549.1.1.2': 'MD2',
+  '1.2.840.113549.1.1.4': 'MD5',
+  '1.2.840.113549.1.1.5': 'SHA-1',
+  '1.3.14.3.2.29': 'SHA-1',
+  '1.2.840.10040.4.3': 'SHA-1',
+  '1.2.840.10045.4.1': 'SHA-1',
+};
+
+/**
+ * From ME 15.0 on H-platform chipsets and ME 16.0 on every platform, AMT refuses a provisioning
+ * chain in which any certificate, the root included, is signed with SHA-1, or holds an RSA key
+ * under 2048 bits (AMT SDK "Root certificate hashes"; Intel support article 000090051). amtflow
+ * cannot tell an H platform from its AMT version, so every AMT 15 counts as refusing.
+ */
+export const WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR = 15;
+
+/** One reason firmware from AMT 15/16 on refuses a chain: the certificate and what is weak about it. */
+export interface ChainWeakness {
+  subject: string;
+  problem: string;
+}
+
+/** What in `chain` (leaf first) AMT 15/16 and later refuse: SHA-1 (or weaker) signatures, RSA keys under 2048 bits. */
+export function provisioningChainWeaknesses(chain: readonly ParsedCertificate[]): ChainWeakness[] {
+  return chain.flatMap((cert) => {
+    const subject = oneLine(cert.x509.subject);
+    const weakSignature = WEAK_SIGNATURES[cert.forge.signatureOid ?? ''];
+    const bits = rsaBits(cert.x509.publicKey, `"${subject}"`);
+    return [
+      ...(weakSignature ? [{ subject, problem: `signed with ${weakSignature}` }] : []),
+      ...(bits < MAX_RSA_BITS ? [{ subject, problem: `${bits}-bit RSA key, under ${MAX_RSA_BITS}` }] : []),
+    ];
+  });
+}
+
+/** The major AMT version of `x.y.z`, or undefined when it is unknown or unreadable. */
+function amtMajor(amtVersion: string | undefined): number | undefined {
+  const major = /^(\d{1,3})\./.exec(amtVersion ?? '')?.[1];
+  return major === undefined ? undefined : Number(major);
+}
+
+/**
+ * Checks a provisioning chain against what firmware `amtVersion` accepts. For AMT 15 and later a
+ * weak chain is refused with WEAK_PROVISIONING_CHAIN naming every weak certificate; for older
+ * firmware, and when the version is not known yet (import, before any device was seen), the same
+ * findings come back as warnings: the chain works there, but not on newer devices.
+ */
+export function checkProvisioningChainStrength(
+  chain: readonly ParsedCertificate[],
+  amtVersion: string | undefined,
+  what: string,
+): string[] {
+  const findings = provisioningChainWeaknesses(chain).map((w) => `"${w.subject}": ${w.problem}`);
+  if (findings.length === 0) return [];
+  const major = amtMajor(amtVersion);
+  if (major !== undefined && major >= WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR) {
+    throw new PkiError(
+      'WEAK_PROVISIONING_CHAIN',
+      `${what}: AMT ${amtVersion} refuses provisioning chains with SHA-1 signatures or RSA keys under ` +
+        `${MAX_RSA_BITS} bits (AMT ${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}/16 and later): ${findings.join('; ')}`,
+    );
+  }
+  return findings.map(
+    (finding) => `${what}: ${finding}; AMT ${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}/16 and later refuse this chain`,
+  );
 }

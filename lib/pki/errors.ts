@@ -34,6 +34,8 @@ export type PkiErrorCode =
   | 'NOT_A_PROVISIONING_CERTIFICATE'
   | 'CN_OUTSIDE_NAMESPACE'
   | 'CERTIFICATE_EXPIRED'
+  /** AMT 15/16 and later: a SHA-1 signature or an RSA key under 2048 bits in the provisioning chain. */
+  | 'WEAK_PROVISIONING_CHAIN'
   | 'PROVISIONING_DOMAIN_NOT_CONFIGURED'
   /** The CA directory holds something amtflow cannot use (damaged file, key for another KEK). */
   | 'CA_STATE_INVALID';

@@ -7,6 +7,12 @@ export {
   type KeyRequest,
   type ProvisioningSummary,
 } from './authority';
+export {
+  WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR,
+  checkProvisioningChainStrength,
+  provisioningChainWeaknesses,
+  type ChainWeakness,
+} from './chain';
 export { REVOCATION_REASONS, type RevocationReason } from './crl';
 export { PkiError, type PkiErrorCode } from './errors';
 export { MAX_RSA_BITS } from './keys';

@@ -5,7 +5,10 @@ import { PkiError } from './errors';
 
 /** Spec P1 (and AMT's key store): no RSA key amtflow issues under or hands to firmware is longer. */
 export const MAX_RSA_BITS = 2048;
-/** The smallest key the configuration accepts for the CA, and the smallest certified for a device. */
+/**
+ * The smallest key certified for a device (firmware before AMT 15 may generate 1024-bit keys). The
+ * CA's own keys are 2048 bits: `ca.keyBits` refuses anything else (lib/config).
+ */
 export const MIN_RSA_BITS = 1024;
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { buildChain, checkChain } from './chain';
+import { buildChain, checkChain, checkProvisioningChainStrength } from './chain';
 import { PkiError } from './errors';
 import { checkLeafKeyBits } from './keys';
 import { isInNamespace, normalizeFqdn } from './names';
@@ -25,7 +25,9 @@ export interface ProvisioningCredential {
  * What the firmware checks on the provisioning certificate (spec OOB4, protocol reference §6.4):
  * server authentication plus the AMT provisioning OID or the `Intel(R) Client Setup Certificate`
  * OU; a CN inside the DNS namespace; a complete chain to a root; and, spec P1, no CA key over
- * 2048 bits. The leaf key is AMT-sized too. Returns the chain ordered leaf → root.
+ * 2048 bits. The leaf key is AMT-sized too. Returns the chain ordered leaf → root. Which firmware
+ * will see the chain is not known here: what AMT 15/16 and later refuse (SHA-1, RSA under 2048
+ * bits) comes back as warnings; `checkProvisioningChainStrength` with a device's version refuses it.
  */
 export function checkProvisioningCertificate(
   key: KeyObject,
@@ -33,7 +35,7 @@ export function checkProvisioningCertificate(
   pool: ParsedCertificate[],
   domain: string,
   now: Date,
-): { commonName: string; chain: ParsedCertificate[] } {
+): { commonName: string; chain: ParsedCertificate[]; warnings: string[] } {
   const what = 'provisioning certificate';
   checkLeafKeyBits(key, `the ${what} key`);
   const usages = extendedKeyUsages(leaf);
@@ -54,7 +56,7 @@ export function checkProvisioningCertificate(
   assertInNamespace(commonName, domain);
   const chain = buildChain(leaf, pool, what);
   checkChain(chain, 1, now, what);
-  return { commonName, chain };
+  return { commonName, chain, warnings: checkProvisioningChainStrength(chain, undefined, what) };
 }
 
 export function assertInNamespace(commonName: string, domain: string): void {

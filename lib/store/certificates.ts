@@ -59,6 +59,9 @@ function toRecord(row: Selectable<CertificatesTable>): CertificateRecord {
   };
 }
 
+/** Associated data of a sealed certificate private key: binds it to its certificate's serial. */
+export const certificateKeyAssociatedData = (serial: string) => `certificate-key:${serial}`;
+
 /** Arbitrary constant: the advisory-lock class under which CRL regenerations take turns. */
 const CRL_LOCK_CLASS = 7199172;
 

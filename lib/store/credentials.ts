@@ -66,7 +66,7 @@ export function describeCandidate(ref: CandidateRef): string {
   return 'account' in ref ? `provisioning account "${ref.account}"` : `${ref.kind} v${ref.version} of ${ref.device}`;
 }
 
-const associatedData = (ref: CredentialRef) => `credential:${ref.device}:${ref.kind}:${ref.version}`;
+export const credentialAssociatedData = (ref: CredentialRef) => `credential:${ref.device}:${ref.kind}:${ref.version}`;
 
 function toCredential(row: Selectable<CredentialsTable>): Credential {
   return {
@@ -119,7 +119,7 @@ export function credentialRepository(db: Kysely<Schema>, box: SecretBox) {
   }
 
   function open(row: Selectable<CredentialsTable>): string {
-    return box.openText(row.sealed, associatedData(row));
+    return box.openText(row.sealed, credentialAssociatedData(row));
   }
 
   async function setStatus(trx: Kysely<Schema>, ref: CredentialRef, status: CredentialStatus): Promise<Credential> {
@@ -188,7 +188,7 @@ export function credentialRepository(db: Kysely<Schema>, box: SecretBox) {
             ...ref,
             status: 'pending',
             username: username ?? (k === 'amt_admin' ? DEFAULT_ADMIN_USERNAME : null),
-            sealed: box.seal(value, associatedData(ref)),
+            sealed: box.seal(value, credentialAssociatedData(ref)),
             idempotency_key: key,
           })
           .returningAll()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isStrongAmtPassword } from '../crypto/passwords';
+import { amtPasswordProblems } from '../crypto/passwords';
 import { parseInput } from './errors';
 
 /** Field schemas the repositories share. */
@@ -52,10 +52,11 @@ export function text(min: number, max: number) {
     .refine((value) => ![...value].some(isControl), 'must not contain control characters');
 }
 
-/** A password AMT accepts for its admin account, the MEBx or a digest user. */
-export const strongAmtPassword = z
-  .string()
-  .refine(
-    isStrongAmtPassword,
-    'must be a strong AMT password: 8–32 characters with upper and lower case, a digit and a symbol, without : , or "',
-  );
+/**
+ * A password AMT accepts for its admin account, the MEBx or a Digest user (the strong-password rule
+ * of the AMT SDK, lib/crypto/passwords.ts). The issue names every broken clause, never the value.
+ */
+export const strongAmtPassword = z.string().superRefine((password, ctx) => {
+  const problems = amtPasswordProblems(password);
+  if (problems.length) ctx.addIssue({ code: 'custom', message: `not a strong AMT password: ${problems.join('; ')}` });
+});

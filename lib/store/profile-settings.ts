@@ -99,6 +99,44 @@ function enumWhere<M extends Record<string, { credential: string }>, C extends M
   return z.enum(names as [keyof M & string, ...(keyof M & string)[]]);
 }
 
+/**
+ * Names the firmware keeps for itself (AMT SDK "Valid user names and passwords"): `admin` (Release
+ * 4.0 on) and `Administrator` (Release 3.2) belong to the built-in admin account; names beginning
+ * with `$$` to internal accounts (`$$OsAdmin`, `$$uns`). Compared without case: a profile is saved
+ * before anyone knows which firmware will receive it, and the SDK does not say how it compares.
+ */
+const RESERVED_USER_NAMES = new Set(['admin', 'administrator']);
+
+/**
+ * Digest user name of an ACL entry (AMT SDK, as above): 1–16 characters of 7-bit ASCII 33–126
+ * without `:` `,` `<` `>` `&` `"`, and not a reserved name. Refused here, at profile save, because
+ * AddUserAclEntryEx refuses it only after stage two has already cleared the ACL (OOB9.1).
+ */
+const digestUsername = z.string().superRefine((name, ctx) => {
+  const problems = [
+    ...(name.length < 1 || name.length > 16 ? ['must be 1–16 characters'] : []),
+    ...(/^[\x21-\x7e]*$/.test(name) ? [] : ['must use only 7-bit ASCII characters 33–126 (no spaces)']),
+    ...(/[:,<>&"]/.test(name) ? ['must not contain : , < > & or "'] : []),
+    ...(name.startsWith('$$') ? ['names beginning with $$ are reserved by the firmware'] : []),
+    ...(RESERVED_USER_NAMES.has(name.toLowerCase()) ? [`"${name}" is reserved for AMT's built-in admin account`] : []),
+  ];
+  if (problems.length) ctx.addIssue({ code: 'custom', message: `not a valid AMT user name: ${problems.join('; ')}` });
+});
+
+/**
+ * Text the firmware stores as 7-bit ASCII (802.1X identities and passwords): printable ASCII 32–126.
+ * AMT mishandles anything else (the SDK speaks of 7-bit strings throughout; Symantec TECH192452
+ * reports authentication failing with non-ASCII characters). The 802.1X password is the RADIUS
+ * account's own, so AMT's strong-password rule does not apply to it.
+ */
+function asciiText(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(/^[\x20-\x7e]*$/, 'must use only 7-bit ASCII characters 32–126');
+}
+
 /** The schemas of the secret slots: validated strings on input, nothing at all once stored. */
 interface SecretSlots<A extends z.ZodType, P extends z.ZodType, E extends z.ZodType> {
   amtPassword: A;
@@ -109,7 +147,7 @@ interface SecretSlots<A extends z.ZodType, P extends z.ZodType, E extends z.ZodT
 const inputSecrets = {
   amtPassword: strongAmtPassword,
   passphrase: z.string().regex(/^[\x20-\x7e]{8,63}$/, 'must be 8–63 printable ASCII characters'),
-  eapPassword: text(1, 128),
+  eapPassword: asciiText(1, 128),
 };
 
 const sealedElsewhere = () =>
@@ -121,13 +159,6 @@ const windowsAccount = text(1, 256).regex(
   /^([^\\@/]+\\[^\\@/]+|[^\\@/]+@[^\\@/]+|[^\\@/]+)$/,
   'must be DOMAIN\\name, name@domain or a name',
 );
-
-/** Digest user name: ≤ 16 printable 7-bit characters without : , " and not a reserved $$ account (§4.5). */
-const digestUsername = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,16}$/, 'must be 1–16 printable ASCII characters')
-  .refine((u) => !/[:,"]/.test(u), 'must not contain : , or "')
-  .refine((u) => !u.startsWith('$$'), 'names beginning with $$ are reserved by AMT');
 
 const realms = z
   .array(z.enum(keysOf(AMT_REALMS)))
@@ -154,9 +185,9 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
       z.strictObject({ protocol: enumWhere(IEEE8021X_PROTOCOLS, 'certificate'), ...common }),
       z.strictObject({
         protocol: enumWhere(IEEE8021X_PROTOCOLS, 'password'),
-        username: text(1, 128),
-        domain: text(1, 255).optional(),
-        roamingIdentity: text(1, 128).optional(),
+        username: asciiText(1, 128),
+        domain: asciiText(1, 255).optional(),
+        roamingIdentity: asciiText(1, 128).optional(),
         password: secret.eapPassword,
         ...common,
       }),

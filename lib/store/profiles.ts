@@ -65,7 +65,7 @@ export function splitProfileSecrets(input: ParsedInput): { settings: AmtSettings
   return { settings: amtSettingsSchema.parse(remainder), secrets };
 }
 
-const secretAssociatedData = (profile: string, revision: number, name: string) =>
+export const profileSecretAssociatedData = (profile: string, revision: number, name: string) =>
   `profile-secret:${profile}:${revision}:${name}`;
 
 /** AMT settings profiles and their sealed secrets. */
@@ -121,7 +121,7 @@ export function profileRepository(db: Kysely<Schema>, box: SecretBox) {
               [...secrets].map(([secretName, value]) => ({
                 profile,
                 name: secretName,
-                sealed: box.seal(value, secretAssociatedData(profile, revision, secretName)),
+                sealed: box.seal(value, profileSecretAssociatedData(profile, revision, secretName)),
               })),
             )
             .execute();
@@ -155,7 +155,7 @@ export function profileRepository(db: Kysely<Schema>, box: SecretBox) {
       if (!row) {
         throw new StoreError('PROFILE_SECRET_NOT_FOUND', `profile "${profile}" has no secret named "${secretName}"`);
       }
-      return box.openText(row.sealed, secretAssociatedData(profile, row.revision, secretName));
+      return box.openText(row.sealed, profileSecretAssociatedData(profile, row.revision, secretName));
     },
   };
 }

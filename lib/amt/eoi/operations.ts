@@ -1,6 +1,7 @@
 import { AmtError, AmtProtocolError } from '../errors';
 import type { AmtCredential } from '../http-client';
 import { listOf, pathOf, textOf, type XmlObject } from '../xml';
+import { checkUserAclTotal } from '../wsman/access';
 import { el, type EoiClient, type EoiElement } from './client';
 
 /**
@@ -155,10 +156,10 @@ export class EoiOperations {
         if (!/^\d+$/.test(text)) throw new AmtProtocolError('EnumerateUserAclEntries: handle is not a number');
         return Number(text);
       });
+      const total = integerOutput(result, 'TotalCount', 'EnumerateUserAclEntries');
+      checkUserAclTotal(total, this.client.transport.target);
       handles.push(...page);
-      if (page.length === 0 || handles.length >= integerOutput(result, 'TotalCount', 'EnumerateUserAclEntries')) {
-        return handles;
-      }
+      if (page.length === 0 || handles.length >= total) return handles;
       start += page.length;
     }
   }

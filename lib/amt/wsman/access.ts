@@ -1,4 +1,5 @@
 import { digestHa1 } from '../digest';
+import { AmtLimitError } from '../errors';
 import type { AmtCredential } from '../http-client';
 import type { WsmanClient } from './client';
 import { integerList, optionalInteger, optionalString, requiredInteger } from './properties';
@@ -36,6 +37,23 @@ export const REALMS = {
   dt: 23,
   localSystem: 24,
 } as const;
+
+/**
+ * More user ACL entries than any firmware holds (AMT keeps a few dozen). A larger TotalCount is a
+ * broken or hostile device — paging through 10⁹ "entries" 50 at a time would never end — and
+ * listing stops there with ENUMERATION_LIMIT_EXCEEDED.
+ */
+export const MAX_USER_ACL_ENTRIES = 256;
+
+/** Refuses an EnumerateUserAclEntries TotalCount beyond MAX_USER_ACL_ENTRIES. */
+export function checkUserAclTotal(total: number, target: string): void {
+  if (total > MAX_USER_ACL_ENTRIES) {
+    throw new AmtLimitError(
+      'ENUMERATION_LIMIT_EXCEEDED',
+      `${target}: EnumerateUserAclEntries reports ${total} entries, more than the ${MAX_USER_ACL_ENTRIES} any firmware holds`,
+    );
+  }
+}
 
 export interface UserAclEntry {
   handle: number;
@@ -84,9 +102,10 @@ export class AccessControlOperations {
       const output = await this.client.invoke('AMT_AuthorizationService', 'EnumerateUserAclEntries', {
         StartIndex: start,
       });
+      const total = requiredInteger(output, 'TotalCount');
+      checkUserAclTotal(total, this.client.transport.target);
       const page = integerList(output, 'Handles');
       handles.push(...page);
-      const total = requiredInteger(output, 'TotalCount');
       if (page.length === 0 || handles.length >= total) return handles;
       start += page.length;
     }

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { AmtFaultError, AmtProtocolError } from '../errors';
+import {
+  AmtConnectionError,
+  AmtError,
+  AmtFaultError,
+  AmtLimitError,
+  AmtProtocolError,
+  AmtTimeoutError,
+} from '../errors';
 import type { AmtHttpClient } from '../http-client';
 import { checkReturnValue } from '../return-values';
 import { failedResponse } from '../soap-failure';
@@ -32,8 +39,13 @@ import { mergeForPut, optionalInteger, type PutChanges } from './properties';
 const parser = createSoapParser(MULTI_VALUED);
 /** Faults that clear by themselves: the service was busy or ran out of time. */
 const TRANSIENT_SUBCODES = new Set(['QuotaLimit', 'TimedOut', 'Concurrency']);
-/** A device that keeps handing out enumeration contexts is broken; stop instead of looping forever. */
-const MAX_PULLS = 1000;
+/**
+ * What one enumeration may cost before the client stops reading and releases the context: no AMT
+ * class holds anywhere near this many instances (certificates, keys, Wi-Fi profiles, ACL entries
+ * count in tens), and a firmware that keeps handing out contexts, or items of megabytes, is broken
+ * or hostile (issue 12 §4).
+ */
+export const ENUMERATION_LIMITS = { pulls: 100, items: 1000, bytes: 4 * 1024 * 1024 } as const;
 /** What every client sends (§2.2); our own per-request timeouts are the ones that count. */
 const OPERATION_TIMEOUT = 'PT60S';
 
@@ -51,7 +63,9 @@ function faultFrom(envelope: XmlObject, context: string): AmtFaultError | undefi
   const fault = pathOf(envelope, 'Envelope', 'Body', 'Fault');
   if (!isXmlObject(fault)) return undefined;
   const subcodeText = textOf(pathOf(fault, 'Code', 'Subcode', 'Value'));
-  const subcode = subcodeText ? localName(subcodeText.trim()) : undefined;
+  const named = subcodeText ? localName(subcodeText.trim()) : undefined;
+  // A subcode is a QName's local part; anything else is a device's noise, not a code to keep.
+  const subcode = named !== undefined && /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(named) ? named : undefined;
   const reason = textOf(pathOf(fault, 'Reason', 'Text'))?.trim() ?? 'no reason given';
   const detail = textOf(pathOf(fault, 'Detail', 'FaultDetail')) ?? textOf(pathOf(fault, 'Detail'));
   return new AmtFaultError(
@@ -110,7 +124,12 @@ export class WsmanClient {
     await this.exchange(ACTIONS.delete, className, selectors, '');
   }
 
-  /** Enumerate + Pull, following the enumeration context until EndOfSequence. */
+  /**
+   * Enumerate + Pull, following the enumeration context until EndOfSequence, within
+   * ENUMERATION_LIMITS (AmtLimitError ENUMERATION_LIMIT_EXCEEDED beyond). Firmware holds few
+   * contexts: one left open when a Pull fails or the client gives up is released at once, or the
+   * device refuses further enumerations until it expires.
+   */
   async enumerate(className: ClassName): Promise<WsmanInstance[]> {
     const started = await this.exchange(
       ACTIONS.enumerate,
@@ -123,32 +142,76 @@ export class WsmanClient {
       throw new AmtProtocolError(`${this.http.target}: Enumerate ${className}: no EnumerationContext`);
     }
     const instances: WsmanInstance[] = [];
-    for (let pulls = 0; pulls < MAX_PULLS; pulls++) {
-      const pulled = await this.exchange(
-        ACTIONS.pull,
+    let bytes = 0;
+    try {
+      for (let pulls = 0; ; pulls++) {
+        if (pulls >= ENUMERATION_LIMITS.pulls) {
+          throw this.limit(className, `no EndOfSequence after ${ENUMERATION_LIMITS.pulls} pulls`);
+        }
+        const pulled = await this.exchange(
+          ACTIONS.pull,
+          className,
+          undefined,
+          `<Pull xmlns="${NS.enumeration}"><EnumerationContext>${escapeXml(context)}</EnumerationContext>` +
+            '<MaxElements>999</MaxElements><MaxCharacters>99999</MaxCharacters></Pull>',
+          undefined,
+          (size) => {
+            bytes += size;
+            if (bytes > ENUMERATION_LIMITS.bytes) {
+              throw this.limit(className, `more than ${ENUMERATION_LIMITS.bytes} bytes of Pull responses`);
+            }
+          },
+        );
+        const response = pathOf(pulled, 'PullResponse');
+        if (!isXmlObject(response)) {
+          throw new AmtProtocolError(`${this.http.target}: Pull ${className}: no PullResponse`);
+        }
+        instances.push(...this.pulledItems(response));
+        if (instances.length > ENUMERATION_LIMITS.items) {
+          throw this.limit(className, `more than ${ENUMERATION_LIMITS.items} instances`);
+        }
+        if ('EndOfSequence' in response) return instances;
+        context = textOf(response['EnumerationContext']) ?? context;
+      }
+    } catch (err) {
+      await this.release(className, context, err);
+      throw err;
+    }
+  }
+
+  private pulledItems(response: XmlObject): WsmanInstance[] {
+    const items = response['Items'];
+    if (!isXmlObject(items)) return [];
+    return Object.entries(items).flatMap(([name, nodes]) =>
+      name.startsWith('@_') ? [] : listOf(nodes).flatMap((node) => instanceFrom(name, node) ?? []),
+    );
+  }
+
+  private limit(className: ClassName, what: string): AmtLimitError {
+    return new AmtLimitError(
+      'ENUMERATION_LIMIT_EXCEEDED',
+      `${this.http.target}: Pull ${className}: ${what}; enumeration abandoned`,
+    );
+  }
+
+  /**
+   * Best effort Release of a context an enumeration leaves behind (DSP0226 §8.5). Not when the
+   * device is unreachable (it cannot hear it) or says the context is gone; a failed Release is
+   * ignored — the enumeration's own error is what the caller needs.
+   */
+  private async release(className: ClassName, context: string, cause: unknown): Promise<void> {
+    if (cause instanceof AmtTimeoutError || cause instanceof AmtConnectionError) return;
+    if (cause instanceof AmtFaultError && cause.subcode === 'InvalidEnumerationContext') return;
+    try {
+      await this.exchange(
+        ACTIONS.release,
         className,
         undefined,
-        `<Pull xmlns="${NS.enumeration}"><EnumerationContext>${escapeXml(context)}</EnumerationContext>` +
-          '<MaxElements>999</MaxElements><MaxCharacters>99999</MaxCharacters></Pull>',
+        `<Release xmlns="${NS.enumeration}"><EnumerationContext>${escapeXml(context)}</EnumerationContext></Release>`,
       );
-      const response = pathOf(pulled, 'PullResponse');
-      if (!isXmlObject(response)) {
-        throw new AmtProtocolError(`${this.http.target}: Pull ${className}: no PullResponse`);
-      }
-      const items = response['Items'];
-      if (isXmlObject(items)) {
-        for (const [name, nodes] of Object.entries(items)) {
-          if (name.startsWith('@_')) continue;
-          for (const node of listOf(nodes)) {
-            const instance = instanceFrom(name, node);
-            if (instance) instances.push(instance);
-          }
-        }
-      }
-      if ('EndOfSequence' in response) return instances;
-      context = textOf(response['EnumerationContext']) ?? context;
+    } catch (err) {
+      if (!(err instanceof AmtError)) throw err;
     }
-    throw new AmtProtocolError(`${this.http.target}: Pull ${className}: no EndOfSequence after ${MAX_PULLS} pulls`);
   }
 
   /**
@@ -208,6 +271,7 @@ export class WsmanClient {
     selectors: Selectors | undefined,
     body: string,
     timeouts?: AmtTimeouts,
+    onResponseBytes?: (bytes: number) => void,
   ): Promise<XmlObject> {
     const messageId = `uuid:${randomUUID()}`;
     const context = `${this.http.target}: ${action.slice(action.lastIndexOf('/') + 1)} ${className}`;
@@ -223,6 +287,7 @@ export class WsmanClient {
       { path: '/wsman', headers: { 'Content-Type': 'application/soap+xml; charset=utf-8' }, body: xml },
       timeouts,
     );
+    onResponseBytes?.(Buffer.byteLength(response.body));
     if (response.status === 200) {
       const envelope = parser.parse(response.body, context);
       const relatesTo = textOf(pathOf(envelope, 'Envelope', 'Header', 'RelatesTo'));

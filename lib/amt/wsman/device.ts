@@ -1,6 +1,6 @@
 import { AmtProtocolError } from '../errors';
 import type { WsmanClient } from './client';
-import { ref, type WsmanInstance } from './envelope';
+import type { WsmanInstance } from './envelope';
 import {
   integerList,
   optionalBoolean,
@@ -11,9 +11,9 @@ import {
 } from './properties';
 
 /**
- * Discovery, provisioning state, clock, host name, commit/unprovision and power control — the
- * WS-Management calls of stage one, removal and power operations (protocol reference §3, §4.1,
- * §4.6, §4.7, §4.21).
+ * Discovery, provisioning state, clock, host name, commit/unprovision — the WS-Management calls
+ * of stage one and removal (protocol reference §3, §4.1, §4.6, §4.7, §4.21). Power control is in
+ * ../power.ts.
  */
 
 export type ProvisioningState = 'pre' | 'in' | 'post';
@@ -81,10 +81,6 @@ function hashBytes(text: string): Buffer {
     ? Buffer.from(trimmed, 'hex')
     : Buffer.from(trimmed, 'base64');
 }
-
-/** CIM power states for RequestPowerStateChange (protocol: CIM_PowerManagementService). */
-export const POWER_ACTIONS = { on: 2, cycle: 5, off: 8, reset: 10 } as const;
-export type PowerAction = keyof typeof POWER_ACTIONS;
 
 /** Seconds since 1970 as AMT counts them (uint32). */
 const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
@@ -213,20 +209,5 @@ export class DeviceOperations {
   /** One-shot (OOB8.5). The password must meet the MEBx strength rules (8–32 chars, mixed classes). */
   async setMebxPassword(password: string): Promise<void> {
     await this.client.invoke('AMT_SetupAndConfigurationService', 'SetMEBxPassword', { Password: password });
-  }
-
-  /** CIM power state of the host (2 on, 8 off-soft, …). */
-  async getPowerState(): Promise<number> {
-    const [association] = await this.client.enumerate('CIM_AssociatedPowerManagementService');
-    if (!association) throw new AmtProtocolError('no CIM_AssociatedPowerManagementService instance');
-    return requiredInteger(association, 'PowerState');
-  }
-
-  /** Power control (OPS2): on, off, reset or power cycle of the managed host. */
-  async powerAction(action: PowerAction): Promise<void> {
-    await this.client.invoke('CIM_PowerManagementService', 'RequestPowerStateChange', {
-      PowerState: POWER_ACTIONS[action],
-      ManagedElement: ref('CIM_ComputerSystem', { CreationClassName: 'CIM_ComputerSystem', Name: 'ManagedSystem' }),
-    });
   }
 }

@@ -24,6 +24,7 @@ export const ACTIONS = {
   delete: `${NS.transfer}/Delete`,
   enumerate: `${NS.enumeration}/Enumerate`,
   pull: `${NS.enumeration}/Pull`,
+  release: `${NS.enumeration}/Release`,
 } as const;
 
 /** A reference to an instance (WS-Addressing EPR): class resource URI plus selectors. */

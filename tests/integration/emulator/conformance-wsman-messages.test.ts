@@ -4,7 +4,7 @@ import forge from 'node-forge';
 import { makeCert, testKeyPool } from '../../unit/emulator/support/pki';
 import { AmtClient, peerCertificate, type Xml } from './support/client';
 import { testFleet } from './support/fleet';
-import { enumerate, pull } from './support/wsman';
+import { enumerate, invoke, pull } from './support/wsman';
 
 /**
  * Conformance (issue 3, 9a): requests built by Intel's wsman-messages — the library RPS uses — are
@@ -267,6 +267,11 @@ describe('conformance with @device-management-toolkit/wsman-messages', () => {
     const krb = (await ok(amt.KerberosSettingData.Get())).AMT_KerberosSettingData;
     expect(krb.InstanceID).toBe('Intel (r) AMT: Kerberos Settings');
 
+    // Power package "ON in S0, S3, S4-5" first: under the factory "ON in S0" the ME goes dark with the host.
+    const scheme = { InstanceID: 'Intel(r) AMT Power Scheme 7' };
+    expect(
+      (await ok(invoke('AMT_SystemPowerScheme', 'SetPowerScheme', '', scheme))).SetPowerScheme_OUTPUT.ReturnValue,
+    ).toBe('0');
     expect(
       (await ok(cim.PowerManagementService.RequestPowerStateChange(8))).RequestPowerStateChange_OUTPUT.ReturnValue,
     ).toBe('0');

@@ -1,12 +1,14 @@
-import { AMT } from '@device-management-toolkit/wsman-messages';
+import { AMT, CIM } from '@device-management-toolkit/wsman-messages';
 import { provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
 import { AmtClient, exchange, waitFor } from './support/client';
 import { testFleet } from './support/fleet';
+import { invoke } from './support/wsman';
 
 /** Issue 3, 8: the admin API (test oracle, fault injection) and every fault kind. */
 describe('admin API and fault injection', () => {
   let fleet: Awaited<ReturnType<typeof testFleet>>;
   const amt = new AMT.Messages();
+  const cim = new CIM.Messages();
   const password = 'F4ult!pass';
 
   let chain: ReturnType<typeof provisioningChain>;
@@ -162,5 +164,39 @@ describe('admin API and fault injection', () => {
     const unprov = await admin(`/devices/${uuid}/mei/unprovision`, { method: 'POST', body: '{}' });
     // ACM cannot be unprovisioned locally.
     expect(await unprov.json()).toEqual({ ok: false });
+  });
+
+  it('shows the host and its power transitions, runs host-side actions, and injects a refused power-on', async () => {
+    const d = fleet.devices[1]!;
+    const uuid = d.uuid;
+    expect((await admin(`/devices/${uuid}/host/power-button`, { method: 'POST', body: '{}' })).status).toBe(200);
+    expect((await admin(`/devices/${uuid}/host/explode`, { method: 'POST', body: '{}' })).status).toBe(400);
+    const wake = await admin(`/devices/${uuid}/host/wake`, { method: 'POST', body: '{}' });
+    expect([wake.status, ((await wake.json()) as { code: string }).code]).toEqual([400, 'INVALID_HOST_ACTION']);
+    expect((await admin(`/devices/${uuid}/host/power-button`, { method: 'POST', body: '{}' })).status).toBe(200);
+
+    // "ON in S0, S3, S4-5", so the ME answers with the host off.
+    const scheme = { InstanceID: 'Intel(r) AMT Power Scheme 7' };
+    expect((await client(1).post(invoke('AMT_SystemPowerScheme', 'SetPowerScheme', '', scheme))).status).toBe(200);
+    const fault = { kind: 'powerRefused', target: uuid, times: 1 };
+    expect((await admin('/faults', { method: 'POST', body: JSON.stringify(fault) })).status).toBe(200);
+    const power = async (value: number) =>
+      (await client(1).post(cim.PowerManagementService.RequestPowerStateChange(value as 2 | 8))).status;
+    expect([await power(8), await power(2), await power(2)]).toEqual([200, 200, 200]);
+    const host = (await (await admin(`/devices/${uuid}/host`)).json()) as {
+      state: string;
+      meAwake: boolean;
+      transitions: { source: string; request: string; to: string; returnValue: number | null }[];
+    };
+    expect(host.transitions.map((t) => [t.source, t.request, t.to, t.returnValue])).toEqual([
+      ['host', 'power-button', 'S5', null],
+      ['host', 'power-button', 'S0', null],
+      ['wsman', 'RequestPowerStateChange(8)', 'S5', 0],
+      ['wsman', 'RequestPowerStateChange(2)', 'S5', 2],
+      ['wsman', 'RequestPowerStateChange(2)', 'S0', 0],
+    ]);
+    expect(host).toMatchObject({ state: 'S0', meAwake: true });
+    const list = (await (await admin('/devices')).json()) as { redirectionPort: number }[];
+    expect(list[1]!.redirectionPort).toBe(d.redirection.port);
   });
 });

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { makeCert, provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
 import { AmtClient, exchange, peerCertificate, type Xml } from './support/client';
 import { testFleet } from './support/fleet';
-import { get } from './support/wsman';
+import { get, invoke } from './support/wsman';
 
 const soap = (service: string, op: string, params = '') =>
   '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">' +
@@ -112,6 +112,10 @@ describe('legacy EOI SOAP (AMT 3.2.1)', () => {
     expect(new X509Certificate(await peerCertificate(d.address, d.tlsPort)).fingerprint256).toBe(
       new X509Certificate(web.der).fingerprint256,
     );
+    // Power package "ON in S0, S3, S4-5" first: under the factory "ON in S0" the ME goes dark with the host.
+    const wsman = new AmtClient({ host: d.address, port: d.httpPort, username: 'admin', password: 'Leg4cy!Admin' });
+    const scheme = { InstanceID: 'Intel(r) AMT Power Scheme 7' };
+    expect((await wsman.post(invoke('AMT_SystemPowerScheme', 'SetPowerScheme', '', scheme))).status).toBe(200);
     const power = (op: string, params = '') => call('RemoteControl', op, params, 'Leg4cy!Admin', 'server');
     expect((await power('GetSystemPowerState')).SystemPowerState).toBe('0');
     expect(

@@ -188,12 +188,12 @@ describe('EOI SOAP', () => {
       'GetSystemPowerState',
       '<b:Status>0</b:Status><b:SystemPowerState>5</b:SystemPowerState>',
     );
-    const setup = session.setup('eoi');
-    await setup.powerAction('reset');
+    const power = session.power('eoi');
+    await power.request('reset');
     expect(amt.handled.at(-1)?.body).toContain(
       `<RemoteControl xmlns="${NS('RemoteControl')}"><Command>16</Command><IanaOemNumber>343</IanaOemNumber></RemoteControl>`,
     );
-    expect(await setup.getPowerState()).toBe('off');
+    expect(await power.getStatus()).toEqual({ state: 'off', firmwareValue: 5, available: ['on'] });
   });
 
   it('sets the MEBx password and partial unprovision through WS-Management on the same login', async () => {

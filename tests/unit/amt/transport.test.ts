@@ -1,5 +1,5 @@
 import net, { type AddressInfo } from 'node:net';
-import { AmtError } from '../../../lib/amt/errors';
+import { amtFailure } from '../../support/amt-failure';
 import { postOnce, validateEndpoint, type AmtEndpoint, type AmtTimeouts } from '../../../lib/amt/transport';
 import { startFakeAmt, type FakeAmt, type FakeAmtOptions } from './support/fake-amt';
 import { fingerprint256, issueProvisioning, issueServer, makeCa, selfSigned, type TestIdentity } from './support/pki';
@@ -16,15 +16,6 @@ afterEach(async () => {
 async function serve(options: Partial<FakeAmtOptions> = {}): Promise<FakeAmt> {
   fake = await startFakeAmt({ handler: () => ({ body: '<ok/>' }), ...options });
   return fake;
-}
-
-async function failure(promise: Promise<unknown>): Promise<AmtError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(AmtError);
-  return error as AmtError;
 }
 
 describe('plain HTTP', () => {
@@ -44,26 +35,26 @@ describe('plain HTTP', () => {
         server.close(() => resolve(free));
       });
     });
-    const error = await failure(postOnce({ host: '127.0.0.1', port }, patient, request));
+    const error = await amtFailure(postOnce({ host: '127.0.0.1', port }, patient, request));
     expect(error).toMatchObject({ code: 'CONNECTION_REFUSED', outcome: 'not-delivered', transient: true });
   });
 
   it('reports a connection reset after the request arrived as outcome unknown', async () => {
     const amt = await serve({ handler: () => ({ fault: 'reset-before-response' }) });
-    const error = await failure(postOnce({ host: '127.0.0.1', port: amt.port }, patient, request));
+    const error = await amtFailure(postOnce({ host: '127.0.0.1', port: amt.port }, patient, request));
     expect(error).toMatchObject({ code: 'CONNECTION_RESET', outcome: 'unknown', mayHaveTakenEffect: true });
     expect(amt.handled).toHaveLength(1);
   });
 
   it('reports a body cut off midway as outcome unknown', async () => {
     const amt = await serve({ handler: () => ({ body: '<a>'.padEnd(4000, 'x'), fault: 'reset-mid-body' }) });
-    const error = await failure(postOnce({ host: '127.0.0.1', port: amt.port }, patient, request));
+    const error = await amtFailure(postOnce({ host: '127.0.0.1', port: amt.port }, patient, request));
     expect(error.outcome).toBe('unknown');
   });
 
   it('gives up waiting for a response with outcome unknown', async () => {
     const amt = await serve({ handler: () => ({ fault: 'hang' }) });
-    const error = await failure(
+    const error = await amtFailure(
       postOnce({ host: '127.0.0.1', port: amt.port }, { connectMs: 10_000, responseMs: 200 }, request),
     );
     expect(error).toMatchObject({ code: 'RESPONSE_TIMEOUT', outcome: 'unknown', phase: 'response' });
@@ -79,7 +70,7 @@ describe('plain HTTP', () => {
         port: (silent.address() as AddressInfo).port,
         tls: { mode: 'provisioning', clientCertificateChainPem: identity.certPem, clientKeyPem: identity.keyPem },
       };
-      const error = await failure(postOnce(endpoint, { connectMs: 200, responseMs: 10_000 }, request));
+      const error = await amtFailure(postOnce(endpoint, { connectMs: 200, responseMs: 10_000 }, request));
       expect(error).toMatchObject({ code: 'CONNECT_TIMEOUT', outcome: 'not-delivered' });
     } finally {
       silent.close();
@@ -134,7 +125,7 @@ describe('TLS', () => {
     await expect(
       postOnce({ host: '127.0.0.1', port: amt.port, tls: provisioningTls(pin) }, patient, request),
     ).resolves.toMatchObject({ status: 200 });
-    const error = await failure(
+    const error = await amtFailure(
       postOnce({ host: '127.0.0.1', port: amt.port, tls: provisioningTls('00'.repeat(32)) }, patient, request),
     );
     expect(error).toMatchObject({ code: 'TLS_PIN_MISMATCH', outcome: 'not-delivered' });
@@ -151,7 +142,7 @@ describe('TLS', () => {
 
   it('refuses a certificate for another FQDN or from another CA, before sending anything', async () => {
     const amt = await serve({ tls: { key: deviceCertificate.keyPem, cert: deviceCertificate.certPem } });
-    const wrongName = await failure(
+    const wrongName = await amtFailure(
       postOnce(
         { host: '127.0.0.1', port: amt.port, tls: verified('amt2.corp.test', amtflowCa.certPem) },
         patient,
@@ -159,7 +150,7 @@ describe('TLS', () => {
       ),
     );
     expect(wrongName).toMatchObject({ code: 'TLS_SERVER_NAME_MISMATCH', outcome: 'not-delivered' });
-    const wrongCa = await failure(
+    const wrongCa = await amtFailure(
       postOnce(
         { host: '127.0.0.1', port: amt.port, tls: verified('amt1.corp.test', otherCa.certPem) },
         patient,
@@ -183,7 +174,7 @@ describe('TLS', () => {
           maxVersion: version,
         },
       });
-      const error = await failure(
+      const error = await amtFailure(
         postOnce({ host: '127.0.0.1', port: amt.port, tls: provisioningTls() }, patient, request),
       );
       expect(error).toMatchObject({ code: 'TLS_HANDSHAKE_REJECTED', outcome: 'not-delivered' });

@@ -349,7 +349,7 @@ describe('stage-two features and network', () => {
 
   it('controls power through CIM_PowerManagementService', async () => {
     routes['CIM_PowerManagementService/RequestPowerStateChange'] = ok(methodOutput('RequestPowerStateChange', 0));
-    await session.setup('wsman').powerAction('cycle');
+    await session.power('wsman').request('cycle');
     expect(requestsTo('CIM_PowerManagementService/RequestPowerStateChange')[0]).toContain(
       `<h:PowerState>5</h:PowerState><h:ManagedElement><a:Address>/wsman</a:Address><a:ReferenceParameters><w:ResourceURI>${CIM_SCHEMA}CIM_ComputerSystem</w:ResourceURI>` +
         '<w:SelectorSet><w:Selector Name="CreationClassName">CIM_ComputerSystem</w:Selector><w:Selector Name="Name">ManagedSystem</w:Selector></w:SelectorSet>',

@@ -1,9 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadKeyEncryptionKey } from '../../../lib/crypto/kek';
-import { generateAmtPassword, isStrongAmtPassword } from '../../../lib/crypto/passwords';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 
 describe('SecretBox', () => {
@@ -40,39 +35,17 @@ describe('SecretBox', () => {
       expect.objectContaining({ code: 'SECRET_KEY_UNKNOWN' }),
     );
   });
-});
 
-describe('key-encryption key', () => {
-  it('is created once with mode 0600 outside the database directory, then reused', () => {
-    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-kek-'));
-    const first = loadKeyEncryptionKey({ stateDir, secrets: {} });
-    const second = loadKeyEncryptionKey({ stateDir, secrets: {} });
-    expect(second.equals(first)).toBe(true);
-    const file = path.join(stateDir, 'keys', 'kek.key');
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readFileSync(file, 'utf8')).toBe(first.toString('base64'));
-  });
-
-  it('comes from the configuration when given there', () => {
-    const key = randomBytes(32);
-    expect(
-      loadKeyEncryptionKey({ stateDir: '/nonexistent', secrets: { key: key.toString('base64') } }).equals(key),
-    ).toBe(true);
-  });
-});
-
-describe('AMT passwords', () => {
-  it('are strong by AMT rules and differ each time', () => {
-    const passwords = Array.from({ length: 200 }, () => generateAmtPassword());
-    for (const p of passwords) expect(isStrongAmtPassword(p)).toBe(true);
-    expect(new Set(passwords).size).toBe(passwords.length);
-  });
-
-  it('reject the characters that break Digest and SOAP', () => {
-    expect(isStrongAmtPassword('Abcdef1!')).toBe(true);
-    expect(isStrongAmtPassword('Abcdef1:')).toBe(false);
-    expect(isStrongAmtPassword('Abcdef1,')).toBe(false);
-    expect(isStrongAmtPassword('Abcdef1"')).toBe(false);
-    expect(isStrongAmtPassword('abcdef1!')).toBe(false);
+  it('reseals a value under the current key, keeping it bound to its record', () => {
+    const oldKey = randomBytes(32);
+    const sealed = new SecretBox(oldKey).seal('old', 'r');
+    const rotated = new SecretBox(randomBytes(32), [oldKey]);
+    const resealed = rotated.reseal(sealed, 'r')!;
+    expect(resealed.split('.')[1]).toBe(rotated.currentKeyId);
+    expect(rotated.openText(resealed, 'r')).toBe('old');
+    expect(rotated.reseal(resealed, 'r')).toBeUndefined();
+    expect(() => rotated.reseal(sealed, 'another record')).toThrow(
+      expect.objectContaining({ code: 'SECRET_TAMPERED' }),
+    );
   });
 });

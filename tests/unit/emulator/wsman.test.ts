@@ -5,6 +5,8 @@ import { EnumerationContexts, dispatch } from '../../../emulator/wsman/dispatch'
 import { parseEnvelope } from '../../../emulator/wsman/envelope';
 import { WsmanFault } from '../../../emulator/wsman/faults';
 import type { FirmwareContext } from '../../../emulator/wsman/registry';
+import { FaultRegistry } from '../../../emulator/fleet/faults';
+import { Host } from '../../../emulator/host/host';
 import { instanceXml } from '../../../emulator/wsman/writer';
 import { XmlInputError, decodeEntities, parseXml } from '../../../emulator/wsman/xml';
 import { enumerate, get, invoke, pull, request } from '../../integration/emulator/support/wsman';
@@ -27,6 +29,13 @@ function run(xml: string, nvram = device(), enumerations = new EnumerationContex
       throw new Error('no pool in unit tests');
     },
     signal: () => undefined,
+    host: new Host({
+      uuid: nvram.uuid,
+      nvram: () => nvram,
+      faults: new FaultRegistry(),
+      persist: async () => undefined,
+      now: () => new Date(),
+    }),
   };
   return dispatch(parseEnvelope(parseXml(xml)), ctx, {
     classes: CLASSES,
@@ -138,5 +147,144 @@ describe('WS-Man dispatch', () => {
     expect(out).toMatch(
       /<g:GetLowAccuracyTimeSynch_OUTPUT><g:Ta0>\d+<\/g:Ta0><g:ReturnValue>0<\/g:ReturnValue><\/g:GetLowAccuracyTimeSynch_OUTPUT>/,
     );
+  });
+});
+
+/**
+ * AMT SDK "Valid user names and passwords", as firmware applies it: the emulator's own reading,
+ * answered with the PT_STATUS codes firmware returns (12 INVALID_NAME, 2054 INVALID_PASSWORD).
+ */
+describe('firmware account rules', () => {
+  const returnValue = (out: string) => Number(/<g:ReturnValue>(\d+)<\/g:ReturnValue>/.exec(out)![1]);
+  const digest = Buffer.alloc(16, 7).toString('base64');
+  const addUser = (name: string, nvram?: Nvram) =>
+    returnValue(
+      run(
+        invoke(
+          'AMT_AuthorizationService',
+          'AddUserAclEntryEx',
+          `<r:DigestUsername>${name}</r:DigestUsername><r:DigestPassword>${digest}</r:DigestPassword>` +
+            '<r:AccessPermission>2</r:AccessPermission><r:Realms>3</r:Realms>',
+        ),
+        nvram,
+      ),
+    );
+
+  it.each([
+    ['ops&amp;lab', 12],
+    ['ops&lt;lab', 12],
+    ['a'.repeat(17), 12],
+    ['ops lab', 12],
+    ['$$OsAdmin', 12],
+    ['admin', 12],
+    ['ADMIN', 12],
+    ['auditor', 0],
+    ['ops.lab-01~$x!#%', 0],
+  ])('AddUserAclEntryEx(%j) returns %i', (name, expected) => {
+    expect(addUser(name)).toBe(expected);
+  });
+
+  it('reserves "Administrator", not "admin", on Release 3.2', () => {
+    expect(addUser('Administrator', device('3.2.1'))).toBe(12);
+    expect(addUser('Administrator', device('11.8.50'))).toBe(0);
+  });
+
+  it('refuses a reserved or malformed admin name in SetAdminAclEntryEx', () => {
+    const set = (name: string) =>
+      returnValue(
+        run(
+          invoke(
+            'AMT_AuthorizationService',
+            'SetAdminAclEntryEx',
+            `<r:Username>${name}</r:Username><r:DigestPassword>${digest}</r:DigestPassword>`,
+          ),
+        ),
+      );
+    expect(set('$$admin')).toBe(12);
+    expect(set('ops,lab')).toBe(12);
+    expect(set('admin')).toBe(0);
+  });
+
+  it.each([
+    ['Location_1', 2054],
+    ['Abcdefg1 x', 2054],
+    ['Şifre123x!', 2054],
+    ['Abcdef1:x', 2054],
+    ['Location_1!', 0],
+  ])('SetMEBxPassword(%j) returns %i', (password, expected) => {
+    const out = run(
+      invoke('AMT_SetupAndConfigurationService', 'SetMEBxPassword', `<r:Password>${password}</r:Password>`),
+    );
+    expect(returnValue(out)).toBe(expected);
+  });
+
+  it('refuses 802.1X credentials that are not 7-bit ASCII', () => {
+    const put = (username: string) =>
+      run(
+        request({
+          action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Put',
+          className: 'IPS_IEEE8021xSettings',
+          body:
+            '<h:IPS_IEEE8021xSettings xmlns:h="x"><h:AuthenticationProtocol>2</h:AuthenticationProtocol>' +
+            '<h:Enabled>2</h:Enabled><h:Password>eap-Pa55</h:Password>' +
+            `<h:Username>${username}</h:Username></h:IPS_IEEE8021xSettings>`,
+        }),
+      );
+    expect(put('pc-17')).toContain('<g:Username>pc-17</g:Username>');
+    expect(() => put('bénédicte')).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
+  });
+});
+
+describe('root hashes from AMT 15/16 on', () => {
+  const create = (algorithm: 1 | 2, bytes: number, nvram: Nvram) =>
+    run(
+      request({
+        action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Create',
+        className: 'AMT_ProvisioningCertificateHash',
+        body:
+          '<h:AMT_ProvisioningCertificateHash xmlns:h="x"><h:Description>Custom</h:Description>' +
+          `<h:Enabled>true</h:Enabled><h:HashData>${Buffer.alloc(bytes, 9).toString('base64')}</h:HashData>` +
+          `<h:HashType>${algorithm}</h:HashType></h:AMT_ProvisioningCertificateHash>`,
+      }),
+      nvram,
+    );
+
+  it('refuses a new SHA-1 hash ("no longer possible to add SHA1 hashes") and takes SHA-256', () => {
+    expect(() => create(1, 20, device('16.1.25'))).toThrow(
+      expect.objectContaining({ subcode: 'd:InvalidRepresentation' }),
+    );
+    expect(create(2, 32, device('16.1.25'))).toContain('ResourceCreated');
+    expect(create(1, 20, device('11.8.50'))).toContain('ResourceCreated');
+  });
+});
+
+describe('enumeration contexts, as firmware keeps them', () => {
+  it('refuses an Enumerate with QuotaLimit once every slot is taken, until one is released or expires', () => {
+    let now = 0;
+    const contexts = new EnumerationContexts({ max: 2, idleMs: 60_000 }, () => now);
+    const nvram = device();
+    const open = () =>
+      /<g:EnumerationContext>([^<]+)</.exec(run(enumerate('CIM_SoftwareIdentity'), nvram, contexts))![1]!;
+    const first = open();
+    open();
+    expect(() => run(enumerate('CIM_SoftwareIdentity'), nvram, contexts)).toThrow(
+      expect.objectContaining({ subcode: 'e:QuotaLimit' }),
+    );
+    run(
+      request({
+        action: 'http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release',
+        className: 'CIM_SoftwareIdentity',
+        body: `<Release xmlns="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><EnumerationContext>${first}</EnumerationContext></Release>`,
+      }),
+      nvram,
+      contexts,
+    );
+    const third = open();
+    now += 59_999;
+    expect(contexts.size).toBe(2);
+    now += 1;
+    expect(contexts.size).toBe(0);
+    expect(() => run(pull('CIM_SoftwareIdentity', third), nvram, contexts)).toThrow(/InvalidEnumerationContext/);
+    open();
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { startHelloListener } from '../../../lib/hello/listener';
+import { startHelloListener, type HelloListenerOptions } from '../../../lib/hello/listener';
 import { waitFor } from '../../../scripts/lib/process';
 import { MAX_HELLO_BYTES, parseHello, type Hello } from '../../../lib/hello/parse';
 
@@ -79,13 +79,17 @@ describe('hello parser', () => {
 });
 
 describe('hello listener', () => {
-  async function withListener(run: (port: number, seen: Hello[], rejected: string[]) => Promise<void>) {
+  async function withListener(
+    run: (port: number, seen: Hello[], rejected: string[]) => Promise<void>,
+    limits: Partial<Pick<HelloListenerOptions, 'deadlineMs' | 'maxConnections' | 'maxConnectionsPerSource'>> = {},
+  ) {
     const seen: Hello[] = [];
     const rejected: string[] = [];
     const server = await startHelloListener({
       host: '127.0.0.1',
       port: 0,
-      idleTimeoutMs: 2_000,
+      deadlineMs: 2_000,
+      ...limits,
       onHello: async (hello) => {
         seen.push(hello);
       },
@@ -101,9 +105,9 @@ describe('hello listener', () => {
     }
   }
 
-  function send(port: number, bytes: Buffer): Promise<void> {
+  function send(port: number, bytes: Buffer, localAddress = '127.0.0.1'): Promise<void> {
     return new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => socket.end(bytes));
       socket.on('close', () => resolve());
       socket.on('error', () => resolve());
     });
@@ -121,5 +125,64 @@ describe('hello listener', () => {
       await waitFor('both bad messages to be dropped', async () => rejected.length === 2, 5_000, 10);
       expect(seen).toHaveLength(1);
     });
+  });
+
+  /** Opens a connection from `localAddress` that sends nothing; resolves once it is accepted. */
+  function idle(port: number, localAddress = '127.0.0.1'): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(socket));
+      socket.on('error', reject);
+    });
+  }
+
+  const closed = (socket: net.Socket) => socket.destroyed || socket.readableEnded;
+
+  it('drops a connection at its deadline even while bytes keep trickling in', async () => {
+    await withListener(
+      async (port, seen, rejected) => {
+        const socket = await idle(port);
+        socket.on('error', () => undefined);
+        socket.on('close', () => clearInterval(trickle));
+        const trickle = setInterval(() => socket.write(Buffer.from([0])), 50);
+        await waitFor('the trickling peer to be dropped', async () => rejected.length === 1, 20_000, 20);
+        expect(rejected).toEqual(['still open after 500 ms']);
+        await waitFor('the socket to close', async () => closed(socket), 5_000, 20);
+        expect(seen).toEqual([]);
+      },
+      { deadlineMs: 500 },
+    );
+  });
+
+  it('caps connections per source address, and lets other sources in', async () => {
+    await withListener(
+      async (port, seen, rejected) => {
+        const mine = await Promise.all([idle(port), idle(port)]);
+        const third = await idle(port);
+        third.on('error', () => undefined);
+        await waitFor('the third connection to be refused', async () => rejected.length === 1, 5_000, 20);
+        expect(rejected).toEqual(['more than 2 connections from this address']);
+        await waitFor('the refused socket to close', async () => closed(third), 5_000, 20);
+        const uuid = randomUUID();
+        await send(port, pkiHello(uuid, [[2, sha256]]), '127.0.0.2');
+        await waitFor('a hello from another address', async () => seen.length === 1, 5_000, 20);
+        expect(seen[0]?.uuid).toBe(uuid);
+        mine.forEach((s) => s.destroy());
+      },
+      { maxConnectionsPerSource: 2, deadlineMs: 30_000 },
+    );
+  });
+
+  it('caps connections in total', async () => {
+    await withListener(
+      async (port, _seen, rejected) => {
+        const open = await Promise.all([idle(port, '127.0.0.3'), idle(port, '127.0.0.4')]);
+        const extra = await idle(port, '127.0.0.5');
+        extra.on('error', () => undefined);
+        await waitFor('the connection over the cap to be refused', async () => rejected.length === 1, 5_000, 20);
+        expect(rejected).toEqual(['too many connections']);
+        open.forEach((s) => s.destroy());
+      },
+      { maxConnections: 2, deadlineMs: 30_000 },
+    );
   });
 });

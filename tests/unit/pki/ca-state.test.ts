@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { caSchema, type CaConfig } from '../../../lib/config/schema';
 import { SecretBox } from '../../../lib/crypto/secret-box';
-import { loadOrCreateCa, writeCaCopies } from '../../../lib/pki/ca-state';
+import { loadOrCreateCa, loadOrCreateProvisioning, resealCaFiles, writeCaCopies } from '../../../lib/pki/ca-state';
 import { createFileOnce, writeFileAtomic } from '../../../lib/pki/files';
 import { forgePublicKey } from '../../../lib/pki/keys';
 import { buildLeafCertificate } from '../../../lib/pki/templates';
@@ -145,5 +145,38 @@ describe('CA files', () => {
     expect(readFileSync(file, 'utf8')).toBe('new');
     expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(readdirSync(path.dirname(file))).toEqual(['crl.pem']);
+  });
+});
+
+describe('key rotation in the CA directory', () => {
+  it('reseals the issuing, root and provisioning keys under the newest key, which alone then opens them', async () => {
+    const dir = path.join(tempDir('ca'), 'ca');
+    const oldKey = randomBytes(32);
+    const newKey = randomBytes(32);
+    const oldBox = new SecretBox(oldKey);
+    const config = caConfig();
+    const ca = await loadOrCreateCa(dir, config, oldBox, new Date());
+    const options = {
+      dir,
+      ca,
+      commonName: 'provisionserver.corp.example.test',
+      organization: 'amtflow',
+      keyBits: 2048,
+      now: new Date(),
+    };
+    const provisioning = await loadOrCreateProvisioning({ ...options, box: oldBox });
+
+    const rotated = new SecretBox(newKey, [oldKey]);
+    expect(resealCaFiles(dir, rotated)).toBe(3);
+    expect(resealCaFiles(dir, rotated)).toBe(0);
+
+    const newOnly = new SecretBox(newKey);
+    const reopened = await loadOrCreateCa(dir, config, newOnly, new Date());
+    expect(reopened.chain.map((c) => c.pem)).toEqual(ca.chain.map((c) => c.pem));
+    const again = await loadOrCreateProvisioning({ ...options, ca: reopened, box: newOnly });
+    expect(again.chain[0]?.pem).toBe(provisioning.chain[0]?.pem);
+    expect(again.key.export({ type: 'pkcs8', format: 'pem' })).toEqual(
+      provisioning.key.export({ type: 'pkcs8', format: 'pem' }),
+    );
   });
 });

@@ -54,6 +54,8 @@ export interface ForeignCertificateSpec {
   extKeyUsage?: string[];
   notAfter?: Date;
   serial?: string;
+  /** Signature digest; default SHA-256. */
+  digest?: 'sha1' | 'sha256';
 }
 
 const toForgePrivate = (key: KeyObject) =>
@@ -89,7 +91,7 @@ export function foreignCertificate(spec: ForeignCertificateSpec): forge.pki.Cert
         ]
       : []),
   ]);
-  cert.sign(toForgePrivate(spec.issuer?.key ?? spec.key), forge.md.sha256.create());
+  cert.sign(toForgePrivate(spec.issuer?.key ?? spec.key), forge.md[spec.digest ?? 'sha256'].create());
   return cert;
 }
 

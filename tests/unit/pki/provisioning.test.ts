@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { certificateForKey, readPkcs12 } from '../../../lib/pki/chain';
+import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from '../../../lib/pki/chain';
 import { checkProvisioningCertificate, rootHashMatches } from '../../../lib/pki/provisioning';
 import {
   AMT_PROVISIONING_OID,
@@ -105,6 +105,55 @@ describe('provisioning certificate checks (spec OOB4, P1)', () => {
   it('refuses an expired certificate', () => {
     const leaf = provisioningLeaf({ notAfter: new Date(Date.now() - 3_600_000) });
     expect(() => check(leaf)).toThrow(expect.objectContaining({ code: 'CERTIFICATE_EXPIRED' }));
+  });
+
+  describe('what AMT 15/16 and later refuse (AMT SDK "Root certificate hashes")', () => {
+    const strongRootKey = rsaKey(2048);
+    const strongLeafKey = rsaKey(2048);
+    const strongRoot = (digest: 'sha1' | 'sha256') =>
+      foreignCertificate({
+        subject: [{ shortName: 'CN', value: `Root ${digest}` }],
+        key: strongRootKey,
+        ca: true,
+        digest,
+      });
+    const chainOf = (rootCert: ReturnType<typeof strongRoot>, leafKeyOf = strongLeafKey) => {
+      const leaf = provisioningLeaf({ key: leafKeyOf, issuer: { certificate: rootCert, key: strongRootKey } });
+      return checkProvisioningCertificate(leafKeyOf, leaf, [fromForge(rootCert)], DOMAIN, new Date());
+    };
+
+    it('passes a SHA-256 chain of 2048-bit keys on every firmware, without warnings', () => {
+      const { chain, warnings } = chainOf(strongRoot('sha256'));
+      expect(warnings).toEqual([]);
+      expect(checkProvisioningChainStrength(chain, '16.1.25', 'chain')).toEqual([]);
+    });
+
+    it('warns at import and refuses for AMT 15 and later a SHA-1 signature anywhere, the root included', () => {
+      const { chain, warnings } = chainOf(strongRoot('sha1'));
+      expect(warnings).toEqual([expect.stringMatching(/"CN=Root sha1": signed with SHA-1; AMT 15\/16 and later/)]);
+      expect(checkProvisioningChainStrength(chain, '11.8.50', 'chain')).toHaveLength(1);
+      for (const version of ['15.0.23', '16.1.25', '19.0.0']) {
+        expect(() => checkProvisioningChainStrength(chain, version, 'chain')).toThrow(
+          expect.objectContaining({
+            name: 'PkiError',
+            code: 'WEAK_PROVISIONING_CHAIN',
+            message: expect.stringContaining('"CN=Root sha1": signed with SHA-1'),
+          }),
+        );
+      }
+    });
+
+    it('refuses for AMT 15 and later an RSA key under 2048 bits, naming the certificate', () => {
+      const { chain, warnings } = chainOf(strongRoot('sha256'), leafKey);
+      expect(warnings).toEqual([expect.stringContaining('1024-bit RSA key, under 2048')]);
+      expect(() => checkProvisioningChainStrength(chain, '16.0.0', 'chain')).toThrow(
+        expect.objectContaining({
+          code: 'WEAK_PROVISIONING_CHAIN',
+          message: expect.stringContaining(`"CN=provisionserver.${DOMAIN}": 1024-bit RSA key`),
+        }),
+      );
+      expect(checkProvisioningChainStrength(chain, '14.1.67', 'chain')).toHaveLength(1);
+    });
   });
 
   it('matches firmware root hashes of any supported algorithm, in any case', () => {

@@ -102,6 +102,44 @@ describe('AMT settings profiles', () => {
     expect(err.message).toContain(field);
   });
 
+  // AMT SDK "Valid user names and passwords": what AddUserAclEntryEx / SetMEBxPassword refuse only
+  // after stage two has cleared the ACL is refused here, at save, naming the field.
+  it.each<[string, (string | number)[], unknown, string]>([
+    ['a digest user name with &', ['userAccounts', 2, 'username'], 'ops&lab', 'userAccounts.2.username'],
+    ['a digest user name with <', ['userAccounts', 2, 'username'], 'ops<lab', 'userAccounts.2.username'],
+    ['a 20-character digest user name', ['userAccounts', 2, 'username'], 'a'.repeat(20), 'userAccounts.2.username'],
+    ['a digest user name with a space', ['userAccounts', 2, 'username'], 'ops lab', 'userAccounts.2.username'],
+    ['a non-ASCII digest user name', ['userAccounts', 2, 'username'], 'opérateur', 'userAccounts.2.username'],
+    ['the built-in admin name', ['userAccounts', 2, 'username'], 'admin', 'userAccounts.2.username'],
+    ['the built-in admin name, capitalised', ['userAccounts', 2, 'username'], 'Admin', 'userAccounts.2.username'],
+    ['the Release 3.2 admin name', ['userAccounts', 2, 'username'], 'Administrator', 'userAccounts.2.username'],
+    [
+      'a digest password with _ as only symbol',
+      ['userAccounts', 2, 'password'],
+      'Location_1',
+      'userAccounts.2.password',
+    ],
+    [
+      'a digest password with space as only symbol',
+      ['userAccounts', 2, 'password'],
+      'Abcdefg1 x',
+      'userAccounts.2.password',
+    ],
+    ['a non-ASCII MEBx password', ['mebx', 'password'], 'Şifre123x!', 'mebx.password'],
+    ['a MEBx password with _ as only symbol', ['mebx', 'password'], 'Location_1', 'mebx.password'],
+    ['a non-ASCII 802.1X password', ['wiredIeee8021x', 'password'], 'pässwort-1', 'wiredIeee8021x.password'],
+    ['a non-ASCII 802.1X user', ['wireless', 1, 'ieee8021x', 'username'], 'bénédicte', 'wireless.1.ieee8021x.username'],
+  ])('refuses %s at save, naming the field', (_, at, value, field) => {
+    const err = profileError(() => parse(spoiled(at, value)));
+    expect(err.issues.map((i) => i.field)).toEqual([field]);
+  });
+
+  it('accepts what the firmware accepts: 16-character names, symbols other than the forbidden ones', () => {
+    const edge = spoiled(['userAccounts', 2, 'username'], 'ops.lab-01~$x!#%');
+    expect(() => parse(spoiled(['userAccounts', 2, 'password'], 'Location_1!'))).not.toThrow();
+    expect(() => parse(edge)).not.toThrow();
+  });
+
   it('does not repeat a rejected secret in the error', () => {
     const weak = {
       digestPassword: 'weakpassword',

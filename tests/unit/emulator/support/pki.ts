@@ -25,6 +25,8 @@ interface CertOptions {
   /** Extended key usage OIDs. */
   eku?: string[];
   notAfter?: Date;
+  /** Signature digest; default SHA-256. */
+  digest?: 'sha1' | 'sha256';
 }
 
 export const AMT_OID = '2.16.840.1.113741.1.2.3';
@@ -53,7 +55,7 @@ export function makeCert(o: CertOptions): TestCert {
     extensions.push({ name: 'extKeyUsage', ...Object.fromEntries(o.eku.map((oid) => [oids[oid] ?? oid, true])) });
   cert.setExtensions(extensions);
   const signer = o.issuer ? forge.pki.privateKeyFromPem(o.issuer.keyPem) : key;
-  cert.sign(signer, forge.md.sha256.create());
+  cert.sign(signer, forge.md[o.digest ?? 'sha256'].create());
   const pem = forge.pki.certificateToPem(cert);
   const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   return { pem, der, keyPem: o.keyPem, cert };

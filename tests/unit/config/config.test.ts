@@ -1,0 +1,32 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../../lib/config';
+
+const cwd = () => mkdtempSync(path.join(os.tmpdir(), 'amtflow-config-'));
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it.each(['1024', '2047'])('refuses ca.keyBits %s: AMT 15/16 and later refuse RSA keys under 2048 bits', (bits) => {
+    const err = configError(() => loadConfig({ cwd: cwd(), env: { AMTFLOW_CA_KEY_BITS: bits } }));
+    expect(err.problems).toEqual([
+      'ca.keyBits (from AMTFLOW_CA_KEY_BITS): must be at least 2048: AMT 15/16 and later refuse RSA keys under 2048 bits',
+    ]);
+  });
+
+  it('takes 2048, the default', () => {
+    expect(loadConfig({ cwd: cwd(), env: {} }).ca.keyBits).toBe(2048);
+    const dir = cwd();
+    writeFileSync(path.join(dir, 'amtflow.config.json'), JSON.stringify({ ca: { keyBits: 2048 } }));
+    expect(loadConfig({ cwd: dir, env: {} }).ca.keyBits).toBe(2048);
+  });
+});
