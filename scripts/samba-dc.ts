@@ -25,22 +25,24 @@ import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { directorySchema, type DirectoryConfig } from '../lib/config/schema';
 import { withDirectory } from '../lib/directory';
-import { isAlive, terminate, waitFor } from './lib/process';
+import { ensureDebianPackages } from './debian-packages';
+import { isAlive, readPidFile, STARTED_BY, terminate, waitFor, writePidFile, type StartedBy } from './lib/process';
 
 const run = promisify(execFile);
 
-/** Loopback addresses of their own, so LDAP 389/636 and Kerberos 88 never clash with anything on 127.0.0.1. */
-export const DEV_DC_IP = '127.77.0.1';
+/**
+ * The test DC's loopback address of its own, so LDAP 389/636 and Kerberos 88 never clash with
+ * anything on 127.0.0.1 (the dev DC's is `dev.dcIp` in the configuration, 127.77.0.1).
+ */
 export const TEST_DC_IP = '127.77.0.2';
 const DEFAULT_DEV_DOMAIN = 'corp.example.test';
 const DC_HOST_NAME = 'amtflow-dc';
-/** iproute2 provides `ip`, for the loopback alias. */
-const DEBIAN_PACKAGES = ['samba', 'winbind', 'krb5-user', 'ldb-tools', 'iproute2'];
 
 export interface SambaDcOptions {
   /** amtflow's state directory; the DC lives in `<stateDir>/samba`. */
   stateDir: string;
-  ip?: string;
+  /** A loopback address of the DC's own. */
+  ip: string;
   domain?: string;
   realm?: string;
   amtContainer?: string;
@@ -73,7 +75,7 @@ export function sambaDc(options: SambaDcOptions): SambaDc {
   const domain = (options.domain ?? DEFAULT_DEV_DOMAIN).toLowerCase();
   return {
     dir,
-    ip: options.ip ?? DEV_DC_IP,
+    ip: options.ip,
     domain,
     realm: (options.realm ?? domain).toUpperCase(),
     netbiosName: (domain.split('.')[0] as string).slice(0, 15).toUpperCase(),
@@ -124,32 +126,9 @@ function tool(name: string): string {
   return found;
 }
 
-async function isInstalled(pkg: string): Promise<boolean> {
-  try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${db:Status-Status}', pkg]);
-    return stdout.trim() === 'installed';
-  } catch {
-    return false;
-  }
-}
-
-/** Installs the Debian packages the DC needs, when any is missing; `apt-get update` runs once, first. */
+/** Installs the Debian packages the DC needs (component `samba-dc` of scripts/debian-packages.list) when missing. */
 export async function installSamba(log: Log = () => undefined): Promise<void> {
-  const missing: string[] = [];
-  for (const pkg of DEBIAN_PACKAGES) if (!(await isInstalled(pkg))) missing.push(pkg);
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `the dev directory needs Debian packages: ${missing.join(' ')} (run as root, or: apt-get install ${missing.join(' ')})`,
-    );
-  }
-  log(`installing Debian packages: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update', '-qq'], { env, maxBuffer: 16 * 1024 * 1024 });
-  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
-    env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  await ensureDebianPackages({ components: ['samba-dc'] }, log);
 }
 
 /** Runs a command with `input` on stdin (how secrets reach Samba's and Kerberos' tools: never on a command line). */
@@ -290,28 +269,27 @@ export async function isSambaDcHealthy(dc: SambaDc): Promise<boolean> {
   }
 }
 
-function recordedPid(dc: SambaDc): number | undefined {
-  if (!existsSync(dc.pidFile)) return undefined;
-  const pid = Number(readFileSync(dc.pidFile, 'utf8'));
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
 export interface RunningSambaDc {
   pid: number | undefined;
-  /** True when a healthy DC was already running (then whoever started it also stops it). */
+  /** True when a healthy DC of this state directory was already running. */
   reused: boolean;
+  /** Who started the running DC (unknown for a DC recorded by an older amtflow). */
+  startedBy: StartedBy | undefined;
   config: DirectoryConfig;
 }
 
 /**
  * Starts the DC detached (it outlives the process that started it; `stopSambaDc` ends it), waits for
- * LDAP, exports the LDAPS CA and makes sure the AMT container exists. A DC already answering on the
- * address for this domain is reused.
+ * LDAP, exports the LDAPS CA and makes sure the AMT container exists. A DC of this state directory
+ * already answering is reused; its pid file says who started it.
  */
-export async function startSambaDc(dc: SambaDc, timeoutMs = 120_000): Promise<RunningSambaDc> {
+export async function startSambaDc(
+  dc: SambaDc,
+  options: { startedBy?: StartedBy; timeoutMs?: number } = {},
+): Promise<RunningSambaDc> {
   await ensureLoopbackAddress(dc.ip);
-  const pid = recordedPid(dc);
-  const reused = pid !== undefined && isAlive(pid) && (await isSambaDcHealthy(dc));
+  const recorded = readPidFile(dc.pidFile);
+  const reused = recorded !== undefined && isAlive(recorded.pid) && (await isSambaDcHealthy(dc));
   if (!reused) {
     // A DC of another state directory on this address would answer our health check while our own
     // files (TLS CA, admin password) do not match it.
@@ -320,16 +298,17 @@ export async function startSambaDc(dc: SambaDc, timeoutMs = 120_000): Promise<Ru
         `another Samba DC for ${dc.domain} already answers on ${dc.ip}, not the one of ${dc.dir}: stop it or use another address`,
       );
     }
-    await spawnSamba(dc, timeoutMs);
+    await spawnSamba(dc, options.startedBy ?? STARTED_BY.byHand, options.timeoutMs ?? 120_000);
   }
   // Samba generates its self-signed certificate at first start, before it listens.
   copyFileSync(path.join(dc.dir, 'private', 'tls', 'ca.pem'), dc.caFile);
   const config = sambaDirectoryConfig(dc);
   await withDirectory(config, (directory) => directory.ensureAmtContainer());
-  return { pid: recordedPid(dc), reused, config };
+  const running = readPidFile(dc.pidFile);
+  return { pid: running?.pid, reused, startedBy: running?.startedBy, config };
 }
 
-async function spawnSamba(dc: SambaDc, timeoutMs: number): Promise<void> {
+async function spawnSamba(dc: SambaDc, startedBy: StartedBy, timeoutMs: number): Promise<void> {
   const out = openSync(dc.logFile, 'a');
   const child = spawn(tool('samba'), ['-i', '-M', 'single', '-s', dc.smbConf], {
     detached: true,
@@ -338,7 +317,7 @@ async function spawnSamba(dc: SambaDc, timeoutMs: number): Promise<void> {
   closeSync(out);
   if (child.pid === undefined) throw new Error('could not start samba');
   child.unref();
-  writeFileSync(dc.pidFile, String(child.pid));
+  writePidFile(dc.pidFile, { pid: child.pid, startedBy });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   await waitFor(
@@ -356,10 +335,10 @@ async function spawnSamba(dc: SambaDc, timeoutMs: number): Promise<void> {
 
 /** Stops the DC recorded in the pid file: SIGTERM, then SIGKILL after a grace period. */
 export async function stopSambaDc(dc: SambaDc, graceMs = 15_000): Promise<boolean> {
-  const pid = recordedPid(dc);
+  const recorded = readPidFile(dc.pidFile);
   rmSync(dc.pidFile, { force: true });
-  if (pid === undefined) return false;
-  return terminate(pid, 'the Samba DC', graceMs);
+  if (recorded === undefined) return false;
+  return terminate(recorded.pid, 'the Samba DC', graceMs);
 }
 
 /**
@@ -391,33 +370,36 @@ async function withLock<T>(dc: SambaDc, work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function ensureLocked(dc: SambaDc, log: Log): Promise<RunningSambaDc> {
+async function ensureLocked(dc: SambaDc, log: Log, startedBy: StartedBy): Promise<RunningSambaDc> {
   await installSamba(log);
   await provisionSambaDc(dc, log);
   const started = Date.now();
-  const running = await startSambaDc(dc);
+  const running = await startSambaDc(dc, { startedBy });
   if (!running.reused) log(`Samba DC for ${dc.domain} up on ${dc.ip} in ${Date.now() - started} ms`);
   return running;
 }
 
-/** Everything `npm start` needs: packages, a provisioned domain, a running DC. */
-export function ensureSambaDc(dc: SambaDc, log: Log = () => undefined): Promise<RunningSambaDc> {
-  return withLock(dc, () => ensureLocked(dc, log));
+/** Everything `npm start` (or `samba.ts start`) needs: packages, a provisioned domain, a running DC. */
+export function ensureSambaDc(
+  dc: SambaDc,
+  log: Log = () => undefined,
+  startedBy: StartedBy = STARTED_BY.byHand,
+): Promise<RunningSambaDc> {
+  return withLock(dc, () => ensureLocked(dc, log, startedBy));
 }
 
 /*
  * Test runs (several engineers' jest processes, or one run's projects) share the test DC. Each run
  * holds a lease, a file named by its pid, from global setup to global teardown; the last run out
- * stops the DC if a test run started it (a DC started otherwise is left alone; the lease of a
- * crashed run does not count).
+ * stops the DC if a test run started it, this one or a crashed one (a DC started otherwise is left
+ * alone; the lease of a crashed run does not count).
  */
 const leaseDir = (dc: SambaDc) => `${dc.dir}.leases`;
-const STARTED_BY_TESTS = 'started-by-tests';
 
 function liveLeases(dc: SambaDc): number[] {
   if (!existsSync(leaseDir(dc))) return [];
   return readdirSync(leaseDir(dc))
-    .filter((name) => name !== STARTED_BY_TESTS)
+    .filter((name) => /^\d+$/.test(name))
     .map(Number)
     .filter((pid) => {
       if (isAlive(pid)) return true;
@@ -428,9 +410,8 @@ function liveLeases(dc: SambaDc): number[] {
 
 export function leaseSambaDc(dc: SambaDc, log: Log = () => undefined): Promise<RunningSambaDc> {
   return withLock(dc, async () => {
-    const running = await ensureLocked(dc, log);
+    const running = await ensureLocked(dc, log, STARTED_BY.tests);
     mkdirSync(leaseDir(dc), { recursive: true });
-    if (!running.reused) writeFileSync(path.join(leaseDir(dc), STARTED_BY_TESTS), '');
     writeFileSync(path.join(leaseDir(dc), String(process.pid)), '');
     return running;
   });
@@ -440,9 +421,7 @@ export function leaseSambaDc(dc: SambaDc, log: Log = () => undefined): Promise<R
 export function releaseSambaDc(dc: SambaDc): Promise<boolean> {
   return withLock(dc, async () => {
     rmSync(path.join(leaseDir(dc), String(process.pid)), { force: true });
-    const marker = path.join(leaseDir(dc), STARTED_BY_TESTS);
-    if (liveLeases(dc).length > 0 || !existsSync(marker)) return false;
-    rmSync(marker);
+    if (liveLeases(dc).length > 0 || readPidFile(dc.pidFile)?.startedBy !== STARTED_BY.tests) return false;
     return stopSambaDc(dc);
   });
 }

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
+import { STARTED_BY } from './lib/process';
 import { ensureSambaDc, installSamba, isSambaDcHealthy, sambaDc, stopSambaDc, type SambaDc } from './samba-dc';
 
 const program = new Command('samba').description("amtflow's dev Samba AD domain controller");
@@ -14,6 +15,7 @@ function devDc(): SambaDc {
   const config = loadConfig();
   return sambaDc({
     stateDir: config.stateDir,
+    ip: config.dev.dcIp,
     domain: config.directory?.domain,
     realm: config.directory?.realm,
     amtContainer: config.directory?.amtContainer,
@@ -32,7 +34,7 @@ program
   .description('install, provision (first time) and start the DC; wait until LDAP answers')
   .action(async () => {
     const dc = devDc();
-    const running = await ensureSambaDc(dc, log);
+    const running = await ensureSambaDc(dc, log, STARTED_BY.byHand);
     console.log(
       `Samba DC ${dc.serverName} for ${dc.domain} on ldaps://${dc.ip} (CA ${dc.caFile}, ` +
         `Administrator's password in ${dc.adminPasswordFile})${running.reused ? ', already running' : ''}`,

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 
 ensure_node_modules
 ensure_go_on_path
-# start.ts starts (and on Ctrl-C stops) the dev Samba DC when no directory is configured.
+# start.ts installs the Debian packages of the dev Samba DC when no directory is configured, builds
+# the Temporal CLI into the machine's cache when missing, and starts (and at Ctrl-C stops) both.
 exec npx tsx scripts/start.ts "$@"

@@ -4,11 +4,26 @@
  * temporal-config/dev-server.json.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { isAlive, terminate, waitFor } from './lib/process';
+import type { AmtflowConfig } from '../lib/config';
+import { temporalConnectConfig } from '../runtime/temporal';
+import { isAlive, readPidFile, STARTED_BY, terminate, waitFor, writePidFile, type StartedBy } from './lib/process';
 
 const run = promisify(execFile);
 
@@ -18,7 +33,6 @@ export interface DevServerSettings {
   cli: { version: string; module: string; versionVariable: string };
   ip: string;
   port: number;
-  uiPort: number;
   namespace: string;
   dbFile: string;
   sqlitePragmas: Record<string, string>;
@@ -49,36 +63,80 @@ function findOnPath(command: string, envPath: string | undefined): string | unde
 
 async function versionOf(binary: string): Promise<string | undefined> {
   try {
-    const { stdout } = await run(binary, ['--version']);
-    return /version (\S+)/.exec(stdout)?.[1];
+    const { stdout } = await run(binary, ['--version'], { timeout: 30_000 });
+    return /^temporal version (\S+)/.exec(stdout)?.[1];
   } catch {
     return undefined;
   }
 }
 
+function sha256Of(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/**
+ * Where built CLIs are kept, once per machine and user: `$AMTFLOW_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/amtflow`, else `~/.cache/amtflow`; the CLI of version V in `temporal/V/`.
+ */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.AMTFLOW_CACHE_DIR) return path.resolve(env.AMTFLOW_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
+  return path.join(base, 'amtflow');
+}
+
+/** What a finished build records beside the binary; a binary that does not match it is rebuilt. */
+interface BuildRecord {
+  version: string;
+  sha256: string;
+  builtMs: number;
+}
+
+/** The cached CLI of this version if it is complete: recorded, same sha256, and it reports the version. */
+async function verifiedCachedCli(dir: string, version: string): Promise<string | undefined> {
+  const binary = path.join(dir, 'temporal');
+  const recordFile = path.join(dir, 'build.json');
+  if (!existsSync(binary) || !existsSync(recordFile)) return undefined;
+  let record: BuildRecord;
+  try {
+    record = JSON.parse(readFileSync(recordFile, 'utf8')) as BuildRecord;
+  } catch {
+    return undefined;
+  }
+  if (record.version !== version || (await sha256Of(binary)) !== record.sha256) return undefined;
+  return (await versionOf(binary)) === version ? binary : undefined;
+}
+
 export interface EnsureCliOptions {
-  /** Where a built CLI goes (git-ignored). */
-  toolsDir?: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
 /**
  * Returns the path of a Temporal CLI of the pinned version: one on PATH if its version matches,
- * else one built earlier into the tools directory, else one built now with `go install`.
+ * else the one built earlier into the machine's cache (see `cacheDir`), else one built now with
+ * `go install`. A cached binary that is partial or corrupt (its sha256 differs from the one its build
+ * recorded, or it does not report the version) is rebuilt. A build goes to a directory of its own
+ * and is renamed into place with its record, so a killed build never leaves a binary that looks
+ * finished, and two builds at once both end with a complete one.
  */
 export async function ensureTemporalCli(options: EnsureCliOptions = {}): Promise<string> {
   const settings = readDevServerSettings();
   const env = options.env ?? process.env;
-  const toolsDir = options.toolsDir ?? env.AMTFLOW_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.tools');
   const log = options.log ?? (() => undefined);
   const wanted = settings.cli.version;
 
   const onPath = findOnPath('temporal', env.PATH);
   if (onPath && (await versionOf(onPath)) === wanted) return onPath;
 
-  const built = path.join(toolsDir, 'bin', 'temporal');
-  if (existsSync(built) && (await versionOf(built)) === wanted) return built;
+  const dir = path.join(cacheDir(env), 'temporal', wanted);
+  const cached = await verifiedCachedCli(dir, wanted);
+  if (cached) return cached;
 
   const go = findOnPath('go', env.PATH);
   if (!go) {
@@ -87,17 +145,38 @@ export async function ensureTemporalCli(options: EnsureCliOptions = {}): Promise
         `or put a 'temporal' binary of version ${wanted} on PATH, then run the command again.`,
     );
   }
-  log(`Building the Temporal CLI ${wanted} with ${go} (first time only; several minutes on a cold cache)...`);
-  mkdirSync(path.join(toolsDir, 'bin'), { recursive: true });
-  await run(
-    go,
-    ['install', '-ldflags', `-s -w -X ${settings.cli.versionVariable}=${wanted}`, `${settings.cli.module}@v${wanted}`],
-    { env: { ...env, CGO_ENABLED: '0', GOBIN: path.join(toolsDir, 'bin') }, maxBuffer: 64 * 1024 * 1024 },
-  );
-  const version = await versionOf(built);
-  if (version !== wanted)
-    throw new Error(`built Temporal CLI reports version ${version ?? 'none'}, expected ${wanted}`);
-  return built;
+  if (existsSync(path.join(dir, 'temporal')))
+    log(`The cached Temporal CLI in ${dir} is incomplete or corrupt: rebuilding it.`);
+  log(`Building the Temporal CLI ${wanted} with ${go} into ${dir} (once per machine; minutes on a cold Go cache)...`);
+  mkdirSync(dir, { recursive: true });
+  const build = mkdtempSync(path.join(dir, '.build-'));
+  try {
+    const started = Date.now();
+    await run(
+      go,
+      [
+        'install',
+        '-ldflags',
+        `-s -w -X ${settings.cli.versionVariable}=${wanted}`,
+        `${settings.cli.module}@v${wanted}`,
+      ],
+      { env: { ...env, CGO_ENABLED: '0', GOBIN: build }, maxBuffer: 64 * 1024 * 1024 },
+    );
+    const built = path.join(build, 'temporal');
+    const version = await versionOf(built);
+    if (version !== wanted)
+      throw new Error(`built Temporal CLI reports version ${version ?? 'none'}, expected ${wanted}`);
+    const record: BuildRecord = { version, sha256: await sha256Of(built), builtMs: Date.now() - started };
+    writeFileSync(path.join(build, 'build.json'), JSON.stringify(record, null, 2));
+    // The record first, then the binary it describes: between the two renames the pair does not
+    // match, so a reader rebuilds rather than trusting either half.
+    renameSync(path.join(build, 'build.json'), path.join(dir, 'build.json'));
+    renameSync(built, path.join(dir, 'temporal'));
+    log(`Built the Temporal CLI ${wanted} in ${Math.round(record.builtMs / 1000)} s.`);
+    return path.join(dir, 'temporal');
+  } finally {
+    rmSync(build, { recursive: true, force: true });
+  }
 }
 
 export interface ServerOptions {
@@ -106,10 +185,12 @@ export interface ServerOptions {
   stateDir: string;
   ip?: string;
   port?: number;
-  /** Web UI port; `false` runs headless (tests). */
+  /** Web UI port (default: the frontend port + 1000, the CLI's own rule); `false` runs headless (tests). */
   uiPort?: number | false;
   namespace?: string;
   codecEndpoint?: string;
+  /** Recorded in the pid file: who stops the server is decided by who started it. */
+  startedBy?: StartedBy;
 }
 
 export interface RunningServer {
@@ -119,12 +200,51 @@ export interface RunningServer {
   uiUrl?: string;
   dbFile: string;
   logFile: string;
+  /** True when a server of this state directory was already running and is used as it is. */
+  reused: boolean;
+  /** Who started it (unknown for a server recorded by an older amtflow). */
+  startedBy: StartedBy | undefined;
+}
+
+/** Another Temporal server, not this state directory's, answers on the address. */
+export class TemporalAddressInUseError extends Error {
+  override readonly name = 'TemporalAddressInUseError';
+  readonly code = 'TEMPORAL_ADDRESS_IN_USE';
+}
+
+/**
+ * Where amtflow's configuration puts the dev server: the frontend on the configured Temporal address
+ * (`temporal.address`, else the profile's), the Web UI on `dev.temporalUiPort`, SQLite under `stateDir`.
+ */
+export function devServerOptions(
+  config: AmtflowConfig,
+): Required<Pick<ServerOptions, 'stateDir' | 'ip' | 'port' | 'namespace'>> & { uiPort: number } {
+  const { connectionOptions, namespace } = temporalConnectConfig(config);
+  const address = connectionOptions.address ?? '';
+  const match = /^(.+):(\d+)$/.exec(address);
+  if (!match) throw new Error(`the Temporal address "${address}" is not host:port`);
+  return {
+    stateDir: config.stateDir,
+    ip: match[1] as string,
+    port: Number(match[2]),
+    namespace,
+    uiPort: config.dev.temporalUiPort ?? defaultUiPort(Number(match[2])),
+  };
 }
 
 function serverPaths(stateDir: string, settings: DevServerSettings) {
   const dbFile = path.join(stateDir, settings.dbFile);
   const dir = path.dirname(dbFile);
   return { dir, dbFile, pidFile: path.join(dir, 'temporal.pid'), logFile: path.join(dir, 'temporal.log') };
+}
+
+/** The Temporal CLI's own default: the Web UI on the frontend port + 1000. */
+function defaultUiPort(frontendPort: number): number {
+  return frontendPort + 1000;
+}
+
+function uiPortOf(options: ServerOptions, settings: DevServerSettings): number | false {
+  return options.uiPort ?? defaultUiPort(options.port ?? settings.port);
 }
 
 export function serverArgs(options: ServerOptions, settings = readDevServerSettings()): string[] {
@@ -147,7 +267,7 @@ export function serverArgs(options: ServerOptions, settings = readDevServerSetti
   for (const [k, v] of Object.entries(settings.searchAttributes)) args.push('--search-attribute', `${k}=${v}`);
   for (const [k, v] of Object.entries(settings.dynamicConfig))
     args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
-  const uiPort = options.uiPort ?? settings.uiPort;
+  const uiPort = uiPortOf(options, settings);
   if (uiPort === false) args.push('--headless');
   else args.push('--ui-port', String(uiPort), '--ui-ip', options.ip ?? settings.ip);
   if (options.codecEndpoint && uiPort !== false) args.push('--ui-codec-endpoint', options.codecEndpoint);
@@ -169,8 +289,10 @@ export async function isHealthy(cli: string, address: string, namespace: string)
 
 /**
  * Starts the dev server detached (it outlives a crashed parent; `stopServer` ends it), records its
- * pid, and waits for health. If a server recorded in this state directory is already healthy, it
- * is reused.
+ * pid, address and starter, and waits for health. A server of this state directory that still runs
+ * (left by a killed `npm start`, or started by hand) is reused once healthy. Fails with
+ * TEMPORAL_ADDRESS_IN_USE when another server answers on the address, and when this state
+ * directory's server runs on another address: two servers must never share one SQLite file.
  */
 export async function startServer(options: ServerOptions, timeoutMs = 120_000): Promise<RunningServer> {
   const settings = readDevServerSettings();
@@ -178,19 +300,38 @@ export async function startServer(options: ServerOptions, timeoutMs = 120_000): 
   const ip = options.ip ?? settings.ip;
   const address = `${ip}:${options.port ?? settings.port}`;
   const namespace = options.namespace ?? settings.namespace;
-  const uiPort = options.uiPort ?? settings.uiPort;
-  const result = (pid: number): RunningServer => ({
+  const uiPort = uiPortOf(options, settings);
+  const healthy = () => isHealthy(options.cli, address, namespace);
+  const result = (pid: number, reused: boolean, startedBy: StartedBy | undefined): RunningServer => ({
     address,
     namespace,
     pid,
     dbFile: paths.dbFile,
     logFile: paths.logFile,
+    reused,
+    startedBy,
     ...(uiPort === false ? {} : { uiUrl: `http://${ip}:${uiPort}` }),
   });
 
   mkdirSync(paths.dir, { recursive: true });
-  const recorded = existsSync(paths.pidFile) ? Number(readFileSync(paths.pidFile, 'utf8')) : undefined;
-  if (recorded && isAlive(recorded) && (await isHealthy(options.cli, address, namespace))) return result(recorded);
+  const recorded = readPidFile(paths.pidFile);
+  if (recorded && isAlive(recorded.pid)) {
+    if (recorded.address !== undefined && recorded.address !== address) {
+      throw new TemporalAddressInUseError(
+        `the Temporal dev server of ${options.stateDir} (pid ${recorded.pid}) runs on ${recorded.address}, not ${address}: ` +
+          'stop it (npm run temporal:stop) or configure its address again',
+      );
+    }
+    // It may still be starting: the run that started it can have been killed a moment after.
+    await waitFor(`the running Temporal dev server at ${address} (pid ${recorded.pid})`, healthy, timeoutMs);
+    return result(recorded.pid, true, recorded.startedBy);
+  }
+  if (await healthy()) {
+    throw new TemporalAddressInUseError(
+      `a Temporal server that is not the one of ${options.stateDir} already answers on ${address}: ` +
+        'stop it, or give amtflow another address (AMTFLOW_TEMPORAL_ADDRESS)',
+    );
+  }
 
   const out = openSync(paths.logFile, 'a');
   const child = spawn(options.cli, serverArgs(options, settings), { detached: true, stdio: ['ignore', out, out] });
@@ -198,7 +339,8 @@ export async function startServer(options: ServerOptions, timeoutMs = 120_000): 
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${options.cli}`);
   child.unref();
-  writeFileSync(paths.pidFile, String(pid));
+  const startedBy = options.startedBy ?? STARTED_BY.byHand;
+  writePidFile(paths.pidFile, { pid, startedBy, address });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   await waitFor(
@@ -206,18 +348,18 @@ export async function startServer(options: ServerOptions, timeoutMs = 120_000): 
     async () => {
       if (exited !== undefined)
         throw new Error(`the Temporal dev server exited with code ${exited}; see ${paths.logFile}`);
-      return isHealthy(options.cli, address, namespace);
+      return healthy();
     },
     timeoutMs,
   );
-  return result(pid);
+  return result(pid, false, startedBy);
 }
 
 /** Stops the server recorded in this state directory: SIGTERM, then SIGKILL after a grace period. */
 export async function stopServer(stateDir: string, graceMs = 15_000): Promise<boolean> {
   const paths = serverPaths(stateDir, readDevServerSettings());
-  if (!existsSync(paths.pidFile)) return false;
-  const pid = Number(readFileSync(paths.pidFile, 'utf8'));
+  const recorded = readPidFile(paths.pidFile);
   rmSync(paths.pidFile, { force: true });
-  return terminate(pid, 'the Temporal dev server', graceMs);
+  if (recorded === undefined) return false;
+  return terminate(recorded.pid, 'the Temporal dev server', graceMs);
 }

@@ -1,10 +1,12 @@
 /**
- * `tsx scripts/temporal.ts install|start|stop` — manage the Temporal dev server of
+ * `tsx scripts/temporal.ts install|cache-dir|start|stop` — manage the Temporal dev server of
  * temporal-config/dev-server.json under amtflow's state directory.
  */
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
-import { ensureTemporalCli, startServer, stopServer, TemporalCliMissingError } from './temporal-dev-server';
+import { STARTED_BY } from './lib/process';
+import { cacheDir, devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
 
 const program = new Command('temporal').description("amtflow's Temporal dev server");
 const log = (line: string) => console.error(line);
@@ -17,13 +19,22 @@ program
   });
 
 program
+  .command('cache-dir')
+  .description('print where built Temporal CLIs are kept on this machine (one directory per version)')
+  .action(() => {
+    console.log(path.join(cacheDir(), 'temporal'));
+  });
+
+program
   .command('start')
   .description('start the dev server (Web UI included) and wait until it is healthy')
   .action(async () => {
-    const config = loadConfig();
     const cli = await ensureTemporalCli({ log });
-    const server = await startServer({ cli, stateDir: config.stateDir });
-    console.log(`Temporal dev server ${server.address} (namespace ${server.namespace}), Web UI ${server.uiUrl}`);
+    const server = await startServer({ cli, ...devServerOptions(loadConfig()), startedBy: STARTED_BY.byHand });
+    console.log(
+      `Temporal dev server ${server.address} (namespace ${server.namespace}), Web UI ${server.uiUrl}` +
+        (server.reused ? ', already running' : ''),
+    );
   });
 
 program
@@ -35,7 +46,6 @@ program
   });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof TemporalCliMissingError) console.error(err.message);
-  else console.error(err);
+  console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 ensure_node_modules
 ensure_go_on_path
+ensure_debian_packages test
 ensure_postgres
-ensure_samba
 npx tsx scripts/temporal.ts install >/dev/null
 # The production Temporal server of tests/integration/cluster is built once per machine (a check of
 # its manifest when cached). On a new machine the build overlaps type-checking, linting and the

@@ -2,7 +2,7 @@
  * The prebuilt workflow bundle, so that workers start without running webpack (Temporal's
  * production sample does the same). `npm run build` and `npm start` build it; workers load it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { FAILURE_CONVERTER_PATH } from '../runtime/data-converter';
@@ -26,6 +26,9 @@ export async function buildWorkflowBundle(options: WorkflowBundleOptions = {}): 
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
   });
   mkdirSync(path.dirname(target), { recursive: true });
-  writeFileSync(target, code);
+  // Renamed into place: a worker of a concurrent run (npm start beside npm test) never loads half a bundle.
+  const temporary = `${target}.${process.pid}.tmp`;
+  writeFileSync(temporary, code);
+  renameSync(temporary, target);
   return target;
 }

@@ -28,6 +28,10 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'bo
   AMTFLOW_HELLO_PORT: { path: ['listeners', 'helloPort'], type: 'number' },
   AMTFLOW_CODEC_PORT: { path: ['listeners', 'codecPort'], type: 'number' },
   AMTFLOW_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  AMTFLOW_TEMPORAL_UI_PORT: { path: ['dev', 'temporalUiPort'], type: 'number' },
+  AMTFLOW_DEV_DC_IP: { path: ['dev', 'dcIp'], type: 'string' },
+  AMTFLOW_DEMO_DEVICES: { path: ['dev', 'demoDevices'], type: 'number' },
+  AMTFLOW_DEMO_FIRST_IP: { path: ['dev', 'demoFirstIp'], type: 'string' },
 };
 
 type Json = Record<string, unknown>;

@@ -163,6 +163,29 @@ export const listenersSchema = z
   })
   .strict();
 
+/** An address of the loopback network 127.0.0.0/8, where the dev setup gives each server its own. */
+const loopbackIp = z
+  .string()
+  .regex(/^127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'must be an IPv4 address in 127.0.0.0/8');
+
+/**
+ * The development setup `npm start` runs beside amtflow. Its other addresses are amtflow's own:
+ * the Temporal dev server listens on `temporal.address` (else the profile's), the API, hello
+ * listener and codec server on `listeners`, everything is kept under `stateDir`.
+ */
+export const devSchema = z
+  .object({
+    /** Web UI port of the Temporal dev server. Default: its frontend port + 1000 (the CLI's own rule). */
+    temporalUiPort: port.min(1).optional(),
+    /** Address of the dev Samba AD DC, used when no `directory` is configured. */
+    dcIp: loopbackIp.default('127.77.0.1'),
+    /** Devices in the demo fleet (0–3: AMT 5.2.70, 11.8.50, 15.0.23, in that order). */
+    demoDevices: z.number().int().min(0).max(3).default(3),
+    /** Address of the first demo device; the others follow. Their UUIDs derive from their addresses. */
+    demoFirstIp: loopbackIp.default('127.20.0.1'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Where amtflow keeps its local state: PGlite, Temporal's SQLite, the CA, the dev directory. */
@@ -188,6 +211,7 @@ export const configSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    dev: devSchema.default({ dcIp: '127.77.0.1', demoDevices: 3, demoFirstIp: '127.20.0.1' }),
   })
   .strict();
 

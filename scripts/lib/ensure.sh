@@ -19,25 +19,32 @@ ensure_go_on_path() {
   fi
 }
 
-apt_install() {
-  if [ "$(id -u)" != 0 ]; then
-    say "missing Debian packages: $* (run as root, or install them: apt-get install $*)"
-    return 1
-  fi
-  if [ -z "${AMTFLOW_APT_UPDATED:-}" ]; then
-    apt-get update -qq >/dev/null
-    export AMTFLOW_APT_UPDATED=1
-  fi
-  say "installing Debian packages: $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+# The Debian packages of every component this command needs (scripts/debian-packages.list), installed
+# when missing; not as root, one line names the missing ones and the command. Sets
+# AMTFLOW_INSTALLED_PACKAGES to what it installed.
+ensure_debian_packages() {
+  AMTFLOW_INSTALLED_PACKAGES=$(npx tsx scripts/debian-packages.ts ensure --for "$1")
 }
 
-# PostgreSQL on 127.0.0.1:5432 for the tests' second database backend.
+# PostgreSQL on 127.0.0.1:5432, the tests' second database backend: started when stopped. A cluster
+# amtflow has just installed (postgresql in AMTFLOW_INSTALLED_PACKAGES) gets the access the tests
+# use, postgres from 127.0.0.1 without a password; an existing cluster's configuration is never touched.
 ensure_postgres() {
+  local version hba
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$version" ]; then
+    say "no PostgreSQL cluster under /etc/postgresql; create one: pg_createcluster --start $(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1) main"
+    return 1
+  fi
+  if [[ " ${AMTFLOW_INSTALLED_PACKAGES:-} " == *" postgresql "* ]]; then
+    hba=/etc/postgresql/$version/main/pg_hba.conf
+    if ! grep -q '^host all postgres 127.0.0.1/32 trust' "$hba"; then
+      say "letting the tests connect to the new PostgreSQL $version cluster as postgres from 127.0.0.1 ($hba)"
+      sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+      if pg_isready -q -h 127.0.0.1 -p 5432; then pg_ctlcluster --skip-systemctl-redirect "$version" main reload; fi
+    fi
+  fi
   if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
-  if ! command -v pg_ctlcluster >/dev/null 2>&1; then apt_install postgresql; fi
-  local version
-  version=$(ls /etc/postgresql | sort -V | tail -n 1)
   say "starting PostgreSQL $version"
   pg_ctlcluster --skip-systemctl-redirect "$version" main start
   for _ in $(seq 1 60); do
@@ -46,12 +53,4 @@ ensure_postgres() {
   done
   say "PostgreSQL did not come up on 127.0.0.1:5432"
   return 1
-}
-
-# The dev/test Samba AD DC (scripts/samba-dc.ts keeps the package list): installs Debian's samba,
-# winbind, krb5-user and ldb-tools when missing; `ensure_samba start` also provisions (first time)
-# and starts the dev DC of the configuration. The tests' own DC is started by jest's global setup.
-ensure_samba() {
-  if [ "${AMTFLOW_TEST_NO_SAMBA:-}" = 1 ] && [ "${1:-install}" = install ]; then return 0; fi
-  npx tsx scripts/samba.ts "${1:-install}"
 }

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { STARTED_BY } from '../../scripts/lib/process';
 import { leaseSambaDc } from '../../scripts/samba-dc';
 import { ensureTemporalCli, startServer, stopServer } from '../../scripts/temporal-dev-server';
 import { TEST_DC } from '../support/directory';
@@ -38,6 +39,7 @@ async function startTemporal(): Promise<void> {
     port: TEST_SERVER.port,
     uiPort: false,
     ip: TEST_SERVER.ip,
+    startedBy: STARTED_BY.tests,
   });
   process.env.AMTFLOW_TEST_TEMPORAL_ADDRESS = server.address;
   process.env.AMTFLOW_TEST_STARTED_TEMPORAL = '1';

@@ -8,10 +8,10 @@ const root = path.resolve(__dirname, '..', '..');
 
 describe('Temporal CLI installation', () => {
   it('without Go and without a binary, prints one clear instruction and exits non-zero', () => {
-    const tools = mkdtempSync(path.join(os.tmpdir(), 'amtflow-tools-'));
+    const tools = mkdtempSync(path.join(os.tmpdir(), 'amtflow-cache-'));
     const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'scripts/temporal.ts', 'install'], {
       cwd: root,
-      env: { PATH: '/nonexistent', AMTFLOW_TOOLS_DIR: tools, HOME: os.tmpdir() },
+      env: { PATH: '/nonexistent', AMTFLOW_CACHE_DIR: tools, HOME: os.tmpdir() },
       encoding: 'utf8',
     });
     expect(result.status).not.toBe(0);

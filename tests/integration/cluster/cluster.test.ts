@@ -36,7 +36,8 @@ const BUILD_AND_START_MS = 40 * 60_000;
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 function testSettings(): ClusterSettings {
-  const base = Number(process.env.AMTFLOW_TEST_TEMPORAL_PORT ?? 17233) + 1000;
+  // +6000: the restart tests (tests/integration/start) take +1000 … +5000.
+  const base = Number(process.env.AMTFLOW_TEST_TEMPORAL_PORT ?? 17233) + 6000;
   const names = ['frontend', 'history', 'matching', 'worker'] as const;
   const suffix = randomBytes(4).toString('hex');
   const defaults = readClusterSettings();
