@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the README's two commands on a bare machine: purges every Debian package amtflow's scripts
-# install (scripts/debian-packages.list) and the built Temporal CLI, then, from a fresh clone of this
+# install (scripts/debian-packages.list) and the built Temporal CLI and server, then, from a fresh clone of this
 # checkout's HEAD, runs `npm test`, then `npm start` until the demo devices have settled, and stops it
 # with Ctrl-C (SIGINT to its process group, as a terminal sends it). Prints the time of each step and
 # exits non-zero if any step fails. Run it as root, at a quiet moment: the purge takes Samba and
@@ -8,7 +8,7 @@
 #
 #   scripts/fresh-machine-check.sh [options] [-- <jest arguments for npm test>]
 #     --dry-run      print what would be purged and done, change nothing
-#     --skip-purge   keep the Debian packages; every other step runs (the Temporal CLI is still rebuilt)
+#     --skip-purge   keep the Debian packages; every other step runs (the Temporal CLI and server are still rebuilt)
 #     --start-first  run npm start before npm test (the first-start time on a bare machine)
 #     --cold-go      empty Go module and build caches for the run (the cold build of the Temporal CLI)
 #     --keep         keep the clone (it is kept anyway when a step fails)
@@ -60,7 +60,8 @@ done < <(apt-cache depends --recurse --installed --no-recommends --no-suggests -
   --no-replaces --no-enhances "${PURGE[@]}" 2>/dev/null | grep -v '^ ' | sort -u)
 PRESENT=()
 for pkg in "${PURGE[@]}"; do if installed "$pkg"; then PRESENT+=("$pkg"); fi; done
-CLI_CACHE=$(npx tsx scripts/temporal.ts cache-dir)
+GO_CACHE=$(npx tsx scripts/temporal.ts cache-dir)
+BUILT=("$GO_CACHE/temporal" "$GO_CACHE/temporal-server")
 HEAD=$(git rev-parse HEAD)
 
 say "plan"
@@ -76,7 +77,7 @@ else
   fi
   [ ${#KEPT[@]} -eq 0 ] || say "  keep (base system): ${KEPT[*]}"
 fi
-say "  remove the built Temporal CLI: $CLI_CACHE"
+say "  remove the built Temporal CLI and server: ${BUILT[*]}"
 [ "$COLD_GO" = 0 ] || say "  empty Go module and build caches for the run (--cold-go)"
 say "  clone $REPO at ${HEAD:0:12} into a new directory under ${TMPDIR:-/tmp}"
 if [ "$START_FIRST" = 1 ]; then order="npm start (until the demo settles, then Ctrl-C), npm test"; else order="npm test, npm start (until the demo settles, then Ctrl-C)"; fi
@@ -187,7 +188,7 @@ run_start() {
 }
 
 if [ "$SKIP_PURGE" = 0 ]; then step "purge the Debian packages" purge || true; fi
-step "remove the built Temporal CLI" rm -rf "$CLI_CACHE" || true
+step "remove the built Temporal CLI and server" rm -rf "${BUILT[@]}" || true
 if [ "$FAILED" = 0 ] && step "fresh clone" clone; then
   if [ "$START_FIRST" = 1 ]; then
     run_start || true

@@ -4,25 +4,20 @@
  * temporal-config/dev-server.json.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readFileSync,
-  renameSync,
   rmSync,
-  writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import type { AmtflowConfig } from '../lib/config';
 import { temporalConnectConfig } from '../runtime/temporal';
+import { ensureGoBuild, GoToolchainError, type GoBuildSpec } from './lib/go-build-cache';
 import { isAlive, readPidFile, STARTED_BY, terminate, waitFor, writePidFile, type StartedBy } from './lib/process';
 
 const run = promisify(execFile);
@@ -70,112 +65,46 @@ async function versionOf(binary: string): Promise<string | undefined> {
   }
 }
 
-function sha256Of(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
-/**
- * Where built CLIs are kept, once per machine and user: `$AMTFLOW_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/amtflow`, else `~/.cache/amtflow`; the CLI of version V in `temporal/V/`.
- */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.AMTFLOW_CACHE_DIR) return path.resolve(env.AMTFLOW_CACHE_DIR);
-  const base = env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache');
-  return path.join(base, 'amtflow');
-}
-
-/** What a finished build records beside the binary; a binary that does not match it is rebuilt. */
-interface BuildRecord {
-  version: string;
-  sha256: string;
-  builtMs: number;
-}
-
-/** The cached CLI of this version if it is complete: recorded, same sha256, and it reports the version. */
-async function verifiedCachedCli(dir: string, version: string): Promise<string | undefined> {
-  const binary = path.join(dir, 'temporal');
-  const recordFile = path.join(dir, 'build.json');
-  if (!existsSync(binary) || !existsSync(recordFile)) return undefined;
-  let record: BuildRecord;
-  try {
-    record = JSON.parse(readFileSync(recordFile, 'utf8')) as BuildRecord;
-  } catch {
-    return undefined;
-  }
-  if (record.version !== version || (await sha256Of(binary)) !== record.sha256) return undefined;
-  return (await versionOf(binary)) === version ? binary : undefined;
-}
-
 export interface EnsureCliOptions {
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
 
+/** The pinned CLI as a Go build of `scripts/lib/go-build-cache.ts`: `<cache>/temporal/<version>/bin/temporal`. */
+export function temporalCliBuild(settings = readDevServerSettings()): GoBuildSpec {
+  const { version, module: cliPackage, versionVariable } = settings.cli;
+  return {
+    name: 'temporal',
+    module: cliPackage.replace(/\/cmd\/temporal$/, ''),
+    version,
+    programs: [{ binary: 'temporal', package: cliPackage }],
+    ldflags: `-s -w -X ${versionVariable}=${version}`,
+    versionArgs: ['--version'],
+  };
+}
+
 /**
  * Returns the path of a Temporal CLI of the pinned version: one on PATH if its version matches,
- * else the one built earlier into the machine's cache (see `cacheDir`), else one built now with
- * `go install`. A cached binary that is partial or corrupt (its sha256 differs from the one its build
- * recorded, or it does not report the version) is rebuilt. A build goes to a directory of its own
- * and is renamed into place with its record, so a killed build never leaves a binary that looks
- * finished, and two builds at once both end with a complete one.
+ * else the one built once per machine into amtflow's Go build cache (`ensureGoBuild`: outside every
+ * checkout, keyed by version, built aside and renamed into place, rebuilt when a file no longer
+ * matches its manifest — a truncated or altered binary).
  */
 export async function ensureTemporalCli(options: EnsureCliOptions = {}): Promise<string> {
   const settings = readDevServerSettings();
   const env = options.env ?? process.env;
-  const log = options.log ?? (() => undefined);
   const wanted = settings.cli.version;
 
   const onPath = findOnPath('temporal', env.PATH);
   if (onPath && (await versionOf(onPath)) === wanted) return onPath;
-
-  const dir = path.join(cacheDir(env), 'temporal', wanted);
-  const cached = await verifiedCachedCli(dir, wanted);
-  if (cached) return cached;
-
-  const go = findOnPath('go', env.PATH);
-  if (!go) {
+  try {
+    const entry = await ensureGoBuild(temporalCliBuild(settings), { env, ...(options.log ? { log: options.log } : {}) });
+    return entry.binaries.temporal as string;
+  } catch (err) {
+    if (!(err instanceof GoToolchainError)) throw err;
     throw new TemporalCliMissingError(
       `amtflow needs the Temporal CLI ${wanted}. Install Go 1.25 or newer (so amtflow can build it), ` +
         `or put a 'temporal' binary of version ${wanted} on PATH, then run the command again.`,
     );
-  }
-  if (existsSync(path.join(dir, 'temporal')))
-    log(`The cached Temporal CLI in ${dir} is incomplete or corrupt: rebuilding it.`);
-  log(`Building the Temporal CLI ${wanted} with ${go} into ${dir} (once per machine; minutes on a cold Go cache)...`);
-  mkdirSync(dir, { recursive: true });
-  const build = mkdtempSync(path.join(dir, '.build-'));
-  try {
-    const started = Date.now();
-    await run(
-      go,
-      [
-        'install',
-        '-ldflags',
-        `-s -w -X ${settings.cli.versionVariable}=${wanted}`,
-        `${settings.cli.module}@v${wanted}`,
-      ],
-      { env: { ...env, CGO_ENABLED: '0', GOBIN: build }, maxBuffer: 64 * 1024 * 1024 },
-    );
-    const built = path.join(build, 'temporal');
-    const version = await versionOf(built);
-    if (version !== wanted)
-      throw new Error(`built Temporal CLI reports version ${version ?? 'none'}, expected ${wanted}`);
-    const record: BuildRecord = { version, sha256: await sha256Of(built), builtMs: Date.now() - started };
-    writeFileSync(path.join(build, 'build.json'), JSON.stringify(record, null, 2));
-    // The record first, then the binary it describes: between the two renames the pair does not
-    // match, so a reader rebuilds rather than trusting either half.
-    renameSync(path.join(build, 'build.json'), path.join(dir, 'build.json'));
-    renameSync(built, path.join(dir, 'temporal'));
-    log(`Built the Temporal CLI ${wanted} in ${Math.round(record.builtMs / 1000)} s.`);
-    return path.join(dir, 'temporal');
-  } finally {
-    rmSync(build, { recursive: true, force: true });
   }
 }
 

@@ -2,11 +2,11 @@
  * `tsx scripts/temporal.ts install|cache-dir|start|stop` — manage the Temporal dev server of
  * temporal-config/dev-server.json under amtflow's state directory.
  */
-import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { STARTED_BY } from './lib/process';
-import { cacheDir, devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
+import { devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
+import { goCacheRoot } from './lib/go-build-cache';
 
 const program = new Command('temporal').description("amtflow's Temporal dev server");
 const log = (line: string) => console.error(line);
@@ -20,9 +20,9 @@ program
 
 program
   .command('cache-dir')
-  .description('print where built Temporal CLIs are kept on this machine (one directory per version)')
+  .description("print amtflow's Go build cache on this machine (the Temporal CLI in temporal/<version>, the server in temporal-server/<version>)")
   .action(() => {
-    console.log(path.join(cacheDir(), 'temporal'));
+    console.log(goCacheRoot());
   });
 
 program

@@ -233,12 +233,13 @@ async function build(
   }
 }
 
+/** Go from PATH (`npm start` and `npm test` put /usr/local/go/bin there when Go lives in it). */
 function findGo(env: NodeJS.ProcessEnv): string {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/go/bin'];
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const go = dirs.map((d) => path.join(d, 'go')).find((candidate) => existsSync(candidate));
   if (!go) {
     throw new GoToolchainError(
-      'amtflow builds the Temporal server from its Go module: install Go (https://go.dev/dl, or /usr/local/go), then run again.',
+      'amtflow builds the Temporal server and CLI from their Go modules: install Go (https://go.dev/dl) and put it on PATH, then run again.',
     );
   }
   return go;

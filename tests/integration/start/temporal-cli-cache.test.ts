@@ -14,7 +14,8 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheDir, ensureTemporalCli, readDevServerSettings } from '../../../scripts/temporal-dev-server';
+import { entryDir, goCacheRoot } from '../../../scripts/lib/go-build-cache';
+import { ensureTemporalCli, readDevServerSettings, temporalCliBuild } from '../../../scripts/temporal-dev-server';
 
 // Each rebuild is a real `go install` (a link on a warm Go build cache).
 jest.setTimeout(600_000);
@@ -36,25 +37,25 @@ describe('the cached Temporal CLI', () => {
       .filter((dir) => !existsSync(path.join(dir, 'temporal')))
       .join(path.delimiter),
   };
-  const dir = path.join(cache, 'temporal', version);
-  const binary = path.join(dir, 'temporal');
+  const dir = entryDir(temporalCliBuild(), cache);
+  const binary = path.join(dir, 'bin', 'temporal');
   const logs: string[] = [];
   const ensure = () => ensureTemporalCli({ env, log: (line) => logs.push(line) });
   const reportedVersion = () => execFileSync(binary, ['--version'], { encoding: 'utf8' });
 
   beforeAll(async () => {
     // Seeded from the machine's own cache when it holds the CLI, so only the rebuilds below cost a build.
-    const machine = path.join(cacheDir(), 'temporal', version);
-    if ((await ensureTemporalCli()) === path.join(machine, 'temporal')) {
-      mkdirSync(dir, { recursive: true });
-      for (const file of ['temporal', 'build.json']) copyFileSync(path.join(machine, file), path.join(dir, file));
+    const machine = entryDir(temporalCliBuild(), goCacheRoot());
+    if ((await ensureTemporalCli()) === path.join(machine, 'bin', 'temporal')) {
+      mkdirSync(path.join(dir, 'bin'), { recursive: true });
+      for (const file of ['bin/temporal', 'manifest.json']) copyFileSync(path.join(machine, file), path.join(dir, file));
     }
   });
   afterAll(() => rmSync(cache, { recursive: true, force: true }));
   beforeEach(() => (logs.length = 0));
 
   it('lives outside the checkout, keyed by version, and is reused as it is', async () => {
-    expect(cacheDir(env)).toBe(cache);
+    expect(goCacheRoot(env)).toBe(cache);
     expect(await ensure()).toBe(binary);
     const built = statSync(binary).mtimeMs;
     logs.length = 0;
@@ -85,10 +86,11 @@ describe('the cached Temporal CLI', () => {
   ])('is found out and rebuilt when %s', async (_, damage) => {
     damage();
     expect(await ensure()).toBe(binary);
-    expect(logs[0]).toBe(`The cached Temporal CLI in ${dir} is incomplete or corrupt: rebuilding it.`);
-    expect(logs.at(-1)).toMatch(new RegExp(`^Built the Temporal CLI ${version.replace(/\./g, '\\.')} in \\d+ s\\.$`));
+    expect(logs[0]).toBe(`${dir} is incomplete or altered: removing it and building again`);
+    expect(logs.at(-1)).toMatch(new RegExp(`^Built temporal ${version.replace(/\./g, '\\.')} in \\d+ s into ${dir}$`));
     expect(reportedVersion()).toMatch(new RegExp(`^temporal version ${version.replace(/\./g, '\\.')} `));
     // Nothing of the build is left beside it.
-    expect(readdirSync(dir).sort()).toEqual(['build.json', 'temporal']);
+    expect(readdirSync(dir).sort()).toEqual(['bin', 'manifest.json']);
+    expect(readdirSync(path.dirname(dir)).sort()).toEqual([version]);
   });
 });
