@@ -11,7 +11,9 @@ export type ProvisioningErrorCode =
   /** A Kerberos account of the profile has no SID among those resolved in the directory (I8). */
   | 'PRINCIPAL_NOT_FOUND'
   /** The firmware does not offer the profile's power package (OOB9.3). */
-  | 'POWER_PACKAGE_UNAVAILABLE';
+  | 'POWER_PACKAGE_UNAVAILABLE'
+  /** The device's Wi-Fi module lacks a wireless profile's authentication or encryption method (OOB9.4). */
+  | 'WIRELESS_PROFILE_UNSUPPORTED';
 
 /** A device or settings profile a step cannot work with as it stands; retrying the same call changes nothing. */
 export class ProvisioningError extends FinalError<ProvisioningErrorCode> {
