@@ -1,3 +1,4 @@
+import { withAttemptScope } from './attempt';
 import { auditActivities } from './audit';
 import type { LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
@@ -10,12 +11,14 @@ export type { ActivityDeps } from './deps';
 
 /** Every activity of the lifecycle worker, over injected dependencies (Temporal's DI pattern). */
 export function createActivities(deps: ActivityDeps): LifecycleActivities {
-  return withFailureMapping({
-    ...auditActivities(deps.store),
-    ...validationActivities(deps),
-    ...infrastructureActivities(deps),
-    ...deviceActivities(deps),
-  });
+  return withAttemptScope(
+    withFailureMapping({
+      ...auditActivities(deps.store),
+      ...validationActivities(deps),
+      ...infrastructureActivities(deps),
+      ...deviceActivities(deps),
+    }),
+  );
 }
 
 export type Activities = LifecycleActivities;

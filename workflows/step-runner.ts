@@ -61,6 +61,8 @@ export interface StepDefinition<Name extends string = string> {
 
 /** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
 const BACKOFF = { initialMs: 2_000, maximumMs: 60_000 } as const;
+/** Every attempt heartbeats at least this often; a worker silent for longer has lost it. */
+const HEARTBEAT_TIMEOUT = '20 seconds';
 
 export const AWAITING_OPERATOR = 'AWAITING_OPERATOR';
 
@@ -254,6 +256,8 @@ export class StepRunner<A extends RunnerActivities> {
         const result = await scheduleActivity(step.activity, args, {
           summary: `${step.id} ${step.title}`,
           startToCloseTimeout: step.timeout,
+          // Cancellation and a dead worker reach the attempt through heartbeats (activities/attempt.ts).
+          heartbeatTimeout: HEARTBEAT_TIMEOUT,
           retry: { maximumAttempts: 1 },
         });
         entry.attempts += 1;
