@@ -179,8 +179,10 @@ export const devSchema = z
     temporalUiPort: port.min(1).optional(),
     /** Address of the dev Samba AD DC, used when no `directory` is configured. */
     dcIp: loopbackIp.default('127.77.0.1'),
-    /** Devices in the demo fleet (0–3: AMT 5.2.70, 11.8.50, 15.0.23, in that order). */
-    demoDevices: z.number().int().min(0).max(3).default(3),
+    /** `off`: `npm start` brings up the stack without the demo fleet, ready for real devices. */
+    demo: z.enum(['on', 'off']).default('on'),
+    /** Devices in the demo fleet, 0–20: the first ones of scripts/demo.ts `demoPlan`. */
+    demoDevices: z.number().int().min(0).max(20).default(20),
     /** Address of the first demo device; the others follow. Their UUIDs derive from their addresses. */
     demoFirstIp: loopbackIp.default('127.20.0.1'),
   })
@@ -211,7 +213,7 @@ export const configSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
-    dev: devSchema.default({ dcIp: '127.77.0.1', demoDevices: 3, demoFirstIp: '127.20.0.1' }),
+    dev: devSchema.default({ dcIp: '127.77.0.1', demo: 'on', demoDevices: 20, demoFirstIp: '127.20.0.1' }),
   })
   .strict();
 
