@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
+import { collectionActionRepository } from './collection-actions';
 import { collectionRepository } from './collections';
 import { contactRepository } from './contacts';
 import { credentialRepository } from './credentials';
@@ -16,6 +17,7 @@ import { inTransaction } from './transaction';
 function repositories(db: Kysely<Schema>, box: SecretBox) {
   return {
     audit: auditRepository(db),
+    collectionActions: collectionActionRepository(db),
     collections: collectionRepository(db),
     contacts: contactRepository(db),
     credentials: credentialRepository(db, box),
@@ -52,6 +54,7 @@ export { StoreError, type StoreErrorCode, type FieldIssue } from './errors';
 export { idempotencyKey, normaliseDeviceUuid } from './fields';
 export type { Device, DevicePatch, ImportComputer, AutomaticProvisioning } from './devices';
 export type { Collection, CollectionInput } from './collections';
+export type { ActionResult, TargetSelector } from './collection-actions';
 export type { CandidateRef, Credential, CredentialRef, DigestCandidate, ProvisioningAccount } from './credentials';
 export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';
