@@ -40,3 +40,6 @@ export interface CollectionActionProgress {
 }
 
 export const collectionActionProgressQuery = defineQuery<CollectionActionProgress>('collection-action-progress');
+
+/** Devices one run of a collection action handles before it continues as new: about a thousand history events. */
+export const DEVICES_PER_RUN = 100;

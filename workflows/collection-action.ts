@@ -43,6 +43,7 @@ import type {
   TargetSelector,
 } from '../activities/contract';
 import {
+  DEVICES_PER_RUN,
   collectionActionProgressQuery,
   type ActionCounts,
   type CollectionActionKind,
@@ -55,7 +56,7 @@ import { renewDeviceCertificate } from './renew-device-certificate';
 import { rotateAdminPassword } from './rotate-admin-password';
 import { updateManagementController } from './update-management-controller';
 
-export { collectionActionProgressQuery } from './collection-action-messages';
+export { DEVICES_PER_RUN, collectionActionProgressQuery } from './collection-action-messages';
 export type { ActionCounts, CollectionActionKind, CollectionActionProgress } from './collection-action-messages';
 
 export interface CollectionActionInput {
@@ -89,8 +90,6 @@ export interface CollectionActionResult {
   batches: number;
 }
 
-/** Devices one run handles before it continues as new: about a thousand history events. */
-export const DEVICES_PER_RUN = 100;
 
 const bookkeeping = proxyActivities<CollectionActionActivities>({
   startToCloseTimeout: '1 minute',
