@@ -181,7 +181,7 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
       ...(input.selector.collection ? [{ key: SEARCH_ATTRIBUTES.collection, value: input.selector.collection }] : []),
     ]);
   }
-  const total = input.carried?.total ?? (await bookkeeping.countActionTargets({ selector: input.selector, now })).total;
+  let total = input.carried?.total ?? 0;
 
   setHandler(collectionActionProgressQuery, () => ({
     actionId,
@@ -195,6 +195,8 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     inFlight: [...inFlight],
     throttle: input.throttle,
   }));
+
+  if (!input.carried) total = (await bookkeeping.countActionTargets({ selector: input.selector, now })).total;
 
   const record = async (results: ActionResult[], previous?: Map<DeviceUuid, ActionResult['status']>) => {
     await bookkeeping.recordActionResults({ actionId, results });
