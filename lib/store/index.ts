@@ -9,6 +9,7 @@ import type { Database } from './database';
 import { deviceRepository } from './devices';
 import { directoryObjectRepository } from './directory-objects';
 import { otpRepository } from './otp';
+import { principalRepository } from './principals';
 import { profileRepository } from './profiles';
 import { resultRepository } from './results';
 import type { Schema } from './schema';
@@ -24,6 +25,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
     devices: deviceRepository(db),
     directoryObjects: directoryObjectRepository(db),
     otp: otpRepository(db),
+    principals: principalRepository(db),
     profiles: profileRepository(db, box),
     results: resultRepository(db),
   };
@@ -60,6 +62,7 @@ export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';
 export type { OtpReport, OtpReportInput, OtpVerification } from './otp';
 export type { SettingsProfile } from './profiles';
+export type { ApiTokenInfo, Principal, PrincipalInput } from './principals';
 export { profileSecretName, type AmtSettings, type AmtSettingsInput } from './profile-settings';
 export type { ProvisioningResult, ResultInput } from './results';
 export * from './vocabulary';
