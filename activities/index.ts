@@ -1,6 +1,7 @@
 import { withAttemptScope } from './attempt';
 import { auditActivities } from './audit';
-import type { LifecycleActivities } from './contract';
+import { collectionActionActivities } from './collection-actions';
+import type { CollectionActionActivities, LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
 import { deviceActivities } from './device';
 import { withFailureMapping } from './failures';
@@ -10,15 +11,16 @@ import { validationActivities } from './validation';
 export type { ActivityDeps } from './deps';
 
 /** Every activity of the lifecycle worker, over injected dependencies (Temporal's DI pattern). */
-export function createActivities(deps: ActivityDeps): LifecycleActivities {
+export function createActivities(deps: ActivityDeps): LifecycleActivities & CollectionActionActivities {
   return withAttemptScope(
     withFailureMapping({
       ...auditActivities(deps.store),
       ...validationActivities(deps),
       ...infrastructureActivities(deps),
       ...deviceActivities(deps),
+      ...collectionActionActivities(deps.store),
     }),
   );
 }
 
-export type Activities = LifecycleActivities;
+export type Activities = LifecycleActivities & CollectionActionActivities;

@@ -4,3 +4,6 @@ export { provisionDevice } from './provision-device';
 export { updateManagementController } from './update-management-controller';
 export { removeProvisioning } from './remove-provisioning';
 export { renameOrMoveDevice } from './rename-or-move-device';
+export { renewDeviceCertificate } from './renew-device-certificate';
+export { rotateAdminPassword } from './rotate-admin-password';
+export { collectionAction } from './collection-action';

@@ -13,7 +13,11 @@ export type ProvisioningErrorCode =
   /** The firmware does not offer the profile's power package (OOB9.3). */
   | 'POWER_PACKAGE_UNAVAILABLE'
   /** The device's Wi-Fi module lacks a wireless profile's authentication or encryption method (OOB9.4). */
-  | 'WIRELESS_PROFILE_UNSUPPORTED';
+  | 'WIRELESS_PROFILE_UNSUPPORTED'
+  /** Renewal: the certificate named is not an AMT web-server certificate of the device. */
+  | 'CERTIFICATE_NOT_FOR_DEVICE'
+  /** Renewal: the device committed the new TLS credential context but still serves another certificate. */
+  | 'TLS_CERTIFICATE_NOT_SERVED';
 
 /** A device or settings profile a step cannot work with as it stands; retrying the same call changes nothing. */
 export class ProvisioningError extends FinalError<ProvisioningErrorCode> {
