@@ -1,5 +1,6 @@
 import { auditActivities } from './audit';
-import type { LifecycleActivities } from './contract';
+import { consoleActivities } from './console';
+import type { ConsoleActivities, LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
 import { deviceActivities } from './device';
 import { withFailureMapping } from './failures';
@@ -9,13 +10,14 @@ import { validationActivities } from './validation';
 export type { ActivityDeps } from './deps';
 
 /** Every activity of the lifecycle worker, over injected dependencies (Temporal's DI pattern). */
-export function createActivities(deps: ActivityDeps): LifecycleActivities {
+export function createActivities(deps: ActivityDeps): LifecycleActivities & ConsoleActivities {
   return withFailureMapping({
     ...auditActivities(deps.store),
     ...validationActivities(deps),
     ...infrastructureActivities(deps),
     ...deviceActivities(deps),
+    ...consoleActivities(deps),
   });
 }
 
-export type Activities = LifecycleActivities;
+export type Activities = LifecycleActivities & ConsoleActivities;

@@ -4,3 +4,5 @@ export { provisionDevice } from './provision-device';
 export { updateManagementController } from './update-management-controller';
 export { removeProvisioning } from './remove-provisioning';
 export { renameOrMoveDevice } from './rename-or-move-device';
+export { discoverManagementControllers } from './discover-management-controllers';
+export { controlDevicePower, powerCollection } from './power';

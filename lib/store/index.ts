@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
 import { collectionRepository } from './collections';
+import { consoleRepository } from './console';
 import { contactRepository } from './contacts';
 import { credentialRepository } from './credentials';
 import type { Database } from './database';
@@ -17,6 +18,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
   return {
     audit: auditRepository(db),
     collections: collectionRepository(db),
+    console: consoleRepository(db),
     contacts: contactRepository(db),
     credentials: credentialRepository(db, box),
     devices: deviceRepository(db),
@@ -52,6 +54,7 @@ export { StoreError, type StoreErrorCode, type FieldIssue } from './errors';
 export { idempotencyKey, normaliseDeviceUuid } from './fields';
 export type { Device, DevicePatch, ImportComputer, AutomaticProvisioning } from './devices';
 export type { Collection, CollectionInput } from './collections';
+export type { DiscoveryObservation, RedirectionKind, RedirectionOutcome, RedirectionSession } from './console';
 export type { CandidateRef, Credential, CredentialRef, DigestCandidate, ProvisioningAccount } from './credentials';
 export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';

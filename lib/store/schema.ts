@@ -1,7 +1,8 @@
 import type { AuditTables } from './tables/audit';
 import type { CertificateTables } from './tables/certificates';
+import type { ConsoleTables } from './tables/console';
 import type { ContactTables } from './tables/contacts';
 import type { CoreTables } from './tables/core';
 
 /** Table types of the site database, one file per area, matching lib/store/migrations. */
-export type Schema = AuditTables & CoreTables & CertificateTables & ContactTables;
+export type Schema = AuditTables & CoreTables & CertificateTables & ContactTables & ConsoleTables;
