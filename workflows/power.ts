@@ -80,8 +80,8 @@ async function withRetries(
  * OPS2 for one device: power on, off (hard `off`, graceful `off-graceful` where the firmware
  * offers it), restart (`reset`, `reset-graceful`), power cycle, sleep, hibernate — through
  * CIM_PowerManagementService.RequestPowerStateChange, or EOI RemoteControl on firmware before AMT 6
- * — or just read the state. Busy or unreachable firmware is tried again (3 attempts, 2 s apart);
- * a refusal is reported with the firmware's ReturnValue. Audited (P7).
+ * — or just read the state. One attempt: a refusal is reported at once with the firmware's
+ * ReturnValue (reading the state is tried 3 times). Audited (P7).
  */
 export async function controlDevicePower(input: DevicePowerInput): Promise<DevicePowerResult> {
   const { deviceUuid, action } = input;
@@ -94,7 +94,8 @@ export async function controlDevicePower(input: DevicePowerInput): Promise<Devic
     })) as PowerStatus;
     result = { deviceUuid, action, outcome: 'read', attempts: 0, state: status.state, status };
   } else {
-    result = await withRetries(deviceUuid, action, 2, '2 seconds');
+    // An operator at the console sees a refusal at once and decides; scheduled actions retry.
+    result = await withRetries(deviceUuid, action, 0, '2 seconds');
   }
   if (action !== 'read')
     await recordAudit({
