@@ -7,3 +7,4 @@ export * from './errors';
 export * from './device-access';
 export * from './discovery';
 export * from './power';
+export * from './sessions';
