@@ -71,7 +71,7 @@ export function consoleActivities(deps: ActivityDeps): ConsoleActivities {
     async requestPowerChange({ deviceUuid, action }) {
       try {
         const outcome = await requestPower(deps, deviceUuid, action);
-        return { result: outcome.result, interface: outcome.interface, state: outcome.after.state };
+        return { result: outcome.result, interface: outcome.interface, state: outcome.after?.state ?? 'unknown' };
       } catch (err) {
         if (!(err instanceof AmtPowerError)) throw err;
         throw ApplicationFailure.create({

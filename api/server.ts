@@ -7,6 +7,8 @@ import { deviceUuidSchema } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
 import { operatorCommands } from '../runtime/lifecycle-client';
 import { provisionAutomatically } from './automatic-provisioning';
+import { consoleRoutes } from './routes/console';
+import type { RedirectionBroker } from '../lib/console';
 import { ApiError, parseBody, toApiError } from './errors';
 import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
 
@@ -19,6 +21,8 @@ export interface ApiServerDeps {
   logger: pino.Logger;
   /** Task queue of the lifecycle workers; tests pass their own. */
   taskQueue?: string;
+  /** The redirection session broker (OPS3); without it the session routes answer 503. */
+  sessions?: RedirectionBroker;
 }
 
 const mode = z.enum(['out-of-band', 'in-band']);
@@ -198,6 +202,7 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
         if (request.audit) request.audit.actor = name;
         return commands.decide(uuidOf(request), action, name, extra);
       });
+      await consoleRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -8,6 +8,7 @@ import { parseDeviceUuid, type DeviceUuid } from '../lib/device-uuid';
 import { loadConfig } from '../lib/config';
 import { operatorCommands, type OperatorCommands } from '../runtime/lifecycle-client';
 import { connectClient } from '../runtime/temporal';
+import { registerConsoleCommands } from './commands/console';
 import { formatProgress } from './progress';
 
 const program = new Command('amtflow').description('amtflow operator commands');
@@ -117,6 +118,8 @@ program
       );
     }),
   );
+
+registerConsoleCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));

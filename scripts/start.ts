@@ -22,6 +22,7 @@ import { loopbackAddresses, startFleet, uuidForAddress } from '../emulator/fleet
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
 import { parseDeviceUuid } from '../lib/device-uuid';
+import { RedirectionBroker } from '../lib/console';
 import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
@@ -194,6 +195,7 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     ca: deps.ca,
     client,
     logger,
+    sessions: new RedirectionBroker(deps),
   });
   started.add('API and hello listener', () => frontDoor.stop());
 

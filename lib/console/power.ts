@@ -1,4 +1,4 @@
-import { AmtPowerError, type PowerAction, type PowerStatus } from '../amt';
+import { AmtConnectionError, AmtPowerError, AmtTimeoutError, type PowerAction, type PowerStatus } from '../amt';
 import type { DeviceUuid } from '../device-uuid';
 import type { DeviceAccess } from '../provisioning';
 import { openConsoleSession } from './device-access';
@@ -28,8 +28,11 @@ export interface PowerOutcome {
   interface: 'wsman' | 'eoi';
   /** `done`: the firmware accepted it; `already`: the host was already where `on`/`off` leads, nothing sent. */
   result: 'done' | 'already';
-  /** Host power state read back after the change. */
-  after: PowerStatus;
+  /**
+   * Host power state read back after the change; undefined when the firmware no longer answers —
+   * under a power package that keeps the ME on only in S0, switching the host off takes AMT with it.
+   */
+  after: PowerStatus | undefined;
 }
 
 /** The host's power state and the actions the firmware offers now. */
@@ -56,7 +59,11 @@ export async function requestPower(
   if ((action === 'on' && before.state === 'on') || (action === 'off' && before.state === 'off'))
     return { action, interface: iface, result: 'already', after: before };
   await power.request(action);
-  return { action, interface: iface, result: 'done', after: await power.getStatus() };
+  const after = await power.getStatus().catch((err: unknown) => {
+    if (err instanceof AmtConnectionError || err instanceof AmtTimeoutError) return undefined;
+    throw err;
+  });
+  return { action, interface: iface, result: 'done', after };
 }
 
 export { AmtPowerError };
