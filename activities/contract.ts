@@ -4,7 +4,9 @@
  * they are stored in Temporal's history. Activities resolve secrets through lib/store themselves.
  */
 
-import type { AmtInterface } from '../lib/amt';
+import type { AmtInterface, HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
+import type { DiscoveryTarget } from '../lib/console';
+import type { DiscoveryStatus } from '../lib/store/vocabulary';
 import type { DeviceUuid } from '../lib/device-uuid';
 import type { DeviceTemplate } from '../lib/pki';
 import type { DeviceSession, ResolvedAccount } from '../lib/provisioning';
@@ -132,4 +134,33 @@ export interface CollectionActionActivities {
   }): Promise<{ devices: DeviceUuid[] }>;
   /** Per-device outcomes into the site database; a device's row takes its latest status. */
   recordActionResults(input: { actionId: string; results: ActionResult[] }): Promise<void>;
+}
+
+/** OPS1: what a sweep covers — a collection's devices, or an IPv4 range (ports default 16992/16993). */
+export type DiscoveryScope =
+  { collection: string } | { first: string; last: string; httpPort?: number; tlsPort?: number };
+
+export type { DiscoveryTarget } from '../lib/console';
+export type { HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
+
+export interface AddressStatus {
+  host: string;
+  deviceUuid: DeviceUuid | null;
+  status: DiscoveryStatus;
+  amtVersion: string | null;
+}
+
+/** Console operations (OPS1, OPS2): secret-free like the lifecycle's. */
+export interface ConsoleActivities {
+  listDiscoveryTargets(input: { scope: DiscoveryScope }): Promise<{ targets: DiscoveryTarget[] }>;
+  /** Probes one address under `timeoutMs` per port and stores its status with the time seen. */
+  discoverAddress(input: { target: DiscoveryTarget; timeoutMs: number; sweepId: string }): Promise<AddressStatus>;
+  /** The devices of a collection, in import order (OPS2 collection power). */
+  listCollectionDevices(input: { collection: string }): Promise<{ deviceUuids: DeviceUuid[] }>;
+  readPowerState(input: { deviceUuid: DeviceUuid }): Promise<PowerStatus>;
+  /** Fails with POWER_ACTION_REFUSED / POWER_ACTION_NOT_OFFERED (details: action, returnValue, returnCode). */
+  requestPowerChange(input: {
+    deviceUuid: DeviceUuid;
+    action: PowerAction;
+  }): Promise<{ result: 'done' | 'already'; interface: AmtInterface; state: HostPowerState }>;
 }

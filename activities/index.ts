@@ -1,7 +1,8 @@
 import { withAttemptScope } from './attempt';
 import { auditActivities } from './audit';
 import { collectionActionActivities } from './collection-actions';
-import type { CollectionActionActivities, LifecycleActivities } from './contract';
+import { consoleActivities } from './console';
+import type { CollectionActionActivities, ConsoleActivities, LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
 import { deviceActivities } from './device';
 import { withFailureMapping } from './failures';
@@ -11,7 +12,9 @@ import { validationActivities } from './validation';
 export type { ActivityDeps } from './deps';
 
 /** Every activity of the lifecycle worker, over injected dependencies (Temporal's DI pattern). */
-export function createActivities(deps: ActivityDeps): LifecycleActivities & CollectionActionActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): LifecycleActivities & CollectionActionActivities & ConsoleActivities {
   return withAttemptScope(
     withFailureMapping({
       ...auditActivities(deps.store),
@@ -19,8 +22,9 @@ export function createActivities(deps: ActivityDeps): LifecycleActivities & Coll
       ...infrastructureActivities(deps),
       ...deviceActivities(deps),
       ...collectionActionActivities(deps.store),
+      ...consoleActivities(deps),
     }),
   );
 }
 
-export type Activities = LifecycleActivities & CollectionActionActivities;
+export type Activities = LifecycleActivities & CollectionActionActivities & ConsoleActivities;

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
+import { ConsoleError, type ConsoleErrorCode } from '../lib/console';
 import { StoreError, type StoreErrorCode } from '../lib/store';
 import { OperationInFlightError } from '../runtime/lifecycle-client';
 
@@ -19,7 +20,7 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly code: ApiErrorCode | StoreErrorCode,
+    readonly code: ApiErrorCode | StoreErrorCode | ConsoleErrorCode,
     message: string,
     readonly issues?: ReadonlyArray<{ field: string; message: string }>,
   ) {
@@ -55,6 +56,13 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   TOKEN_NOT_FOUND: 404,
 };
 
+const CONSOLE_STATUS: Record<ConsoleErrorCode, number> = {
+  NO_STORED_CREDENTIALS: 409,
+  INVALID_DISCOVERY_SCOPE: 400,
+  REDIRECTION_DISABLED: 403,
+  INVALID_SESSION_REQUEST: 400,
+};
+
 /**
  * Maps what the front door's collaborators throw to the API's answer. Anything unexpected becomes
  * a generic 500 so no internal detail leaves the process; the caller logs the original.
@@ -62,6 +70,7 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof StoreError) return new ApiError(STORE_STATUS[err.code] ?? 500, err.code, err.message, err.issues);
+  if (err instanceof ConsoleError) return new ApiError(CONSOLE_STATUS[err.code], err.code, err.message);
   if (err instanceof OperationInFlightError) return new ApiError(409, err.code, err.message);
   // The workflow's update validator refused the decision; its reason is the cause's message.
   if (err instanceof WorkflowUpdateFailedError)

@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import type pino from 'pino';
 import type { AmtflowConfig } from '../lib/config';
 import { startHelloListener } from '../lib/hello/listener';
+import type { RedirectionBroker } from '../lib/console';
 import type { CertificateAuthority } from '../lib/pki';
 import type { Store } from '../lib/store';
 import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
@@ -52,6 +53,8 @@ export interface FrontDoorDeps {
   ca: Pick<CertificateAuthority, 'crl'>;
   client: Client;
   logger: pino.Logger;
+  /** The redirection session broker (OPS3): SOL and IDE-R sessions live in the front door. */
+  sessions?: RedirectionBroker;
 }
 
 /**
@@ -67,6 +70,7 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     crl: () => deps.ca.crl(),
     tokens,
     logger: deps.logger.child({ component: 'api' }),
+    ...(deps.sessions ? { sessions: deps.sessions } : {}),
   });
   await api.listen({ host, port: apiPort });
   deps.logger.info(

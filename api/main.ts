@@ -5,6 +5,8 @@
  */
 import { loadConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
+import { RedirectionBroker } from '../lib/console';
+import { provisioningAccounts } from '../runtime/activity-deps';
 import { createLogger } from '../runtime/logger';
 import { openSite } from '../runtime/site';
 import { connectClient } from '../runtime/temporal';
@@ -31,7 +33,14 @@ async function main(): Promise<void> {
     const { client, connection } = await connectClient(config);
     started.push({ stop: () => connection.close() });
     started.push(await startCodecServer(config, derivationKey));
-    started.push(await startFrontDoor({ config, derivationKey, store: site.store, ca: site.ca, client, logger }));
+    const sessions = new RedirectionBroker({
+      ...site,
+      provisioningAccounts: provisioningAccounts(config),
+      amtTimeouts: { connectMs: config.amt.connectTimeoutMs, responseMs: config.amt.responseTimeoutMs },
+    });
+    started.push(
+      await startFrontDoor({ config, derivationKey, store: site.store, ca: site.ca, client, logger, sessions }),
+    );
     logger.info('front door running');
     await stopping;
   } finally {

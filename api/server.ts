@@ -8,6 +8,8 @@ import type { Store } from '../lib/store';
 import { provisionAutomatically } from './automatic-provisioning';
 import { installAuthorization } from './authorize';
 import { devicesRoutes } from './routes/devices';
+import type { RedirectionBroker } from '../lib/console';
+import { consoleRoutes } from './routes/console';
 import { ApiError, parseBody, toApiError } from './errors';
 import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
 
@@ -20,6 +22,8 @@ export interface ApiServerDeps {
   logger: pino.Logger;
   /** Task queue of the lifecycle workers; tests pass their own. */
   taskQueue?: string;
+  /** The redirection session broker (OPS3); without it the session routes answer 503. */
+  sessions?: RedirectionBroker;
 }
 
 /** Exactly what the in-band agent sends (emulator/agent/agent.ts `AgentReport`, spec IB2/IB3). */
@@ -91,6 +95,7 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
     async (operator) => {
       installAuthorization(operator, deps);
       await devicesRoutes(operator, deps);
+      await consoleRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

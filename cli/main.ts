@@ -4,6 +4,7 @@
  * under cli/commands/. `--json` prints the API's answer; a failure exits 1.
  */
 import { Command } from 'commander';
+import { registerConsoleCommands } from './commands/console';
 import { registerDeviceCommands } from './commands/devices';
 import { describeFailure } from './context';
 
@@ -18,6 +19,8 @@ const program = new Command('amtflow')
   .showHelpAfterError();
 
 registerDeviceCommands(program);
+
+registerConsoleCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

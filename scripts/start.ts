@@ -21,6 +21,7 @@ import { startCodecServer, startFrontDoor } from '../api/front-door';
 import { apiTokens } from '../api/tokens';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
+import { RedirectionBroker } from '../lib/console';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
 import { consoleFormat, createLogger } from '../runtime/logger';
@@ -187,6 +188,7 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     ca: deps.ca,
     client,
     logger,
+    sessions: new RedirectionBroker(deps),
   });
   started.add('API and hello listener', () => frontDoor.stop());
 
@@ -228,7 +230,6 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     onStop: (what, stopIt) => started.add(what, stopIt),
   });
 }
-
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);

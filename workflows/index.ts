@@ -7,3 +7,5 @@ export { renameOrMoveDevice } from './rename-or-move-device';
 export { renewDeviceCertificate } from './renew-device-certificate';
 export { rotateAdminPassword } from './rotate-admin-password';
 export { collectionAction } from './collection-action';
+export { discoverManagementControllers } from './discover-management-controllers';
+export { controlDevicePower, powerCollection } from './power';

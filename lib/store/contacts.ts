@@ -58,6 +58,16 @@ export function contactRepository(db: Kysely<Schema>) {
     recordHello: (deviceUuid: string, update: ContactUpdate) => record(deviceUuid, 'hello', update),
     recordAgentReport: (deviceUuid: string, update: ContactUpdate) => record(deviceUuid, 'agent', update),
     recordOperatorEntry: (deviceUuid: string, update: ContactUpdate) => record(deviceUuid, 'operator', update),
+    /** The devices whose last contact is `host` on `httpPort` (OPS1: an address a sweep found). */
+    async findByAddress(host: string, httpPort: number): Promise<string[]> {
+      const rows = await db
+        .selectFrom('device_contacts')
+        .select('device')
+        .where('host', '=', host)
+        .where('http_port', '=', httpPort)
+        .execute();
+      return rows.map((r) => r.device);
+    },
     async get(deviceUuid: string): Promise<DeviceContact | undefined> {
       const row = await db
         .selectFrom('device_contacts')

@@ -18,6 +18,8 @@ export interface Device {
   windowsComputerDn: string | null;
   amtVersion: string | null;
   discoveryStatus: DiscoveryStatus;
+  /** When discovery last determined `discoveryStatus` (OPS1); null before the first sweep. */
+  discoverySeenAt: Date | null;
   provisioningState: ProvisioningState;
   provisioningStage: string | null;
   /** The device's own switch (DEP3/REN3); see `automaticProvisioning` for the effective value. */
@@ -97,6 +99,7 @@ function toDevice(row: Selectable<DevicesTable>): Device {
     windowsComputerDn: row.windows_computer_dn,
     amtVersion: row.amt_version,
     discoveryStatus: row.discovery_status,
+    discoverySeenAt: row.discovery_seen_at,
     provisioningState: row.provisioning_state,
     provisioningStage: row.provisioning_stage,
     automaticProvisioningEnabled: row.automatic_provisioning_enabled,

@@ -3,6 +3,7 @@ import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
 import { collectionActionRepository } from './collection-actions';
 import { collectionRepository } from './collections';
+import { consoleRepository } from './console';
 import { contactRepository } from './contacts';
 import { credentialRepository } from './credentials';
 import type { Database } from './database';
@@ -20,6 +21,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
     audit: auditRepository(db),
     collectionActions: collectionActionRepository(db),
     collections: collectionRepository(db),
+    console: consoleRepository(db),
     contacts: contactRepository(db),
     credentials: credentialRepository(db, box),
     devices: deviceRepository(db),
@@ -57,6 +59,7 @@ export { idempotencyKey, normaliseDeviceUuid } from './fields';
 export type { Device, DevicePatch, ImportComputer, AutomaticProvisioning } from './devices';
 export type { Collection, CollectionInput } from './collections';
 export type { ActionResult, TargetSelector } from './collection-actions';
+export type { DiscoveryObservation, RedirectionKind, RedirectionOutcome, RedirectionSession } from './console';
 export type { CandidateRef, Credential, CredentialRef, DigestCandidate, ProvisioningAccount } from './credentials';
 export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';

@@ -1,6 +1,7 @@
 import type { AuditTables } from './tables/audit';
 import type { CertificateTables } from './tables/certificates';
 import type { CollectionActionTables } from './tables/collection-actions';
+import type { ConsoleTables } from './tables/console';
 import type { ContactTables } from './tables/contacts';
 import type { CoreTables } from './tables/core';
 import type { PrincipalTables } from './tables/principals';
@@ -11,4 +12,5 @@ export type Schema = AuditTables &
   CertificateTables &
   ContactTables &
   CollectionActionTables &
-  PrincipalTables;
+  PrincipalTables &
+  ConsoleTables;

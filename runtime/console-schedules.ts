@@ -1,0 +1,131 @@
+/**
+ * Console operations as a Temporal client starts them (OPS1, OPS2): one device's power, a
+ * collection's, a discovery sweep — now, or on a Temporal Schedule (a recurring sweep; a power-on
+ * at the start of a maintenance window). The API and the CLI call these; the schedules live in
+ * Temporal, so they survive every process and show in the Web UI under Schedules.
+ */
+import { randomUUID } from 'node:crypto';
+import { ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleSpec } from '@temporalio/client';
+import type { DeviceUuid } from '../activities/contract';
+import { controlDevicePower, discoverManagementControllers, powerCollection } from '../workflows';
+import type { DiscoveryInput } from '../workflows/discover-management-controllers';
+import type { CollectionPowerInput, DevicePowerInput } from '../workflows/power';
+import { TASK_QUEUES } from '../workflows/names';
+
+export interface StartOptions {
+  /** Default: the lifecycle queue the worker polls. */
+  taskQueue?: string;
+}
+
+/** Workflow id of one device's power run: one at a time per device (a second is refused while one runs). */
+export function devicePowerWorkflowId(deviceUuid: DeviceUuid): string {
+  return `amt-power-${deviceUuid}`;
+}
+
+export function startDevicePower(client: Client, input: DevicePowerInput, options: StartOptions = {}) {
+  return client.workflow.start(controlDevicePower, {
+    taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+    workflowId: devicePowerWorkflowId(input.deviceUuid),
+    args: [input],
+  });
+}
+
+export function startCollectionPower(client: Client, input: CollectionPowerInput, options: StartOptions = {}) {
+  return client.workflow.start(powerCollection, {
+    taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+    workflowId: `amt-power-collection-${input.collection}-${randomUUID()}`,
+    args: [input],
+  });
+}
+
+export function startDiscovery(client: Client, input: DiscoveryInput, options: StartOptions = {}) {
+  return client.workflow.start(discoverManagementControllers, {
+    taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+    workflowId: `amt-discovery-${randomUUID()}`,
+    args: [input],
+  });
+}
+
+/** A one-off calendar entry at `at` (UTC), to the minute: the start of a maintenance window. */
+export function onceAt(at: Date): ScheduleSpec {
+  return {
+    calendars: [
+      {
+        year: at.getUTCFullYear(),
+        month: (
+          [
+            'JANUARY',
+            'FEBRUARY',
+            'MARCH',
+            'APRIL',
+            'MAY',
+            'JUNE',
+            'JULY',
+            'AUGUST',
+            'SEPTEMBER',
+            'OCTOBER',
+            'NOVEMBER',
+            'DECEMBER',
+          ] as const
+        )[at.getUTCMonth()],
+        dayOfMonth: at.getUTCDate(),
+        hour: at.getUTCHours(),
+        minute: at.getUTCMinutes(),
+        second: at.getUTCSeconds(),
+      },
+    ],
+  };
+}
+
+/**
+ * A recurring discovery sweep (OPS1): `spec` e.g. `{ intervals: [{ every: '1 day' }] }` or
+ * `{ cronExpressions: ['0 2 * * *'] }`. A sweep still running when the next is due is skipped.
+ */
+export function scheduleDiscovery(
+  client: Client,
+  scheduleId: string,
+  spec: ScheduleSpec,
+  input: DiscoveryInput,
+  options: StartOptions = {},
+): Promise<ScheduleHandle> {
+  return client.schedule.create({
+    scheduleId,
+    spec,
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    action: {
+      type: 'startWorkflow',
+      workflowType: discoverManagementControllers,
+      taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+      workflowId: `${scheduleId}-run`,
+      args: [input],
+    },
+  });
+}
+
+/**
+ * A scheduled power action (OPS2), e.g. power on collection `lab` at 02:00 for a maintenance
+ * window: `spec` from `onceAt(date)` (then the schedule fires once) or any recurring spec. Each
+ * device that refuses is retried `input.retries` times `input.retryDelay` apart (defaults 3 and
+ * 2 minutes, Configuration Manager's).
+ */
+export function schedulePowerAction(
+  client: Client,
+  scheduleId: string,
+  spec: ScheduleSpec,
+  input: CollectionPowerInput,
+  options: StartOptions & { once?: boolean } = {},
+): Promise<ScheduleHandle> {
+  return client.schedule.create({
+    scheduleId,
+    spec,
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    ...(options.once ? { state: { remainingActions: 1 } } : {}),
+    action: {
+      type: 'startWorkflow',
+      workflowType: powerCollection,
+      taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
+      workflowId: `${scheduleId}-run`,
+      args: [input],
+    },
+  });
+}
