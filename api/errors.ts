@@ -5,7 +5,19 @@ import { OperationInFlightError } from '../runtime/lifecycle-client';
 
 /** Stable codes of the API's own errors; store codes (`DEVICE_NOT_FOUND`, …) pass through unchanged. */
 export type ApiErrorCode =
-  'INVALID_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'NO_RUN' | 'OPERATION_IN_FLIGHT' | 'DECISION_REFUSED' | 'INTERNAL';
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'NO_RUN'
+  | 'OPERATION_IN_FLIGHT'
+  | 'DECISION_REFUSED'
+  | 'INTERNAL'
+  /** Issue 9: an agent report names another computer than the one its credential was issued to. */
+  | 'AGENT_NOT_FOR_DEVICE'
+  /** Issue 9: an agent report's wired address is not the connection's source. */
+  | 'AGENT_ADDRESS_MISMATCH'
+  /** Issue 9: a report from another address while the device's run is in flight. */
+  | 'RUN_IN_FLIGHT';
 
 /** An error the API answers with: HTTP status, stable code, a message a human can act on. */
 export class ApiError extends Error {
@@ -43,6 +55,7 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   COLLECTION_NOT_FOUND: 404,
   PROFILE_NOT_FOUND: 404,
   DEVICE_ALREADY_IMPORTED: 409,
+  PLACEHOLDER_DEVICE_UUID: 400,
 };
 
 /**
