@@ -4,7 +4,7 @@
  * they are stored in Temporal's history. Activities resolve secrets through lib/store themselves.
  */
 
-import type { AmtInterface, HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
+import type { AmtInterface, AmtPorts, HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
 import type { DiscoveryTarget } from '../lib/console';
 import type { DiscoveryStatus } from '../lib/store/vocabulary';
 import type { DeviceUuid } from '../lib/device-uuid';
@@ -46,15 +46,25 @@ export interface LifecycleActivities {
 
   // Validation: nothing changes; failures are typed and final.
   loadImportedDevice(input: { deviceUuid: DeviceUuid; mode: ProvisioningMode }): Promise<ImportedDevice>;
-  probeAmtVersion(input: { deviceUuid: DeviceUuid }): Promise<{ amtVersion: string; protocol: AmtInterface }>;
+  /** P2; also fixes the address the whole run reaches the device at (issue 9). */
+  probeAmtVersion(input: {
+    deviceUuid: DeviceUuid;
+  }): Promise<{ amtVersion: string; protocol: AmtInterface; endpoint: AmtPorts }>;
   checkDirectoryPrerequisites(input: { deviceUuid: DeviceUuid; fqdn: string; domain: string }): Promise<void>;
   matchTrustedRoot(input: { deviceUuid: DeviceUuid }): Promise<{ rootThumbprint: string }>;
 
   // Infrastructure around the device.
+  /**
+   * Revokes the device's current certificates of `templates`. With `requestIds`, only those issued
+   * under these request ids (a run's own, for its undo); with `exceptRequestIds`, all but those
+   * issued under these ids or ids below them (`<id>/…`): what existed before the run (issue 9).
+   */
   revokeDeviceCertificates(input: {
     deviceUuid: DeviceUuid;
     reason: 'superseded' | 'cessationOfOperation';
     templates: DeviceTemplate[];
+    requestIds?: string[];
+    exceptRequestIds?: string[];
   }): Promise<{ revoked: string[] }>;
   publishAmtAccount(input: { deviceUuid: DeviceUuid } & Idempotent): Promise<{ dn: string; keyVersion: number }>;
   registerSpns(input: { deviceUuid: DeviceUuid }): Promise<{ spns: string[] }>;
@@ -84,9 +94,11 @@ export interface LifecycleActivities {
   ): Promise<void>;
 
   // The device itself.
+  /** OOB4/IB8: resolves with the fingerprint of the certificate the firmware presented, which the run pins. */
   connectForProvisioning(input: {
     deviceUuid: DeviceUuid;
     protocol: AmtInterface;
+    endpoint?: AmtPorts;
   }): Promise<{ serverCertificateSha256: string }>;
   loginWithDigest(input: {
     session: DeviceSession;

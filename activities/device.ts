@@ -17,6 +17,7 @@ import {
   revokeSupersededWebServerCertificates,
   switchWebServerCertificate,
   unprovisionDevice,
+  verifyIdentity,
   verifyOneTimePassword,
   type DeviceSession,
   type StageTwoTarget,
@@ -61,12 +62,18 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
   }
 
   return {
-    connectForProvisioning: ({ deviceUuid, protocol }) => connectForProvisioning(deps, deviceUuid, protocol),
+    connectForProvisioning: ({ deviceUuid, protocol, endpoint }) =>
+      connectForProvisioning(deps, deviceUuid, protocol, endpoint),
 
-    /** OOB5/OOB6: Digest with the stored and configured credentials in order; the winner by reference. */
+    /**
+     * OOB5/OOB6 (UPD1, DEP1.0): Digest with the stored and configured credentials in order, the
+     * winner by reference; then the platform UUID the firmware reports must be the run's device
+     * (DEVICE_IDENTITY_MISMATCH otherwise, before anything is sent).
+     */
     async loginWithDigest({ session }) {
       const { amt, setup } = await openDevice(deps, session);
       const credentialRef = await login(amt, session.protocol);
+      await verifyIdentity(setup, session);
       return { credentialRef, provisioningState: await setup.getProvisioningState() };
     },
 

@@ -22,7 +22,15 @@ type InfrastructureActivities = Pick<
  * either DEP1 option, and the removal half of a rename — returns the firmware to pre-provisioning.
  * A failed or aborted run marks the device failed and leaves its AMT status to discovery.
  */
-function deviceAfter(operation: LifecycleOperation, outcome: 'succeeded' | 'failed' | 'aborted'): DevicePatch {
+function deviceAfter(
+  operation: LifecycleOperation,
+  outcome: 'succeeded' | 'failed' | 'aborted',
+  stageReached: string,
+): DevicePatch {
+  // An abort after the firmware committed (abort matrix, docs/architecture.md) leaves it provisioned.
+  if (outcome === 'aborted' && stageReached === 'stage-one') {
+    return { provisioningState: 'failed', discoveryStatus: 'provisioned' };
+  }
   if (outcome !== 'succeeded') return { provisioningState: 'failed' };
   // A renewed certificate or a rotated password leaves a provisioned device provisioned.
   if (operation === 'renew_certificate' || operation === 'rotate_password') return { provisioningState: 'provisioned' };
@@ -50,11 +58,26 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
     });
 
   return {
-    async revokeDeviceCertificates({ deviceUuid, reason, templates }) {
-      // Idempotent in the CA: a retry revokes nothing new (and republishes the CRL, healing a crash
-      // between the database update and the CRL), so it returns only what this call revoked.
-      const revoked = await deps.ca.revokeDeviceCertificates(deviceUuid, reason, templates);
-      return { revoked: revoked.map((record) => record.serial) };
+    async revokeDeviceCertificates({ deviceUuid, reason, templates, requestIds, exceptRequestIds }) {
+      if (requestIds === undefined && exceptRequestIds === undefined) {
+        // Idempotent in the CA: a retry revokes nothing new (and republishes the CRL, healing a crash
+        // between the database update and the CRL), so it returns only what this call revoked.
+        const revoked = await deps.ca.revokeDeviceCertificates(deviceUuid, reason, templates);
+        return { revoked: revoked.map((record) => record.serial) };
+      }
+      // Issue 9: only what a run issued itself (its undo), or only what existed before it.
+      const under = (requestId: string, ids: readonly string[]) =>
+        ids.some((id) => requestId === id || requestId.startsWith(`${id}/`));
+      const current = await deps.ca.currentCertificates(deviceUuid, templates);
+      const chosen = current.filter((certificate) =>
+        requestIds !== undefined
+          ? under(certificate.requestId, requestIds)
+          : !under(certificate.requestId, exceptRequestIds ?? []),
+      );
+      const revoked: string[] = [];
+      // One at a time, each republishing the CRL: a retry finds the revoked ones gone from `current`.
+      for (const certificate of chosen) revoked.push((await deps.ca.revoke(certificate.serial, reason)).serial);
+      return { revoked };
     },
 
     /**
@@ -189,7 +212,7 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
         // the device alone: a later run may have moved it on since.
         if (created) {
           await trx.devices.update(device.uuid, {
-            ...deviceAfter(operation, outcome),
+            ...deviceAfter(operation, outcome, stageReached),
             provisioningStage: stageReached,
           });
         }

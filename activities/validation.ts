@@ -109,7 +109,8 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
       }
       // Recorded only once the check passed: a refused device is left as it was.
       if (device.amtVersion !== amtVersion) await deps.store.devices.update(device.uuid, { amtVersion });
-      return { amtVersion, protocol: detectInterface(amtVersion) };
+      const endpoint = { host: contact.host, httpPort: contact.httpPort, tlsPort: contact.tlsPort };
+      return { amtVersion, protocol: detectInterface(amtVersion), endpoint };
     },
 
     async checkDirectoryPrerequisites({ deviceUuid, fqdn, domain }) {

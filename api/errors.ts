@@ -13,7 +13,13 @@ export type ApiErrorCode =
   | 'NO_RUN'
   | 'OPERATION_IN_FLIGHT'
   | 'DECISION_REFUSED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** Issue 9: an agent report names another computer than the one its credential was issued to. */
+  | 'AGENT_NOT_FOR_DEVICE'
+  /** Issue 9: an agent report's wired address is not the connection's source. */
+  | 'AGENT_ADDRESS_MISMATCH'
+  /** Issue 9: a report from another address while the device's run is in flight. */
+  | 'RUN_IN_FLIGHT';
 
 /** An error the API answers with: HTTP status, stable code, a message a human can act on. */
 export class ApiError extends Error {
@@ -54,6 +60,7 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   PRINCIPAL_NOT_FOUND: 404,
   PRINCIPAL_EXISTS: 409,
   TOKEN_NOT_FOUND: 404,
+  PLACEHOLDER_DEVICE_UUID: 400,
 };
 
 const CONSOLE_STATUS: Record<ConsoleErrorCode, number> = {

@@ -1,11 +1,13 @@
 import type pino from 'pino';
+import { isPlaceholderUuid } from '../lib/device-uuid';
 import type { Hello } from '../lib/hello/parse';
 import type { HelloListenerOptions } from '../lib/hello/listener';
 import type { Store } from '../lib/store';
+import { runInFlight } from '../runtime/lifecycle-client';
 import { provisionAutomatically, type AutomaticProvisioningDeps } from './automatic-provisioning';
 
 export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store'> {
-  store: Pick<Store, 'devices' | 'contacts'>;
+  store: Pick<Store, 'devices' | 'contacts' | 'audit'>;
   logger: pino.Logger;
   /**
    * Hellos handled at once; more are dropped (the firmware sends again, OOB1), so a flood of hellos
@@ -23,10 +25,20 @@ function plainAddress(remoteAddress: string): string {
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
 }
 
+/** Who the audit names for what a hello did: the listener, on the device's (unauthenticated) word. */
+const HELLO_ACTOR = 'hello-listener';
+
 /**
  * The hello service behind `startHelloListener` (spec OOB1, OOB2, IB7, DEP3): decides what a
  * well-formed hello leads to. Every hello ends in one log line saying what became of it; hellos
  * carry no secret, and nothing here puts one in a log or an error.
+ *
+ * A hello is an unauthenticated TCP message (issue 9), so it may only ever do what anyone on the
+ * network may: placeholder UUIDs (all zeros, all F) name no one computer and are refused; a hello
+ * from another address than the device's while its run is in flight is recorded as a conflict and
+ * audited, never used (the device is DUPLICATE_UUID and its run parks before it sends anything);
+ * a hello for a device amtflow records as provisioned is audited and starts nothing — re-provisioning
+ * it is an operator's decision.
  */
 export function createHelloService(deps: HelloServiceDeps) {
   const maxConcurrent = deps.maxConcurrent ?? 64;
@@ -35,15 +47,52 @@ export function createHelloService(deps: HelloServiceDeps) {
 
   async function handle(hello: Hello, remoteAddress: string): Promise<HelloOutcome> {
     const { uuid } = hello;
+    const host = plainAddress(remoteAddress);
+    if (isPlaceholderUuid(uuid)) {
+      return { handled: false, reason: `PLACEHOLDER_DEVICE_UUID: ${uuid} is shared by many computers` };
+    }
     // OOB2: only imported computers are provisioned.
-    if (!(await deps.store.devices.get(uuid))) return { handled: false, reason: 'unknown UUID (not imported)' };
+    const device = await deps.store.devices.get(uuid);
+    if (!device) return { handled: false, reason: 'unknown UUID (not imported)' };
+    const contact = await deps.store.contacts.get(uuid);
     // IB7: the client is installed, so provisioning is in band; the agent's wired address stays the
     // one amtflow dials (IB2), which is why the hello is not even recorded as a contact.
-    if ((await deps.store.contacts.get(uuid))?.source === 'agent') {
+    if (contact?.source === 'agent') {
       return { handled: false, reason: 'the in-band agent reported for this device (IB7)' };
     }
+    const audit = (action: string, details: Record<string, unknown>) =>
+      deps.store.audit.append({
+        actor: HELLO_ACTOR,
+        action,
+        target: uuid,
+        outcome: 'denied',
+        details: { host, fqdn: device.fqdn, ...details },
+      });
+    const inFlight = await runInFlight(deps.client, uuid);
+    if (inFlight && contact && contact.host !== host) {
+      await deps.store.contacts.recordConflict(uuid, {
+        host,
+        knownHost: contact.host,
+        source: 'hello',
+        workflowId: inFlight.workflowId,
+      });
+      await audit('hello.duplicate-uuid', { knownHost: contact.host, workflowId: inFlight.workflowId });
+      return {
+        handled: false,
+        reason: `DUPLICATE_UUID: ${contact.host} is the address of the ${inFlight.operation} run in flight; the run parks for an operator`,
+      };
+    }
+    if (!inFlight && device.provisioningState === 'provisioned') {
+      // Recorded where it changes nothing: the count of a known address, the audit otherwise.
+      if (contact?.host === host) await deps.store.contacts.recordHello(uuid, { host });
+      await audit('hello.provisioned-device', { knownHost: contact?.host ?? null });
+      return {
+        handled: false,
+        reason: 'the device is recorded as provisioned: re-provisioning it needs an operator action',
+      };
+    }
     await deps.store.contacts.recordHello(uuid, {
-      host: plainAddress(remoteAddress),
+      host,
       rootHashes: hello.rootHashes,
       adminCredentialsSet: hello.adminCredentialsSet,
     });

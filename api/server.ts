@@ -1,17 +1,15 @@
-import { isIP } from 'node:net';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type pino from 'pino';
-import { z } from 'zod';
-import { deviceUuidSchema } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
-import { provisionAutomatically } from './automatic-provisioning';
 import { installAuthorization } from './authorize';
 import { devicesRoutes } from './routes/devices';
 import type { RedirectionBroker } from '../lib/console';
 import { consoleRoutes } from './routes/console';
-import { ApiError, parseBody, toApiError } from './errors';
-import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
+import { toApiError } from './errors';
+import { agentRoutes } from './routes/agent';
+import { deviceTrustRoutes } from './routes/device-trust';
+import type { ApiTokens } from './tokens';
 
 export interface ApiServerDeps {
   store: Store;
@@ -24,21 +22,9 @@ export interface ApiServerDeps {
   taskQueue?: string;
   /** The redirection session broker (OPS3); without it the session routes answer 503. */
   sessions?: RedirectionBroker;
+  /** Proxies whose X-Forwarded-For names the client (Fastify `trustProxy`); none by default. */
+  trustedProxies?: string[];
 }
-
-/** Exactly what the in-band agent sends (emulator/agent/agent.ts `AgentReport`, spec IB2/IB3). */
-const agentReport = z.strictObject({
-  uuid: deviceUuidSchema,
-  otpHash: z
-    .string()
-    .regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 hash in hex')
-    .transform((h) => h.toLowerCase()),
-  amtVersion: z.string().regex(/^\d{1,3}(\.\d{1,5}){0,3}$/, 'must be a version such as 11.8.50'),
-  sku: z.string().regex(/^[0-9A-Za-z.-]{1,32}$/, 'must be the AMT SKU'),
-  wiredIpAddress: z.string().refine((ip) => isIP(ip) !== 0, 'must be an IPv4 or IPv6 address'),
-});
-
-const bearer = (request: FastifyRequest): string | undefined => bearerToken(request.headers.authorization);
 
 /**
  * amtflow's HTTP API (docs/api.md): health, the CRL, the in-band agent's report (IB2–IB4) and the
@@ -46,7 +32,7 @@ const bearer = (request: FastifyRequest): string | undefined => bearerToken(requ
  * calls. Errors are JSON `{ code, message }` with stable codes. Nothing logged carries a body, a token or a URL with one.
  */
 export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: deps.trustedProxies ?? false });
 
   app.setErrorHandler((err, request, reply) => {
     const answer = toApiError(err);
@@ -69,26 +55,7 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
   app.get('/crl', async (_request, reply) => reply.type('application/pkix-crl').send((await deps.crl()).der));
   app.get('/crl.pem', async (_request, reply) => reply.type('application/x-pem-file').send((await deps.crl()).pem));
 
-  // IB2–IB4. Agents that cannot send headers (the emulator's httpReporter) put the token in the path.
-  const agentReportHandler = async (request: FastifyRequest<{ Params: { token?: string } }>, reply: FastifyReply) => {
-    if (!tokenMatches(request.params.token ?? bearer(request), deps.tokens.agent))
-      throw new ApiError(401, 'UNAUTHORIZED', 'a valid agent token is required');
-    const report = parseBody(agentReport, request.body, 'agent report');
-    await deps.store.transaction(async (store) => {
-      await store.otp.record(report.uuid, {
-        algorithm: 'sha256',
-        hash: report.otpHash,
-        reportedAmtVersion: report.amtVersion,
-        wiredIp: report.wiredIpAddress,
-      });
-      await store.contacts.recordAgentReport(report.uuid, { host: report.wiredIpAddress });
-    });
-    const provisioning = await provisionAutomatically(deps, report.uuid, 'in-band', 'agent');
-    deps.logger.info({ uuid: report.uuid, amtVersion: report.amtVersion, ...provisioning }, 'agent report recorded');
-    return reply.code(202).send({ accepted: true, provisioning });
-  };
-  app.post('/api/v1/agent/reports', agentReportHandler);
-  app.post('/api/v1/agent/:token/reports', agentReportHandler);
+  await app.register((agent) => agentRoutes(agent, deps), { prefix: '/api/v1' });
 
   // Operator routes: one module per topic (api/routes/), each route declaring its right (api/authorize.ts).
   await app.register(
@@ -96,6 +63,7 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
       installAuthorization(operator, deps);
       await devicesRoutes(operator, deps);
       await consoleRoutes(operator, deps);
+      await deviceTrustRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -51,3 +51,27 @@ export function deviceUuidFromBytes(bytes: Buffer): DeviceUuid {
   if (bytes.length !== 16) throw new TypeError(`a UUID has 16 bytes, not ${bytes.length}`);
   return hyphenated(bytes.toString('hex'));
 }
+
+/**
+ * The UUID of 16 bytes in SMBIOS order, which stores the first three groups little-endian: how a
+ * hello (reference §6.3) and AMT_SetupAndConfigurationService.GetUuid carry it.
+ */
+export function deviceUuidFromSmbios(bytes: Buffer): DeviceUuid {
+  if (bytes.length !== 16) throw new TypeError(`a UUID has 16 bytes, not ${bytes.length}`);
+  return deviceUuidFromBytes(
+    Buffer.concat([
+      Buffer.from(bytes.subarray(0, 4)).reverse(),
+      Buffer.from(bytes.subarray(4, 6)).reverse(),
+      Buffer.from(bytes.subarray(6, 8)).reverse(),
+      bytes.subarray(8, 16),
+    ]),
+  );
+}
+
+/**
+ * Placeholder UUIDs OEM images ship with (all zeros, all F): many machines share them, so none of
+ * them names one computer (issue 9). Refused at import and at the hello.
+ */
+export function isPlaceholderUuid(uuid: DeviceUuid): boolean {
+  return uuid === '00000000-0000-0000-0000-000000000000' || uuid === 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+}

@@ -3,7 +3,12 @@
  * decide it. The one place front doors (API, CLI, hello service) reach the lifecycle workflows;
  * they parse what they received and call these.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { DeviceUuid, LifecycleOperation, ProvisioningMode, RemovalMode } from '../activities/contract';
 import {
   provisionDevice,
@@ -88,6 +93,25 @@ export async function startLifecycle<K extends LifecycleOperation>(
     const running = await client.workflow.getHandle(workflowId).describe();
     const inFlight = running.typedSearchAttributes.get(SEARCH_ATTRIBUTES.operation) ?? running.type;
     throw new OperationInFlightError(input.deviceUuid, inFlight, workflowId);
+  }
+}
+
+/**
+ * The device's lifecycle run in flight (its workflow id is the device's), or undefined: how a
+ * front door tells whether a message may still move the device's address (issue 9).
+ */
+export async function runInFlight(
+  client: Client,
+  deviceUuid: DeviceUuid,
+): Promise<{ operation: string; workflowId: string } | undefined> {
+  const workflowId = deviceWorkflowId(deviceUuid);
+  try {
+    const run = await client.workflow.getHandle(workflowId).describe();
+    if (run.status.name !== 'RUNNING') return undefined;
+    return { operation: run.typedSearchAttributes.get(SEARCH_ATTRIBUTES.operation) ?? run.type, workflowId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
   }
 }
 

@@ -413,7 +413,7 @@ export const ROTATION = {
 /** Undo actions run on abort; they are steps too, so they show in the UI with their spec ids. */
 export const UNDO = {
   revoke: step({
-    id: 'I1.undo',
+    id: 'I2.undo',
     title: 'revoke the certificate issued by this run',
     stage: 'compensate',
     activity: 'revokeDeviceCertificates',
@@ -425,6 +425,15 @@ export const UNDO = {
     title: 'remove the directory account published by this run',
     stage: 'compensate',
     activity: 'deleteAmtAccount',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  /** After OOB8.6 nothing is undone: the record says what the firmware holds. */
+  keep: step({
+    id: 'OOB8.6.keep',
+    title: 'record the device as the committed first stage left it',
+    stage: 'compensate',
+    activity: 'recordResult',
     retry: 'idempotent',
     ...SYSTEM,
   }),
@@ -443,9 +452,10 @@ export const AUDIT = {
 } as const;
 
 /**
- * The steps of one provisioning run, in order: validation (OOB2, or IB9 in band), infrastructure,
- * connection (IB5 in band only), stage one, stage two, result. Undo steps are not part of it: they
- * join a run's progress only when compensation runs them.
+ * The steps of one provisioning run, in order: validation (OOB2, or IB9 in band), connection
+ * (IB5 in band only) — the device reached and identified before anything changes (issue 9) — this
+ * run's certificate, stage one, the infrastructure once the firmware committed, stage two, result.
+ * Undo steps are not part of it: they join a run's progress only when compensation runs them.
  */
 export function provisionSteps(mode: ProvisioningMode): Step[] {
   const inBand = mode === 'in-band';
@@ -454,26 +464,30 @@ export function provisionSteps(mode: ProvisioningMode): Step[] {
     VALIDATE.version,
     VALIDATE.directory,
     VALIDATE.rootHash,
-    ...Object.values(INFRASTRUCTURE),
     CONNECT.tls,
     CONNECT.login,
     ...(inBand ? [CONNECT.otp] : []),
     CONNECT.certificate,
     ...Object.values(STAGE_ONE),
+    ...Object.values(INFRASTRUCTURE),
     ...Object.values(STAGE_TWO),
     REPORT.result,
   ];
 }
 
-/** UPD1–UPD4: the directory refreshed, 802.1X certificates revoked, stage two re-applied after UPD1's login. */
+/**
+ * UPD1–UPD4: UPD1's login (the device reached and identified) before anything changes (issue 9);
+ * then the directory refreshed, stage two re-applied, and the 802.1X client certificates issued
+ * before this run revoked once the new ones are installed.
+ */
 export const UPDATE_STEPS: readonly Step[] = [
   VALIDATE.imported,
   VALIDATE.version,
+  UPDATE.login,
   UPDATE.publish,
   UPDATE.spns,
-  UPDATE.revoke,
-  UPDATE.login,
   ...Object.values(STAGE_TWO).filter((s) => s !== STAGE_TWO.login),
+  UPDATE.revoke,
   REPORT.result,
 ];
 

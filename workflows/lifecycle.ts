@@ -58,16 +58,18 @@ export async function recordSuccess(
 
 /**
  * OOB9 / UPD1: apply the settings profile over TLS verified against amtflow's CA, after the login
- * step of the flow (OOB9.0 when provisioning, UPD1 when updating).
+ * step `options.login` (OOB9.0 when provisioning) — or, without one, over a session the flow has
+ * logged in already (UPD1, which update runs before anything changes).
  */
 export async function applySecondStage(
   runner: LifecycleRunner,
   session: DeviceSession,
-  options: { login: typeof STAGE_TWO.login; update: boolean },
+  options: { login?: typeof STAGE_TWO.login; update: boolean },
 ): Promise<DeviceSession> {
   log.info('I9 second-stage provisioning started', { deviceUuid: session.deviceUuid });
-  const login = await runner.run(options.login, { session });
-  const managed = { ...session, credentialRef: login.credentialRef };
+  const managed = options.login
+    ? { ...session, credentialRef: (await runner.run(options.login, { session })).credentialRef }
+    : session;
   const { accounts } = await runner.run(STAGE_TWO.sids, { deviceUuid: session.deviceUuid });
   await runner.run(STAGE_TWO.acl, { session: managed, accounts });
   await runner.run(STAGE_TWO.features, { session: managed });

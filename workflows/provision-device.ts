@@ -1,4 +1,4 @@
-import { log } from '@temporalio/workflow';
+import { log, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
 import { applySecondStage, idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
@@ -26,29 +26,41 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
 
   return runner.withCompensation(async () => {
     // P, OOB2, OOB3 / IB9: checks that change nothing; each failure ends the run with its typed error.
+    // P2 also fixes the address of the whole run: a later hello from elsewhere is never dialled.
     const device = await runner.run(mode === 'in-band' ? VALIDATE.registered : VALIDATE.imported, { deviceUuid, mode });
     markDevice(device.fqdn, device.collection);
-    const { amtVersion, protocol } = await runner.run(VALIDATE.version, { deviceUuid });
+    const { amtVersion, protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
     await runner.run(VALIDATE.directory, { deviceUuid, fqdn: device.fqdn, domain: device.domain });
     await runner.run(VALIDATE.rootHash, { deviceUuid });
 
-    // I1, I3, I4: infrastructure around the device. Undo actions are known before each step runs.
-    const templates = ['amt-web-server' as const, 'ieee8021x-client' as const];
-    runner.onAbort(INFRASTRUCTURE.revoke, UNDO.revoke, { deviceUuid, reason: 'cessationOfOperation', templates });
-    await runner.run(INFRASTRUCTURE.revoke, { deviceUuid, reason: 'superseded', templates });
-    runner.onAbort(INFRASTRUCTURE.publish, UNDO.account, { deviceUuid });
-    await runner.run(INFRASTRUCTURE.publish, { deviceUuid, idempotencyKey: idempotencyKey(INFRASTRUCTURE.publish.id) });
-    await runner.run(INFRASTRUCTURE.spns, { deviceUuid });
-
-    // OOB3–OOB6 (IB8): TLS with the provisioning certificate, then Digest with credential fallback.
-    await runner.run(CONNECT.tls, { deviceUuid, protocol });
-    const login = await runner.run(CONNECT.login, { session: { deviceUuid, tls: 'provisioning', protocol } });
-    let session: DeviceSession = { deviceUuid, tls: 'provisioning', protocol, credentialRef: login.credentialRef };
+    // OOB3–OOB6 (IB8): reach and identify the device before anything changes (issue 9). The
+    // certificate it presents is pinned for every later provisioning-TLS call of this run, and the
+    // login reads its platform UUID back (DEVICE_IDENTITY_MISMATCH otherwise).
+    const { serverCertificateSha256 } = await runner.run(CONNECT.tls, { deviceUuid, protocol, endpoint });
+    const reached = {
+      deviceUuid,
+      tls: 'provisioning' as const,
+      protocol,
+      endpoint,
+      certificateSha256: serverCertificateSha256,
+    };
+    const login = await runner.run(CONNECT.login, { session: reached });
+    let session: DeviceSession = { ...reached, credentialRef: login.credentialRef };
     if (mode === 'in-band') await runner.run(CONNECT.otp, { session });
+
+    // I2: this run's certificate. Its undo is known before it runs, and revokes only what this
+    // request issued: certificates issued before the run are left as they are until commit.
+    const certificateRequest = idempotencyKey(CONNECT.certificate.id);
+    runner.onAbort(CONNECT.certificate, UNDO.revoke, {
+      deviceUuid,
+      reason: 'cessationOfOperation',
+      templates: ['amt-web-server'],
+      requestIds: [certificateRequest],
+    });
     const certificate = await runner.run(CONNECT.certificate, {
       session,
       fqdn: device.fqdn,
-      idempotencyKey: idempotencyKey(CONNECT.certificate.id),
+      idempotencyKey: certificateRequest,
     });
 
     // OOB8: first stage (I6, I7).
@@ -64,6 +76,30 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
     await runner.run(STAGE_ONE.mebx, { session, idempotencyKey: idempotencyKey(STAGE_ONE.mebx.id) });
     await runner.run(STAGE_ONE.commit, { session });
     log.info('I9 first-stage provisioning complete', { deviceUuid });
+
+    // From here the firmware holds this run's certificate and password: an abort undoes nothing
+    // and records the device as stage one left it (docs/architecture.md, abort matrix).
+    runner.keepWorkDone(STAGE_ONE.commit, UNDO.keep, {
+      deviceUuid,
+      operation: 'provision',
+      outcome: 'aborted',
+      stageReached: 'stage-one',
+      workflowId: workflowInfo().workflowId,
+      summary: `aborted after commit: ${device.fqdn} stays provisioned with certificate ${certificate.serial}; update the management controller to finish it`,
+      idempotencyKey: idempotencyKey(`${UNDO.keep.id}/provision`),
+    });
+
+    // I1, I3, I4: infrastructure around the device, now that it holds the new certificate. I1
+    // revokes the certificates issued before this run (superseded), never this run's own.
+    const templates = ['amt-web-server' as const, 'ieee8021x-client' as const];
+    await runner.run(INFRASTRUCTURE.revoke, {
+      deviceUuid,
+      reason: 'superseded',
+      templates,
+      exceptRequestIds: [certificateRequest],
+    });
+    await runner.run(INFRASTRUCTURE.publish, { deviceUuid, idempotencyKey: idempotencyKey(INFRASTRUCTURE.publish.id) });
+    await runner.run(INFRASTRUCTURE.spns, { deviceUuid });
 
     // OOB9: second stage (I8), now over the device's own TLS certificate.
     await applySecondStage(runner, { ...session, tls: 'managed' }, { login: STAGE_TWO.login, update: false });

@@ -1,4 +1,4 @@
-import type { DeviceUuid, RemovalMode } from '../activities/contract';
+import type { DeviceSession, DeviceUuid, RemovalMode } from '../activities/contract';
 import { REMOVAL_STEPS, REMOVE, VALIDATE } from './catalogue';
 import { lifecycleRunner, markDevice, recordSuccess, type LifecycleRunner } from './lifecycle';
 
@@ -18,12 +18,12 @@ export async function removeSteps(
 ): Promise<void> {
   const device = await runner.run(VALIDATE.imported, { deviceUuid, mode: 'out-of-band' });
   markDevice(device.fqdn, device.collection);
-  const { protocol } = await runner.run(VALIDATE.version, { deviceUuid });
-  const login = await runner.run(REMOVE.login, { session: { deviceUuid, tls: 'managed', protocol } });
-  await runner.run(REMOVE.unprovision, {
-    session: { deviceUuid, tls: 'managed', protocol, credentialRef: login.credentialRef },
-    mode,
-  });
+  // P2 fixes the address of the run; DEP1.0 reaches the device over TLS pinned to amtflow's CA,
+  // its FQDN and a certificate not revoked, and identifies it, before anything changes (issue 9).
+  const { protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
+  const reached: DeviceSession = { deviceUuid, tls: 'managed', protocol, endpoint };
+  const login = await runner.run(REMOVE.login, { session: reached });
+  await runner.run(REMOVE.unprovision, { session: { ...reached, credentialRef: login.credentialRef }, mode });
   await runner.run(REMOVE.revoke, {
     deviceUuid,
     reason: 'superseded',

@@ -116,7 +116,7 @@ export class StepRunner<A extends RunnerActivities> {
   private readonly steps: StepProgress[];
   /** Steps that join `progress` only when they run: undo steps and the P7 audit. */
   private readonly onDemand = new Set<string>();
-  private readonly compensations: Array<{ step: string; run: () => Promise<unknown> }> = [];
+  private readonly compensations: Array<{ step: string; undoes: boolean; run: () => Promise<unknown> }> = [];
   private state: RunState = 'running';
   private stage = 'starting';
   private awaiting?: { step: StepDefinition; error: StepError };
@@ -210,7 +210,25 @@ export class StepRunner<A extends RunnerActivities> {
     ...args: ArgsOf<A, U['activity']>
   ): void {
     this.onDemand.add(undo.id);
-    this.compensations.unshift({ step: step.id, run: () => this.run(undo, ...args) });
+    this.compensations.unshift({ step: step.id, undoes: true, run: () => this.run(undo, ...args) });
+  }
+
+  /**
+   * Past `step` (a point of no return, such as the firmware's commit) the work done stays: the undo
+   * actions registered so far are dropped, and an abort runs only `record`, which leaves the records
+   * consistent with what was kept (docs/architecture.md, abort matrix).
+   */
+  keepWorkDone<U extends StepDefinition<Activity<A>>>(
+    step: StepDefinition,
+    record: U,
+    ...args: ArgsOf<A, U['activity']>
+  ): void {
+    this.onDemand.add(record.id);
+    this.compensations.splice(0, this.compensations.length, {
+      step: step.id,
+      undoes: false,
+      run: () => this.run(record, ...args),
+    });
   }
 
   /**
@@ -368,7 +386,7 @@ export class StepRunner<A extends RunnerActivities> {
           try {
             await compensation.run();
             const entry = this.steps.find((s) => s.id === compensation.step);
-            if (entry && entry.status === 'succeeded') entry.status = 'compensated';
+            if (compensation.undoes && entry && entry.status === 'succeeded') entry.status = 'compensated';
           } catch (undoErr) {
             log.error(`undo of ${compensation.step} failed`, { error: describeFailure(undoErr).error });
           }

@@ -114,7 +114,7 @@ export class AmtCancelledError extends AmtError {
  * or a dropped connection, as when it refuses our client certificate (`TLS_HANDSHAKE_REJECTED`);
  * our side could not agree with it — protocol, cipher, a server without RFC 5746
  * (`TLS_HANDSHAKE_FAILED`, naming OpenSSL's reason); or we rejected its certificate
- * (`TLS_SERVER_UNTRUSTED`, `TLS_SERVER_NAME_MISMATCH`, `TLS_PIN_MISMATCH`).
+ * (`TLS_SERVER_UNTRUSTED`, `TLS_SERVER_NAME_MISMATCH`, `TLS_PIN_MISMATCH`, `TLS_SERVER_REVOKED`).
  */
 export class AmtTlsError extends AmtError {
   constructor(code: string, message: string, cause?: unknown) {

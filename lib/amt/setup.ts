@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import type { DeviceUuid } from '../device-uuid';
 import type { EoiOperations } from './eoi/operations';
 import type { AmtCredential } from './http-client';
 import type { AccessControlOperations } from './wsman/access';
@@ -33,6 +34,8 @@ export interface ManagementControllerSetup {
   readonly interface: AmtInterface;
   getCoreVersion(): Promise<string>;
   getProvisioningState(): Promise<ProvisioningState>;
+  /** The platform UUID the firmware holds (issue 9: a run checks whom it reached). */
+  getPlatformUuid(): Promise<DeviceUuid>;
   /** OOB8.1 */
   synchronizeClock(now?: () => Date): Promise<{ deviceTimeBefore: Date; setTo: Date }>;
   /** OOB8.2 */
@@ -69,6 +72,10 @@ export class WsmanSetup implements ManagementControllerSetup {
 
   getCoreVersion(): Promise<string> {
     return this.wsman.device.getAmtVersion();
+  }
+
+  getPlatformUuid(): Promise<DeviceUuid> {
+    return this.wsman.device.getUuid();
   }
 
   async getProvisioningState(): Promise<ProvisioningState> {
@@ -152,6 +159,11 @@ export class EoiSetup implements ManagementControllerSetup {
 
   getProvisioningState(): Promise<ProvisioningState> {
     return this.eoi.getProvisioningState();
+  }
+
+  /** EOI has no UUID read of its own here; the firmware's WS-Management side answers it, as for the MEBx password. */
+  getPlatformUuid(): Promise<DeviceUuid> {
+    return this.device.getUuid();
   }
 
   synchronizeClock(now?: () => Date): Promise<{ deviceTimeBefore: Date; setTo: Date }> {

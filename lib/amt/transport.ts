@@ -23,8 +23,11 @@ export interface ProvisioningTls {
   /** PEM: the provisioning certificate followed by its chain up to the root. */
   clientCertificateChainPem: string;
   clientKeyPem: string;
-  /** SHA-256 fingerprint of the device's certificate (hex, colons optional); checked when given. */
-  pinnedServerSha256?: string;
+  /**
+   * SHA-256 fingerprint(s) of the certificate the device may present (hex, colons optional);
+   * checked when given: any other is TLS_PIN_MISMATCH before anything is sent.
+   */
+  pinnedServerSha256?: string | readonly string[];
   /** Allow TLS 1.0/1.1 and the old RSA ciphers AMT before 12 needs. */
   legacyProtocols?: boolean;
 }
@@ -40,6 +43,11 @@ export interface VerifiedTls {
   clientCertificateChainPem?: string;
   clientKeyPem?: string;
   legacyProtocols?: boolean;
+  /**
+   * Serials (hex, any case, colons optional) of certificates amtflow's CA revoked: a device
+   * presenting one is refused before anything is sent (TLS_SERVER_REVOKED), though it chains to the CA.
+   */
+  refusedSerials?: readonly string[];
 }
 
 export type AmtTlsOptions = ProvisioningTls | VerifiedTls;
@@ -93,6 +101,35 @@ export function validateEndpoint(endpoint: AmtEndpoint): void {
 
 function normaliseFingerprint(value: string): string {
   return value.replace(/:/g, '').toLowerCase();
+}
+
+/** Serials compared as numbers: OpenSSL prints `0A1B…`, the CA stores `a1b…`. */
+function normaliseSerial(value: string): string {
+  return value
+    .replace(/[:\s]/g, '')
+    .toLowerCase()
+    .replace(/^0+(?=.)/, '');
+}
+
+/** Why the presented certificate is refused after a completed handshake; undefined when it is not. */
+function refusal(socket: tls.TLSSocket, options: AmtTlsOptions, target: string): AmtTlsError | undefined {
+  const certificate = socket.getPeerCertificate();
+  if (options.mode === 'provisioning') {
+    const pins = options.pinnedServerSha256;
+    const seen = normaliseFingerprint(certificate.fingerprint256 ?? '');
+    if (pins !== undefined && ![pins].flat().some((pin) => normaliseFingerprint(pin) === seen)) {
+      return new AmtTlsError('TLS_PIN_MISMATCH', `${target}: device certificate does not match the pinned fingerprint`);
+    }
+    return undefined;
+  }
+  const serial = normaliseSerial(certificate.serialNumber ?? '');
+  if (options.refusedSerials?.some((refused) => normaliseSerial(refused) === serial)) {
+    return new AmtTlsError(
+      'TLS_SERVER_REVOKED',
+      `${target}: device presented certificate ${serial}, which amtflow revoked`,
+    );
+  }
+  return undefined;
 }
 
 function presentsClientCertificate(options: AmtTlsOptions): boolean {
@@ -287,17 +324,7 @@ export function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string
       socket.once('connect', () => settle());
       return;
     }
-    socket.once('secureConnect', () => {
-      const pin = options.mode === 'provisioning' ? options.pinnedServerSha256 : undefined;
-      const seen = (socket as tls.TLSSocket).getPeerCertificate().fingerprint256 ?? '';
-      if (pin !== undefined && normaliseFingerprint(seen) !== normaliseFingerprint(pin)) {
-        settle(
-          new AmtTlsError('TLS_PIN_MISMATCH', `${target}: device certificate does not match the pinned fingerprint`),
-        );
-      } else {
-        settle();
-      }
-    });
+    socket.once('secureConnect', () => settle(refusal(socket as tls.TLSSocket, options, target)));
   });
 }
 

@@ -3,7 +3,7 @@
  * (spec OOB1/OOB2; layout in the protocol reference §6.3), parsed with every length checked: the
  * bytes come from the network, unauthenticated.
  */
-import { deviceUuidFromBytes, type DeviceUuid } from '../device-uuid';
+import { deviceUuidFromSmbios, type DeviceUuid } from '../device-uuid';
 
 export type HashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -45,17 +45,8 @@ const HASH_TYPES: Record<number, Array<{ algorithm: HashAlgorithm; length: numbe
   ],
 };
 
-/** SMBIOS stores the first three UUID groups little-endian. */
-export function uuidFromSmbios(bytes: Buffer): DeviceUuid {
-  return deviceUuidFromBytes(
-    Buffer.concat([
-      Buffer.from(bytes.subarray(0, 4)).reverse(),
-      Buffer.from(bytes.subarray(4, 6)).reverse(),
-      Buffer.from(bytes.subarray(6, 8)).reverse(),
-      bytes.subarray(8, 16),
-    ]),
-  );
-}
+/** SMBIOS stores the first three UUID groups little-endian (lib/device-uuid.ts). */
+export const uuidFromSmbios = deviceUuidFromSmbios;
 
 export function parseHello(data: Buffer): Hello {
   if (data.length > MAX_HELLO_BYTES)

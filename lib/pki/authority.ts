@@ -256,6 +256,19 @@ export class CertificateAuthority {
     return this.repository.bySerial(normalizeSerial(serial));
   }
 
+  /** The certificate issued under `requestId`, if any: how a run finds what it issued itself (issue 9). */
+  async certificateForRequest(requestId: string): Promise<CertificateRecord | undefined> {
+    return this.repository.byRequestId(requestId);
+  }
+
+  /**
+   * Serials (lower-case hex) of every certificate this CA revoked: a device presenting one of them
+   * is refused even though its certificate chains to amtflow's CA (issue 9).
+   */
+  async revokedSerials(): Promise<string[]> {
+    return (await this.repository.revokedBy(this.issuerSha256)).map((revoked) => revoked.serial);
+  }
+
   /** Spec I1: the device's certificates that are not revoked (all templates, or the ones named). */
   async currentCertificates(deviceUuid: string, templates?: readonly DeviceTemplate[]): Promise<CertificateRecord[]> {
     return this.repository.currentForDevice(normalizeDeviceUuid(deviceUuid), templates);

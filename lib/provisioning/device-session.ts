@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import {
   AmtAuthError,
   openAmtSession,
@@ -33,6 +34,19 @@ export interface DeviceSession {
   protocol: AmtInterface;
   /** The credential that logged in last; tried first by the next step (OOB6 order otherwise). */
   credentialRef?: string;
+  /**
+   * Where this run reached the device (P2 fixes it at the start of the run): every call of the run
+   * goes there, never to an address a later hello or agent report names (issue 9: addresses don't
+   * move under a run). Absent only in sessions of runs started before it existed; those read the
+   * device's contact record.
+   */
+  endpoint?: AmtPorts;
+  /**
+   * OOB4/IB8: SHA-256 (lower-case hex) of the certificate the firmware presented on its TLS port when
+   * the run connected for provisioning. Every later provisioning-TLS call of the run must see the
+   * same certificate (TLS_PIN_MISMATCH otherwise). A fingerprint of a public certificate: no secret.
+   */
+  certificateSha256?: string;
 }
 
 /** What reaching a device needs: the records, the CA's credentials, the configured accounts. */
@@ -50,8 +64,16 @@ export function serialiseRef(ref: CandidateRef): string {
   return 'account' in ref ? `${ACCOUNT_PREFIX}${ref.account}` : `${ref.kind}:${ref.version}`;
 }
 
-/** Where the device was last heard from; DEVICE_NOT_REACHABLE_ADDRESS when it never was. */
-export async function deviceEndpoint(access: Pick<DeviceAccess, 'store'>, deviceUuid: DeviceUuid): Promise<AmtPorts> {
+/**
+ * The address a session's calls go to: the one the run fixed (`session.endpoint`), else where the
+ * device was last heard from; DEVICE_NOT_REACHABLE_ADDRESS when it never was.
+ */
+export async function deviceEndpoint(
+  access: Pick<DeviceAccess, 'store'>,
+  deviceUuid: DeviceUuid,
+  fixed?: AmtPorts,
+): Promise<AmtPorts> {
+  if (fixed) return fixed;
   const contact = await access.store.contacts.get(deviceUuid);
   if (!contact) {
     throw new ProvisioningError(
@@ -78,15 +100,44 @@ export async function needsLegacyTls(
  */
 export async function tlsOptions(
   access: Pick<DeviceAccess, 'store' | 'ca'>,
-  session: Pick<DeviceSession, 'deviceUuid' | 'protocol' | 'tls'>,
+  session: Pick<DeviceSession, 'deviceUuid' | 'protocol' | 'tls' | 'certificateSha256'>,
 ): Promise<AmtTlsOptions> {
   const legacyProtocols = await needsLegacyTls(access, session);
   if (session.tls === 'provisioning') {
     const { cert, key } = access.ca.provisioning.tlsOptions();
-    return { mode: 'provisioning', clientCertificateChainPem: cert, clientKeyPem: key, legacyProtocols };
+    return {
+      mode: 'provisioning',
+      clientCertificateChainPem: cert,
+      clientKeyPem: key,
+      legacyProtocols,
+      ...(session.certificateSha256 ? { pinnedServerSha256: await runPins(access, session) } : {}),
+    };
   }
   const { fqdn } = await access.store.devices.require(session.deviceUuid);
-  return { mode: 'verified', caPem: access.ca.chainPem.join('\n'), serverName: fqdn, legacyProtocols };
+  return {
+    mode: 'verified',
+    caPem: access.ca.chainPem.join('\n'),
+    serverName: fqdn,
+    legacyProtocols,
+    // A certificate amtflow revoked is no proof of identity, even though it chains to amtflow's CA.
+    refusedSerials: await access.ca.revokedSerials(),
+  };
+}
+
+/**
+ * The certificates a provisioning session may see: the one the firmware presented at OOB4, and —
+ * once a commit may have taken effect (a reboot during OOB8.6) — the device's current certificate
+ * from amtflow's CA, which only the firmware holding its key can present.
+ */
+async function runPins(
+  access: Pick<DeviceAccess, 'ca'>,
+  session: Pick<DeviceSession, 'deviceUuid' | 'certificateSha256'>,
+): Promise<string[]> {
+  const issued = await access.ca.currentCertificates(session.deviceUuid, ['amt-web-server']);
+  return [
+    session.certificateSha256 as string,
+    ...issued.map((record) => new X509Certificate(record.certificatePem).fingerprint256),
+  ];
 }
 
 /** The Digest candidates of OOB6 with their passwords, the session's last winner first. */
@@ -116,7 +167,8 @@ export async function openDevice(
   session: DeviceSession,
   credentials?: AmtCredential[],
 ): Promise<OpenDevice> {
-  const endpoint = await deviceEndpoint(access, session.deviceUuid);
+  await refuseDuplicateUuid(access, session.deviceUuid);
+  const endpoint = await deviceEndpoint(access, session.deviceUuid, session.endpoint);
   const amt = openAmtSession({
     host: endpoint.host,
     port: endpoint.tlsPort,
@@ -133,6 +185,36 @@ export async function login(amt: AmtSession, iface: AmtInterface): Promise<strin
   const ref = amt.credentialRef;
   if (ref === undefined) throw new Error(`${amt.target}: no credential was used`);
   return ref;
+}
+
+/**
+ * Issue 9: while another address claims the device's UUID (a conflict no operator has cleared),
+ * nothing is sent to either: DUPLICATE_UUID, final, so the run parks for an operator.
+ */
+export async function refuseDuplicateUuid(access: Pick<DeviceAccess, 'store'>, deviceUuid: DeviceUuid): Promise<void> {
+  const [conflict] = await access.store.contacts.openConflicts(deviceUuid);
+  if (conflict) {
+    throw new ProvisioningError(
+      'DUPLICATE_UUID',
+      `${conflict.host} and ${conflict.knownHost} both claim UUID ${deviceUuid} (${conflict.source}, ` +
+        `${conflict.seenAt.toISOString()}): tell the computers apart, clear the conflict, then retry`,
+    );
+  }
+}
+
+/**
+ * Issue 9: after login, the platform UUID the firmware reports must be the device's this run works
+ * on; otherwise DEVICE_IDENTITY_MISMATCH (final: the operator decides), before anything is sent.
+ */
+export async function verifyIdentity(setup: ManagementControllerSetup, session: DeviceSession): Promise<void> {
+  const reported = await setup.getPlatformUuid();
+  if (reported !== session.deviceUuid) {
+    throw new ProvisioningError(
+      'DEVICE_IDENTITY_MISMATCH',
+      `the firmware at ${session.endpoint?.host ?? 'the device address'} reports platform UUID ${reported}, ` +
+        `not ${session.deviceUuid}: nothing was sent to it`,
+    );
+  }
 }
 
 /** Whether the device accepts `credential` alone: how a one-shot password step reads the firmware's state. */

@@ -4,6 +4,10 @@ import { FinalError } from '../errors';
 export type ProvisioningErrorCode =
   /** No hello, agent report or operator entry has left an address for the device yet. */
   | 'DEVICE_NOT_REACHABLE_ADDRESS'
+  /** The firmware reached reports another platform UUID than the run's device (issue 9). */
+  | 'DEVICE_IDENTITY_MISMATCH'
+  /** Two addresses claim the device's UUID while its run is in flight; an operator decides which is it (issue 9). */
+  | 'DUPLICATE_UUID'
   /** IB5: the firmware holds no one-time password, or no agent reported one for the device. */
   | 'OTP_NOT_REPORTED'
   /** IB5: the firmware's one-time password is not the one the agent reported. */

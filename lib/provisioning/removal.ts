@@ -23,7 +23,7 @@ export async function unprovisionDevice(
     state = await setup.getProvisioningState();
   } catch (err) {
     if (!(err instanceof AmtTlsError)) throw err;
-    const removed = await tlsConfigurationRemoved(await deviceEndpoint(access, session.deviceUuid), {
+    const removed = await tlsConfigurationRemoved(await deviceEndpoint(access, session.deviceUuid, session.endpoint), {
       legacyProtocols: session.protocol === 'eoi',
       timeouts: access.amtTimeouts,
     });

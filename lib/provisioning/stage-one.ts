@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { AmtAuthError, AmtError, checkProvisioningAccepted, type AmtCredential, type AmtInterface } from '../amt';
+import {
+  AmtAuthError,
+  AmtError,
+  checkProvisioningAccepted,
+  type AmtCredential,
+  type AmtInterface,
+  type AmtPorts,
+} from '../amt';
 import type { DeviceUuid } from '../device-uuid';
 import { profileSecretName } from '../store/profile-settings';
 import { certificateForFirmware } from './certificates';
@@ -9,6 +16,7 @@ import {
   login,
   needsLegacyTls,
   openDevice,
+  refuseDuplicateUuid,
   serialiseRef,
   type DeviceAccess,
   type DeviceSession,
@@ -24,15 +32,18 @@ import { deviceProfile, profileSecret } from './profile';
  */
 
 /**
- * OOB3/OOB4: the device takes amtflow's provisioning chain. Resolves with the fingerprint of the
- * certificate it serves; TLS_HANDSHAKE_REJECTED when it refuses the chain.
+ * OOB3/OOB4: the device at the run's address (`fixed`) takes amtflow's provisioning chain. Resolves
+ * with the fingerprint of the certificate it serves, which the run pins for every later
+ * provisioning-TLS call (issue 9); TLS_HANDSHAKE_REJECTED when it refuses the chain.
  */
 export async function connectForProvisioning(
   access: DeviceAccess,
   deviceUuid: DeviceUuid,
   protocol: AmtInterface,
+  fixed?: AmtPorts,
 ): Promise<{ serverCertificateSha256: string }> {
-  const endpoint = await deviceEndpoint(access, deviceUuid);
+  await refuseDuplicateUuid(access, deviceUuid);
+  const endpoint = await deviceEndpoint(access, deviceUuid, fixed);
   const { cert, key } = access.ca.provisioning.tlsOptions();
   const legacyProtocols = await needsLegacyTls(access, { deviceUuid, protocol });
   return checkProvisioningAccepted(

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { DeviceUuid } from '../device-uuid';
+import { isPlaceholderUuid, type DeviceUuid } from '../device-uuid';
 import { parseInput, StoreError } from './errors';
 import { deviceUuidSchema, normaliseDeviceUuid, text } from './fields';
 import type { Schema } from './schema';
@@ -155,6 +155,13 @@ export function deviceRepository(db: Kysely<Schema>) {
      */
     async importComputer(input: ImportComputer): Promise<{ device: Device; created: boolean }> {
       const computer = parseInput(importSchema, input, 'computer to import');
+      if (isPlaceholderUuid(computer.uuid)) {
+        throw new StoreError(
+          'PLACEHOLDER_DEVICE_UUID',
+          `${computer.uuid} is a placeholder UUID many computers share (an OEM image's SMBIOS table): ` +
+            'give the computer its own UUID before importing it',
+        );
+      }
       return inTransaction(db, async (trx) => {
         await assertCollectionExists(trx, computer.collection);
         const inserted = await trx

@@ -6,6 +6,8 @@ export type StoreErrorCode =
   | 'INVALID_PROFILE'
   | 'DEVICE_NOT_FOUND'
   | 'DEVICE_ALREADY_IMPORTED'
+  /** All zeros or all F: a UUID OEM images share, which names no one computer (issue 9). */
+  | 'PLACEHOLDER_DEVICE_UUID'
   | 'COLLECTION_NOT_FOUND'
   | 'PROFILE_NOT_FOUND'
   | 'PROFILE_SECRET_NOT_FOUND'

@@ -27,7 +27,11 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
       fqdn: 'amt-0001.corp.example.test',
       collection: 'lab',
     }),
-    probeAmtVersion: act('probeAmtVersion', { amtVersion: '11.8.50', protocol: 'wsman' }),
+    probeAmtVersion: act('probeAmtVersion', {
+      amtVersion: '11.8.50',
+      protocol: 'wsman',
+      endpoint: { host: '192.0.2.10', httpPort: 16992, tlsPort: 16993 },
+    }),
     checkDirectoryPrerequisites: act('checkDirectoryPrerequisites', undefined),
     matchTrustedRoot: act('matchTrustedRoot', { rootThumbprint: 'ab'.repeat(32) }),
     revokeDeviceCertificates: act('revokeDeviceCertificates', { revoked: [] }),

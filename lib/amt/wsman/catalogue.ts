@@ -31,6 +31,7 @@ export const CATALOGUE = {
       Unprovision: pt('ProvisioningMode'),
       PartialUnprovision: pt(),
       SetMEBxPassword: pt('Password'),
+      GetUuid: pt(),
     },
   },
   IPS_HostBasedSetupService: { methods: {} },

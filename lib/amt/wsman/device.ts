@@ -1,3 +1,4 @@
+import { deviceUuidFromSmbios, type DeviceUuid } from '../../device-uuid';
 import { AmtProtocolError } from '../errors';
 import type { WsmanClient } from './client';
 import type { WsmanInstance } from './envelope';
@@ -212,6 +213,19 @@ export class DeviceOperations {
   /** One-shot: after an `unknown` outcome read getSetupAndConfiguration() before resending. */
   async commitChanges(): Promise<void> {
     await this.client.invoke('AMT_SetupAndConfigurationService', 'CommitChanges');
+  }
+
+  /**
+   * The platform UUID the firmware holds (AMT_SetupAndConfigurationService.GetUuid, 16 bytes in
+   * SMBIOS order, base64): what a run checks the device it reached against (issue 9).
+   */
+  async getUuid(): Promise<DeviceUuid> {
+    const output = await this.client.invoke('AMT_SetupAndConfigurationService', 'GetUuid');
+    const bytes = Buffer.from(requiredString(output, 'UUID'), 'base64');
+    if (bytes.length !== 16) {
+      throw new AmtProtocolError(`AMT_SetupAndConfigurationService.GetUuid returned ${bytes.length} bytes, not 16`);
+    }
+    return deviceUuidFromSmbios(bytes);
   }
 
   /** One-shot, full removal (DEP1 b); mode 1 = admin control mode, as every modern client sends. */

@@ -112,12 +112,11 @@ describe('HTTP API', () => {
       expect.objectContaining({ action: 'api.get /devices/:uuid/progress', outcome: 'denied', actor: 'anonymous' }),
     ]);
     const report = { uuid, otpHash: 'ab'.repeat(32), amtVersion: '11.8.50', sku: '16392', wiredIpAddress: '10.0.0.5' };
-    const agentWithOperatorToken = await app.inject({
-      method: 'POST',
-      url: `/api/v1/agent/${asOperator.authorization.slice(7)}/reports`,
-      payload: report,
-    });
-    expect(agentWithOperatorToken.statusCode).toBe(401);
+    for (const token of [asOperator.authorization.slice(7), tokens.agent]) {
+      // Neither an operator's token nor the site-wide agent token speaks for a computer (issue 9).
+      const refused = await app.inject({ method: 'POST', url: `/api/v1/agent/${token}/reports`, payload: report });
+      expect(refused.statusCode).toBe(401);
+    }
     await app.close();
   });
 
@@ -212,22 +211,32 @@ describe('HTTP API', () => {
   it('takes the agent report as the emulator sends it, records it and starts in-band provisioning', async () => {
     const taskQueue = uniqueQueue('api-agent');
     const app = await api(taskQueue);
-    const reportUrl = `${app.base}/api/v1/agent/${tokens.agent}/reports`;
     const uuid = await importDevice(deps.store, true);
+    // The computer's own credential, issued by an operator (issue 9).
+    const issued = await app.inject({
+      method: 'POST',
+      url: `/api/v1/devices/${uuid}/agent-credential`,
+      headers: asOperator,
+      payload: {},
+    });
+    expect(issued.statusCode).toBe(201);
+    const { token } = issued.json() as { token: string };
+    const reportUrl = `${app.base}/api/v1/agent/${token}/reports`;
+    // The agent and the API share the loopback address here: the wired address is the source.
     const report = {
       uuid,
       otpHash: otpHash('K7pQ2xV9mR4tW8zB'),
       amtVersion: '15.0.23',
       sku: '16392',
-      wiredIpAddress: '10.1.2.3',
+      wiredIpAddress: '127.0.0.1',
     };
 
     await expect(httpReporter(reportUrl)({ ...report, otpHash: 'abc' })).rejects.toThrow(/answered 400/);
-    await expect(httpReporter(reportUrl)({ ...report, uuid: randomUUID() })).rejects.toThrow(/answered 404/);
+    await expect(httpReporter(reportUrl)({ ...report, uuid: randomUUID() })).rejects.toThrow(/answered 403/);
     const invalid = await app.inject({
       method: 'POST',
       url: '/api/v1/agent/reports',
-      headers: { authorization: `Bearer ${tokens.agent}` },
+      headers: { authorization: `Bearer ${token}` },
       payload: { ...report, otpHash: 'abc', extra: 1 },
     });
     expect(invalid.json()).toMatchObject({
@@ -246,9 +255,9 @@ describe('HTTP API', () => {
       algorithm: 'sha256',
       hash: report.otpHash,
       reportedAmtVersion: '15.0.23',
-      wiredIp: '10.1.2.3',
+      wiredIp: '127.0.0.1',
     });
-    expect(await deps.store.contacts.get(uuid)).toMatchObject({ host: '10.1.2.3', source: 'agent' });
+    expect(await deps.store.contacts.get(uuid)).toMatchObject({ host: '127.0.0.1', source: 'agent' });
     expect(fake.calls.find((c) => c.name === 'loadImportedDevice')?.input).toEqual({
       deviceUuid: uuid,
       mode: 'in-band',

@@ -28,9 +28,6 @@ const OOB_ORDER = [
   'probeAmtVersion',
   'checkDirectoryPrerequisites',
   'matchTrustedRoot',
-  'revokeDeviceCertificates',
-  'publishAmtAccount',
-  'registerSpns',
   'connectForProvisioning',
   'loginWithDigest',
   'requestWebServerCertificate',
@@ -40,6 +37,9 @@ const OOB_ORDER = [
   'setAdminPassword',
   'setMebxPassword',
   'commitSetup',
+  'revokeDeviceCertificates',
+  'publishAmtAccount',
+  'registerSpns',
   'loginWithDigest',
   'resolveAccountSids',
   'configureAccessControl',
@@ -101,9 +101,6 @@ describe('lifecycle workflows (fake activities)', () => {
         'P2',
         'P4',
         'OOB3',
-        'I1',
-        'I3',
-        'I4',
         'OOB4',
         'OOB6',
         'I2',
@@ -113,6 +110,9 @@ describe('lifecycle workflows (fake activities)', () => {
         'OOB8.4',
         'OOB8.5',
         'OOB8.6',
+        'I1',
+        'I3',
+        'I4',
         'OOB9.0',
         ...STAGE_TWO_AND_RESULT,
       ]);
@@ -204,21 +204,26 @@ describe('lifecycle workflows (fake activities)', () => {
         target: deviceUuid,
         details: { step: 'OOB8.4', reason: 'device returned' },
       });
+      // Before commit the run touched neither the directory nor earlier certificates: its undo
+      // revokes only the certificate its own I2 request issued (issue 9, abort matrix).
       expect(undo.map((c) => c.name).filter((n) => n !== 'recordAudit')).toEqual([
         'setAdminPassword',
         'setAdminPassword',
         'setAdminPassword',
-        'deleteAmtAccount',
         'revokeDeviceCertificates',
       ]);
+      const i2 = fake.calls.find((c) => c.name === 'requestWebServerCertificate')?.input as { idempotencyKey: string };
+      expect(fake.calls.find((c) => c.name === 'revokeDeviceCertificates')?.input).toMatchObject({
+        requestIds: [i2.idempotencyKey],
+      });
+      expect(fake.names()).not.toContain('publishAmtAccount');
       const steps = (await handle.query(progressQuery)).steps;
-      expect(steps.find((s) => s.id === 'I3')?.status).toBe('compensated');
+      expect(steps.find((s) => s.id === 'I2')?.status).toBe('compensated');
       expect(steps.find((s) => s.id === 'OOB8.4')).toMatchObject({ status: 'failed', attempts: 3 });
-      // The decision's audit and the undo steps join the run's steps when they run, in that order.
-      expect(steps.slice(-3).map((s) => [s.id, s.status])).toEqual([
+      // The decision's audit and the undo step join the run's steps when they run, in that order.
+      expect(steps.slice(-2).map((s) => [s.id, s.status])).toEqual([
         ['P7', 'succeeded'],
-        ['I3.undo', 'succeeded'],
-        ['I1.undo', 'succeeded'],
+        ['I2.undo', 'succeeded'],
       ]);
       await keepHistory(handle, 'provision-aborted');
     });
@@ -236,16 +241,16 @@ describe('lifecycle workflows (fake activities)', () => {
       expect(fake.names()).toEqual([
         'loadImportedDevice',
         'probeAmtVersion',
+        'loginWithDigest',
         'publishAmtAccount',
         'registerSpns',
-        'revokeDeviceCertificates',
-        'loginWithDigest',
         'resolveAccountSids',
         'configureAccessControl',
         'configureFeatures',
         'enableKerberos',
         'setPowerPolicy',
         'configureNetworkAuthentication',
+        'revokeDeviceCertificates',
         'recordResult',
       ]);
       expect(fake.calls.find((c) => c.name === 'revokeDeviceCertificates')?.input).toMatchObject({
@@ -256,7 +261,16 @@ describe('lifecycle workflows (fake activities)', () => {
       });
       // UPD1 is the update's login; stage two's own login (OOB9.0) is not a step of an update.
       const steps = (await handle.query(progressQuery)).steps;
-      expect(steps.map((s) => s.id)).toEqual(['OOB2', 'P2', 'UPD2', 'UPD2.1', 'UPD3', 'UPD1', ...STAGE_TWO_AND_RESULT]);
+      expect(steps.map((s) => s.id)).toEqual([
+        'OOB2',
+        'P2',
+        'UPD1',
+        'UPD2',
+        'UPD2.1',
+        ...STAGE_TWO_AND_RESULT.slice(0, -1),
+        'UPD3',
+        'OOB10',
+      ]);
       expect(steps.every((s) => s.status === 'succeeded')).toBe(true);
       await keepHistory(handle, 'update');
     });

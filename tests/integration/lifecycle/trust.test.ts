@@ -1,0 +1,281 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import pino from 'pino';
+import type { WorkflowFailedError, ApplicationFailure, WorkflowHandle } from '@temporalio/client';
+import { createHelloService } from '../../../api/hello-service';
+import { startFleet, type Fleet } from '../../../emulator/fleet/fleet';
+import type { DeviceUuid } from '../../../lib/device-uuid';
+import type { Hello } from '../../../lib/hello/parse';
+import { openDevice } from '../../../lib/provisioning';
+import { startLifecycle } from '../../../runtime/lifecycle-client';
+import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
+import { deviceWorkflowId } from '../../../workflows/names';
+import { waitFor } from '../../../scripts/lib/process';
+import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
+import { PROFILE_SECRETS, startLifecycleEnv, type E2eDevice, type LifecycleEnv } from '../../support/lifecycle-env';
+import { TEST_DOMAIN } from '../../support/activity-env';
+import { testKeyPool } from '../../unit/emulator/support/pki';
+
+/**
+ * Issue 9 — trust the device, not the packet — against the real stack: a run is bound to the
+ * address it started with and the firmware it reached there; a hello is an unauthenticated message
+ * that may record and audit, never redirect a run or degrade a provisioned device; compensation
+ * undoes only the run's own work (docs/architecture.md, abort matrix).
+ */
+describe('trust: runs bound to the device they reached', () => {
+  let env: LifecycleEnv;
+  let impostors: Fleet;
+  let impostorDir: string;
+  beforeAll(async () => {
+    env = await startLifecycleEnv(
+      [
+        { hostName: 'amt-real', amtVersion: '11.8.50' },
+        { hostName: 'amt-forged', amtVersion: '11.8.50' },
+        { hostName: 'amt-offline', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-i2', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-clock', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-admin', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-commit', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-power', amtVersion: '11.8.50' },
+        { hostName: 'amt-reprovision', amtVersion: '11.8.50' },
+      ],
+      { firstIp: '127.31.9.1' },
+    );
+    // Second machines that claim the UUIDs of the first two (an imported, copied SMBIOS UUID) and
+    // trust amtflow's provisioning root: if amtflow ever dialled them, they would take the run.
+    impostorDir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-impostors-'));
+    const rootSha256 = env.deps.ca.provisioning.credential().rootThumbprints.sha256;
+    impostors = await startFleet({
+      devices: env.devices.slice(0, 2).map((device) => ({
+        uuid: device.uuid,
+        amtVersion: '11.8.50',
+        dnsSuffix: TEST_DOMAIN,
+        hello: null,
+        customHashes: [{ algorithm: 'sha256' as const, hash: rootSha256, description: 'amtflow provisioning root' }],
+      })),
+      stateDir: impostorDir,
+      ephemeralPorts: true,
+      keyPool: await testKeyPool(),
+      firstIp: '127.31.10.1',
+      admin: false,
+    });
+  });
+  afterAll(async () => {
+    await impostors?.stop();
+    await env?.stop();
+    if (impostorDir) rmSync(impostorDir, { recursive: true, force: true });
+  });
+
+  const byName = (hostName: string): E2eDevice => env.devices.find((d) => d.hostName === hostName)!;
+  const helloService = () =>
+    createHelloService({
+      store: env.deps.store,
+      client: env.env.client,
+      logger: pino({ level: 'silent' }),
+      taskQueue: env.taskQueue,
+    });
+  /** What the impostor's hello says: the imported UUID and amtflow's root hash. */
+  const helloOf = (uuid: DeviceUuid): Hello => ({
+    version: 3,
+    adminCredentialsSet: false,
+    retryCount: 0,
+    uuid,
+    rootHashes: [{ algorithm: 'sha256', hex: env.deps.ca.provisioning.credential().rootThumbprints.sha256 }],
+  });
+  const parkedAt = async (handle: WorkflowHandle, step: string, code?: string) =>
+    waitFor(
+      `the run to park at ${step}${code ? ` with ${code}` : ''}`,
+      async () => {
+        const awaiting = (await handle.query(progressQuery)).awaiting;
+        return awaiting?.step === step && (code === undefined || awaiting.error.code === code);
+      },
+      120_000,
+      250,
+    );
+  const decide = (handle: WorkflowHandle, action: 'retry' | 'abort', step?: string) =>
+    handle.executeUpdate(operatorDecisionUpdate, {
+      args: [{ action, operator: 'carol', ...(step ? { step } : {}) }],
+    });
+  const failureType = (err: unknown) => ((err as WorkflowFailedError).cause as ApplicationFailure).type;
+  const account = (fqdn: string) => env.deps.withDirectory((directory) => directory.findAmtAccount(fqdn));
+  const serials = async (uuid: string) =>
+    (await env.deps.ca.currentCertificates(uuid, ['amt-web-server'])).map((c) => c.serial);
+  /** What an impostor's firmware was given: nothing, as shipped. */
+  const expectUntouched = (fleet: Fleet, uuid: string) => {
+    const nvram = fleet.device(uuid).nvram();
+    expect(nvram.provisioning.state).toBe(0);
+    expect(nvram.certs).toEqual([]);
+    expect(nvram.admin.isDefault).toBe(true);
+    expect(nvram.kerberos.krbEnabled).toBe(false);
+    expect(nvram.general.hostName).not.toBe('amt-real');
+  };
+
+  it('an impostor saying hello in stage one and in stage two gets nothing; the run parks, then ends on the real device', async () => {
+    const device = byName('amt-real');
+    const impostor = impostors.device(device.uuid);
+    const hellos = helloService();
+    const clock = env.fleet.inject({ kind: 'http500', match: 'SetHighAccuracyTimeSynch' }, device.uuid);
+    const handle = await env.provision(device.uuid);
+
+    // Stage one: the impostor's hello is recorded as a conflict, never used; the run parks on DUPLICATE_UUID.
+    await parkedAt(handle, 'OOB8.1');
+    await hellos.onHello(helloOf(device.uuid), impostor.address);
+    expect((await env.deps.store.contacts.get(device.uuid))?.host).toBe(env.fleet.device(device.uuid).address);
+    env.fleet.clearFaults(clock.id);
+    await decide(handle, 'retry', 'OOB8.1');
+    await parkedAt(handle, 'OOB8.1', 'DUPLICATE_UUID');
+    expect(await env.deps.store.contacts.clearConflicts(device.uuid, 'carol')).toBe(1);
+    const power = env.fleet.inject({ kind: 'http500', match: 'SetPowerScheme' }, device.uuid);
+    await decide(handle, 'retry', 'OOB8.1');
+
+    // Stage two: the same again, after the commit.
+    await parkedAt(handle, 'OOB9.3b');
+    await hellos.onHello(helloOf(device.uuid), impostor.address);
+    env.fleet.clearFaults(power.id);
+    await decide(handle, 'retry', 'OOB9.3b');
+    await parkedAt(handle, 'OOB9.3b', 'DUPLICATE_UUID');
+    await env.deps.store.contacts.clearConflicts(device.uuid, 'carol');
+    await decide(handle, 'retry', 'OOB9.3b');
+
+    await expectProvisionedEverywhere(env, device, await handle.result());
+    expectUntouched(impostors, device.uuid);
+    const conflicts = (await env.deps.store.audit.forTarget(device.uuid)).filter(
+      (a) => a.action === 'hello.duplicate-uuid',
+    );
+    expect(conflicts).toHaveLength(2);
+    expect(conflicts[0]).toMatchObject({
+      actor: 'hello-listener',
+      outcome: 'denied',
+      details: { host: impostor.address, knownHost: env.fleet.device(device.uuid).address },
+    });
+  });
+
+  it('a forged hello for a provisioned device changes nothing and starts no run', async () => {
+    const device = byName('amt-forged');
+    const first = await env.provision(device.uuid);
+    const result = await first.result();
+    const runBefore = (await first.describe()).runId;
+    const keyVersion = (await account(device.fqdn))?.keyVersionNumber;
+
+    await helloService().onHello(helloOf(device.uuid), impostors.device(device.uuid).address);
+
+    const latest = await env.env.client.workflow.getHandle(deviceWorkflowId(device.uuid)).describe();
+    expect(latest.runId).toBe(runBefore);
+    expect(latest.status.name).toBe('COMPLETED');
+    expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
+    expect((await account(device.fqdn))?.keyVersionNumber).toBe(keyVersion);
+    expect((await env.deps.store.contacts.get(device.uuid))?.host).toBe(env.fleet.device(device.uuid).address);
+    expect((await env.deps.store.audit.forTarget(device.uuid)).map((a) => a.action)).toContain(
+      'hello.provisioned-device',
+    );
+    expectUntouched(impostors, device.uuid);
+    await expectProvisionedEverywhere(env, device, result);
+  });
+
+  it('an update of a device that cannot be reached, then aborted, changes neither the directory nor the certificates', async () => {
+    const device = byName('amt-offline');
+    await (await env.provision(device.uuid)).result();
+    const keyVersion = (await account(device.fqdn))?.keyVersionNumber;
+    const certificates = await env.deps.ca.currentCertificates(device.uuid);
+    const offline = env.fleet.inject({ kind: 'drop' }, device.uuid);
+    const update = await startLifecycle(
+      env.env.client,
+      'update',
+      { deviceUuid: device.uuid, requestedBy: 'carol' },
+      { taskQueue: env.taskQueue },
+    );
+    await parkedAt(update, 'UPD1');
+    await decide(update, 'abort');
+    expect(failureType(await update.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+    env.fleet.clearFaults(offline.id);
+    expect((await account(device.fqdn))?.keyVersionNumber).toBe(keyVersion);
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual(certificates);
+  });
+
+  /** Abort matrix rows before the commit: only this run's certificate is revoked; nothing else moved. */
+  it.each([
+    ['amt-abort-i2', 'I2', 'GenerateKeyPair', false],
+    ['amt-abort-clock', 'OOB8.1', 'SetHighAccuracyTimeSynch', true],
+    ['amt-abort-admin', 'OOB8.4', 'SetAdminAclEntryEx', true],
+    ['amt-abort-commit', 'OOB8.6', 'CommitChanges', true],
+  ] as const)('abort matrix: %s aborted at %s', async (hostName, step, operation, issued) => {
+    const device = byName(hostName);
+    env.fleet.inject({ kind: 'http500', match: operation }, device.uuid);
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, step);
+    await decide(handle, 'abort');
+    expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+    const progress = await handle.query(progressQuery);
+
+    // The certificate this run issued (if it got that far) is revoked; the directory was never touched.
+    const own = await env.deps.ca.certificateForRequest(`${handle.workflowId}/${(await handle.describe()).runId}/I2`);
+    expect(own?.status).toBe(issued ? 'revoked' : undefined);
+    expect(await serials(device.uuid)).toEqual([]);
+    expect(progress.steps.some((s) => s.id === 'I2.undo')).toBe(true);
+    expect(progress.steps.filter((s) => ['I1', 'I3', 'I4'].includes(s.id)).map((s) => s.status)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    expect(await account(device.fqdn)).toBeUndefined();
+    // The firmware never left setup; the record is as before the run.
+    expect(env.fleet.device(device.uuid).nvram().provisioning.state).not.toBe(2);
+    expect((await env.deps.store.devices.require(device.uuid)).provisioningState).toBe('unprovisioned');
+  });
+
+  it('abort matrix: aborted after the commit, the device stays provisioned and every record says so', async () => {
+    const device = byName('amt-abort-power');
+    env.fleet.inject({ kind: 'http500', match: 'SetPowerScheme' }, device.uuid);
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, 'OOB9.3b');
+    await decide(handle, 'abort');
+    expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+
+    const nvram = env.fleet.device(device.uuid).nvram();
+    expect(nvram.provisioning.state).toBe(2);
+    const current = await serials(device.uuid);
+    expect(current).toHaveLength(1);
+    const installed = nvram.certs.map((c) =>
+      new X509Certificate(Buffer.from(c.der, 'base64')).serialNumber.toLowerCase(),
+    );
+    expect(installed).toContain(current[0]!.toLowerCase());
+    const published = await account(device.fqdn);
+    expect(published?.keyVersionNumber).toBe(nvram.kerberos.keyVersion);
+    expect(await env.deps.store.credentials.current(device.uuid, 'amt_admin')).toBeDefined();
+    expect(await env.deps.store.devices.require(device.uuid)).toMatchObject({
+      provisioningState: 'failed',
+      discoveryStatus: 'provisioned',
+      provisioningStage: 'stage-one',
+    });
+    const steps = (await handle.query(progressQuery)).steps;
+    expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
+    expect(steps.filter((s) => s.status === 'compensated')).toEqual([]);
+  });
+
+  it('abort matrix: an aborted re-provision leaves the earlier directory account and certificate', async () => {
+    const device = byName('amt-reprovision');
+    const first = await (await env.provision(device.uuid)).result();
+    const earlier = await account(device.fqdn);
+    // Someone resets the firmware by hand (MEBx): it says hello again, in pre-provisioning.
+    const { setup } = await openDevice(env.deps, { deviceUuid: device.uuid, tls: 'managed', protocol: 'wsman' });
+    await setup.unprovision('full');
+    await env.deps.store.devices.update(device.uuid, { provisioningState: 'unprovisioned' });
+
+    env.fleet.inject({ kind: 'http500', match: 'SetAdminAclEntryEx' }, device.uuid);
+    const again = await env.provision(device.uuid);
+    await parkedAt(again, 'OOB8.4');
+    await decide(again, 'abort');
+    expect(failureType(await again.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+
+    const after = await account(device.fqdn);
+    expect(after?.dn).toBe(earlier?.dn);
+    expect(after?.keyVersionNumber).toBe(earlier?.keyVersionNumber);
+    expect(await serials(device.uuid)).toEqual([first.certificateSerial]);
+  });
+
+  it('kept every password, passphrase and key out of every history', async () => {
+    expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
+  });
+});
