@@ -11,6 +11,7 @@ import type { DeviceUuid } from '../lib/device-uuid';
 import type { DeviceTemplate } from '../lib/pki';
 import type { DeviceSession, ResolvedAccount } from '../lib/provisioning';
 import type { AuditEntry } from '../lib/store/audit';
+import type { ActionResult, TargetSelector } from '../lib/store/collection-actions';
 import type { LifecycleOperation } from '../lib/store/vocabulary';
 
 export type { DeviceUuid } from '../lib/device-uuid';
@@ -18,6 +19,7 @@ export type { DeviceTemplate } from '../lib/pki';
 export type { DeviceSession } from '../lib/provisioning';
 /** One vocabulary for the operations, the site database's (`provisioning_results.operation`). */
 export type { LifecycleOperation } from '../lib/store/vocabulary';
+export type { ActionResult, TargetSelector } from '../lib/store/collection-actions';
 export type ProvisioningMode = 'out-of-band' | 'in-band';
 export type RemovalMode = 'partial' | 'full';
 
@@ -108,6 +110,30 @@ export interface LifecycleActivities {
     input: { session: DeviceSession; update: boolean } & Idempotent,
   ): Promise<{ profiles: number }>;
   unprovisionDevice(input: { session: DeviceSession; mode: RemovalMode }): Promise<void>;
+
+  // Certificate renewal (issue 11 §4): the new certificate in place, then the old one revoked.
+  /** I6 + OOB8.3 on a provisioned device: install `serial` and make it the TLS server's certificate. */
+  switchWebServerCertificate(input: { session: DeviceSession; serial: string }): Promise<{ switched: boolean }>;
+  /** I1 after the switch: every other current AMT web-server certificate of the device, revoked as superseded. */
+  revokeSupersededCertificates(input: { deviceUuid: DeviceUuid; keepSerial: string }): Promise<{ revoked: string[] }>;
+}
+
+/** Collection actions (workflows/collection-action.ts): which devices, and what became of each. */
+export interface CollectionActionActivities {
+  /**
+   * How many devices `selector` names at `now` (ISO 8601, the action's start: a selector in days
+   * reads the same on every attempt and after continue-as-new).
+   */
+  countActionTargets(input: { selector: TargetSelector; now: string }): Promise<{ total: number }>;
+  /** The next page of device UUIDs after `after`, in UUID order; fewer than `limit` at the end. */
+  listActionTargets(input: {
+    selector: TargetSelector;
+    now: string;
+    after?: DeviceUuid;
+    limit: number;
+  }): Promise<{ devices: DeviceUuid[] }>;
+  /** Per-device outcomes into the site database; a device's row takes its latest status. */
+  recordActionResults(input: { actionId: string; results: ActionResult[] }): Promise<void>;
 }
 
 /** OPS1: what a sweep covers — a collection's devices, or an IPv4 range (ports default 16992/16993). */

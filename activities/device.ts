@@ -14,6 +14,8 @@ import {
   profileSecret,
   setAdminPassword,
   setMebxPassword,
+  revokeSupersededWebServerCertificates,
+  switchWebServerCertificate,
   unprovisionDevice,
   verifyOneTimePassword,
   type DeviceSession,
@@ -41,6 +43,8 @@ type DeviceActivities = Pick<
   | 'setPowerPolicy'
   | 'configureNetworkAuthentication'
   | 'unprovisionDevice'
+  | 'switchWebServerCertificate'
+  | 'revokeSupersededCertificates'
 >;
 
 /**
@@ -129,5 +133,10 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
     },
 
     unprovisionDevice: ({ session, mode }) => unprovisionDevice(deps, session, mode),
+
+    switchWebServerCertificate: ({ session, serial }) => switchWebServerCertificate(deps, session, serial),
+    revokeSupersededCertificates: async ({ deviceUuid, keepSerial }) => ({
+      revoked: await revokeSupersededWebServerCertificates(deps, deviceUuid, keepSerial),
+    }),
   };
 }

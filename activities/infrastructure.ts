@@ -24,6 +24,8 @@ type InfrastructureActivities = Pick<
  */
 function deviceAfter(operation: LifecycleOperation, outcome: 'succeeded' | 'failed' | 'aborted'): DevicePatch {
   if (outcome !== 'succeeded') return { provisioningState: 'failed' };
+  // A renewed certificate or a rotated password leaves a provisioned device provisioned.
+  if (operation === 'renew_certificate' || operation === 'rotate_password') return { provisioningState: 'provisioned' };
   return operation === 'provision' || operation === 'update'
     ? { provisioningState: 'provisioned', discoveryStatus: 'provisioned' }
     : { provisioningState: 'unprovisioned', discoveryStatus: 'not_provisioned' };

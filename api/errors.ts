@@ -6,7 +6,14 @@ import { OperationInFlightError } from '../runtime/lifecycle-client';
 
 /** Stable codes of the API's own errors; store codes (`DEVICE_NOT_FOUND`, …) pass through unchanged. */
 export type ApiErrorCode =
-  'INVALID_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'NO_RUN' | 'OPERATION_IN_FLIGHT' | 'DECISION_REFUSED' | 'INTERNAL';
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'NO_RUN'
+  | 'OPERATION_IN_FLIGHT'
+  | 'DECISION_REFUSED'
+  | 'INTERNAL';
 
 /** An error the API answers with: HTTP status, stable code, a message a human can act on. */
 export class ApiError extends Error {
@@ -44,6 +51,9 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   COLLECTION_NOT_FOUND: 404,
   PROFILE_NOT_FOUND: 404,
   DEVICE_ALREADY_IMPORTED: 409,
+  PRINCIPAL_NOT_FOUND: 404,
+  PRINCIPAL_EXISTS: 409,
+  TOKEN_NOT_FOUND: 404,
 };
 
 const CONSOLE_STATUS: Record<ConsoleErrorCode, number> = {

@@ -20,6 +20,9 @@ import { createHelloService } from './hello-service';
 import { buildApiServer } from './server';
 import { apiTokens, codecServerToken, type ApiTokens } from './tokens';
 
+/** The first start's administrator token, under `<stateDir>/keys/` (the CLI reads it there by default). */
+export const ADMINISTRATOR_TOKEN_FILE = 'api-operator.token';
+
 export interface Stoppable {
   stop(): Promise<void>;
 }
@@ -70,7 +73,10 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
   });
   await api.listen({ host, port: apiPort });
-  deps.logger.info({ url: `http://${host}:${apiPort}`, tokens: writeTokenFiles(deps.config, tokens) }, 'API listening');
+  deps.logger.info(
+    { url: `http://${host}:${apiPort}`, tokens: await writeTokenFiles(deps.config, deps.store, tokens, deps.logger) },
+    'API listening',
+  );
   try {
     const hello = await startHelloListener({
       host,
@@ -94,13 +100,30 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
   }
 }
 
-/** The API tokens for operators and agents, in files beside the key-encryption key (mode 0600). */
-function writeTokenFiles(config: Pick<AmtflowConfig, 'stateDir'>, tokens: ApiTokens): Record<string, string> {
+/**
+ * The agent's token, and on the first start (no principal yet) the token of the `administrator`
+ * principal, in files beside the key-encryption key (mode 0600) — never in the log. The
+ * administrator's token is stored only hashed, so its file is the one copy: later starts leave it
+ * as it is (the administrator issues further tokens with `amtflow principals token`).
+ */
+async function writeTokenFiles(
+  config: Pick<AmtflowConfig, 'stateDir'>,
+  store: Store,
+  tokens: ApiTokens,
+  logger: pino.Logger,
+): Promise<Record<string, string>> {
   const dir = path.join(config.stateDir, 'keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { operator: path.join(dir, 'api-operator.token'), agent: path.join(dir, 'api-agent.token') };
-  writeFileSync(files.operator, `${tokens.operator}\n`, { mode: 0o600 });
+  const files = { administrator: path.join(dir, ADMINISTRATOR_TOKEN_FILE), agent: path.join(dir, 'api-agent.token') };
   writeFileSync(files.agent, `${tokens.agent}\n`, { mode: 0o600 });
+  const first = await store.principals.bootstrapAdministrator();
+  if (first) {
+    writeFileSync(files.administrator, `${first.token}\n`, { mode: 0o600 });
+    logger.info(
+      { principal: first.principal, tokenFile: files.administrator },
+      'first start: created the administrator principal; its API token is in the file named here',
+    );
+  }
   return files;
 }
 

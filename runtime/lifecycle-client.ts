@@ -5,7 +5,14 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { DeviceUuid, LifecycleOperation, ProvisioningMode, RemovalMode } from '../activities/contract';
-import { provisionDevice, removeProvisioning, renameOrMoveDevice, updateManagementController } from '../workflows';
+import {
+  provisionDevice,
+  removeProvisioning,
+  renameOrMoveDevice,
+  renewDeviceCertificate,
+  rotateAdminPassword,
+  updateManagementController,
+} from '../workflows';
 import {
   operatorDecisionUpdate,
   progressQuery,
@@ -35,6 +42,8 @@ const WORKFLOWS = {
   update: updateManagementController,
   remove: removeProvisioning,
   rename_or_move: renameOrMoveDevice,
+  renew_certificate: renewDeviceCertificate,
+  rotate_password: rotateAdminPassword,
 } as const satisfies Record<LifecycleOperation, unknown>;
 
 export type LifecycleInputs = {
@@ -89,6 +98,11 @@ export function operatorCommands(client: Client, options: LifecycleClientOptions
     update: (deviceUuid: DeviceUuid, operator: string) => start('update', { deviceUuid, requestedBy: operator }),
     remove: (deviceUuid: DeviceUuid, mode: RemovalMode, operator: string) =>
       start('remove', { deviceUuid, mode, requestedBy: operator }),
+    /** Issue 11 §4, on demand: what the renewal and rotation schedules start. */
+    renewCertificate: (deviceUuid: DeviceUuid, operator: string) =>
+      start('renew_certificate', { deviceUuid, requestedBy: operator }),
+    rotatePassword: (deviceUuid: DeviceUuid, operator: string) =>
+      start('rotate_password', { deviceUuid, requestedBy: operator }),
     rename: (
       deviceUuid: DeviceUuid,
       target: { hostName: string; domain: string; mode: ProvisioningMode },

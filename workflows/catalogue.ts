@@ -349,6 +349,66 @@ export const RENAME = {
   }),
 } as const;
 
+/**
+ * Certificate renewal of a provisioned device (issue 11 §4): provisioning's own requirements, in the
+ * order a renewal needs them — the new certificate requested (I2), installed and served (I6, with
+ * OOB8.3's TLS credential context), and only then the old one revoked (I1).
+ */
+export const RENEWAL = {
+  login: step({
+    id: 'OOB6',
+    title: 'log in to the provisioned device',
+    stage: 'connect',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  request: step({
+    id: 'I2',
+    title: 'request the renewed web-server certificate',
+    stage: 'renew',
+    activity: 'requestWebServerCertificate',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  install: step({
+    id: 'I6',
+    title: 'install the certificate and switch the AMT TLS server to it',
+    stage: 'renew',
+    activity: 'switchWebServerCertificate',
+    retry: 'idempotent',
+    ...READ_FIRST,
+  }),
+  revoke: step({
+    id: 'I1',
+    title: 'revoke the superseded web-server certificate',
+    stage: 'renew',
+    activity: 'revokeSupersededCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
+/** AMT remote admin password rotation (issue 11 §4): I8's random strong password, set write-ahead. */
+export const ROTATION = {
+  login: step({
+    id: 'OOB6',
+    title: 'log in to the provisioned device',
+    stage: 'connect',
+    activity: 'loginWithDigest',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
+  adminPassword: step({
+    id: 'I8',
+    title: 'reset the remote admin password to a random strong password',
+    stage: 'rotate',
+    activity: 'setAdminPassword',
+    retry: 'idempotent',
+    ...READ_FIRST,
+  }),
+} as const;
+
 /** Undo actions run on abort; they are steps too, so they show in the UI with their spec ids. */
 export const UNDO = {
   revoke: step({
@@ -426,3 +486,9 @@ export const REMOVAL_STEPS: readonly Step[] = [
 
 /** REN1–REN3: automatic provisioning off, full removal, wait for the rename, automatic provisioning on. */
 export const RENAME_STEPS: readonly Step[] = [RENAME.disable, ...REMOVAL_STEPS, RENAME.wait, RENAME.enable];
+
+/** Renewal: validation, login, the new certificate requested and served, the old one revoked, the result. */
+export const RENEWAL_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(RENEWAL), REPORT.result];
+
+/** Rotation: validation, login, the new admin password (write-ahead, verified), the result. */
+export const ROTATION_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(ROTATION), REPORT.result];

@@ -163,6 +163,45 @@ export const listenersSchema = z
   })
   .strict();
 
+/** Seconds, minutes, hours or days, e.g. `15 minutes`, `1 day` (Temporal's duration strings). */
+const duration = z
+  .string()
+  .regex(/^\d{1,6} (seconds?|minutes?|hours?|days?)$/, 'must be a duration such as "30 seconds", "15 minutes" or "1 day"');
+
+/**
+ * Throttling of collection-wide work, the out-of-band service point's: at most `maxConcurrent`
+ * devices at a time, and `batchDelay` between one batch and the next.
+ */
+export const throttleSchema = z
+  .object({
+    maxConcurrent: z.number().int().min(1).max(500).default(10),
+    batchDelay: duration.default('5 seconds'),
+  })
+  .strict();
+
+/**
+ * The Temporal Schedules amtflow keeps (issue 11 §4), created or brought up to date at start.
+ * `automaticProvisioning.every`: how often each collection with automatic provisioning sweeps its
+ * devices that said hello and are not provisioned. `certificateRenewal.daysBeforeExpiry`: an AMT
+ * web-server certificate is renewed this many days before it expires (Configuration Manager's
+ * default, 42). `passwordRotation.days`: the AMT remote admin password is rotated when older.
+ */
+export const schedulesSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    throttle: throttleSchema.default({ maxConcurrent: 10, batchDelay: '5 seconds' }),
+    automaticProvisioning: z.object({ every: duration.default('1 hour') }).strict().default({ every: '1 hour' }),
+    certificateRenewal: z
+      .object({ every: duration.default('1 day'), daysBeforeExpiry: z.number().int().min(1).max(3650).default(42) })
+      .strict()
+      .default({ every: '1 day', daysBeforeExpiry: 42 }),
+    passwordRotation: z
+      .object({ every: duration.default('1 day'), days: z.number().int().min(1).max(3650).default(28) })
+      .strict()
+      .default({ every: '1 day', days: 28 }),
+  })
+  .strict();
+
 /** An address of the loopback network 127.0.0.0/8, where the dev setup gives each server its own. */
 const loopbackIp = z
   .string()
@@ -211,6 +250,13 @@ export const configSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    schedules: schedulesSchema.default({
+      enabled: true,
+      throttle: { maxConcurrent: 10, batchDelay: '5 seconds' },
+      automaticProvisioning: { every: '1 hour' },
+      certificateRenewal: { every: '1 day', daysBeforeExpiry: 42 },
+      passwordRotation: { every: '1 day', days: 28 },
+    }),
     dev: devSchema.default({ dcIp: '127.77.0.1', demoDevices: 3, demoFirstIp: '127.20.0.1' }),
   })
   .strict();
@@ -219,3 +265,5 @@ export type AmtflowConfig = z.infer<typeof configSchema>;
 export type DirectoryConfig = z.infer<typeof directorySchema>;
 export type CaConfig = z.infer<typeof caSchema>;
 export type AmtConfig = z.infer<typeof amtSchema>;
+export type SchedulesConfig = z.infer<typeof schedulesSchema>;
+export type ThrottleConfig = z.infer<typeof throttleSchema>;

@@ -11,7 +11,11 @@ export type ProvisioningErrorCode =
   /** A Kerberos account of the profile has no SID among those resolved in the directory (I8). */
   | 'PRINCIPAL_NOT_FOUND'
   /** The firmware does not offer the profile's power package (OOB9.3). */
-  | 'POWER_PACKAGE_UNAVAILABLE';
+  | 'POWER_PACKAGE_UNAVAILABLE'
+  /** Renewal: the certificate named is not an AMT web-server certificate of the device. */
+  | 'CERTIFICATE_NOT_FOR_DEVICE'
+  /** Renewal: the device committed the new TLS credential context but still serves another certificate. */
+  | 'TLS_CERTIFICATE_NOT_SERVED';
 
 /** A device or settings profile a step cannot work with as it stands; retrying the same call changes nothing. */
 export class ProvisioningError extends FinalError<ProvisioningErrorCode> {

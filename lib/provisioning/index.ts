@@ -7,5 +7,6 @@ export * from './device-session';
 export * from './errors';
 export * from './profile';
 export * from './removal';
+export * from './renewal';
 export * from './stage-one';
 export * from './stage-two';

@@ -65,6 +65,21 @@ const patchSchema = z.strictObject({
 });
 export type DevicePatch = z.input<typeof patchSchema>;
 
+const searchSchema = z.strictObject({
+  collections: z.union([z.literal('all'), z.array(z.string())]),
+  collection: collectionNameSchema.optional(),
+  provisioningState: z.enum(PROVISIONING_STATES).optional(),
+  discoveryStatus: z.enum(DISCOVERY_STATUSES).optional(),
+  amtVersion: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,5}){0,3}$/, 'must be a version or its prefix, such as 11 or 11.8.50')
+    .optional(),
+  text: text(1, 253).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+  offset: z.number().int().min(0).default(0),
+});
+export type DeviceSearch = z.input<typeof searchSchema>;
+
 export interface AutomaticProvisioning {
   /** Whether a hello or an agent report from this device may start provisioning by itself. */
   enabled: boolean;
@@ -173,6 +188,31 @@ export function deviceRepository(db: Kysely<Schema>) {
       if (filter.collection !== undefined) query = query.where('collection', '=', filter.collection);
       if (filter.discoveryStatus !== undefined) query = query.where('discovery_status', '=', filter.discoveryStatus);
       return (await query.execute()).map(toDevice);
+    },
+
+    /**
+     * The inventory (issue 11 §2): devices matching every filter given, ordered by FQDN then UUID,
+     * one page at a time. `collections` limits the search to what the caller may view (`'all'`
+     * includes devices in no collection); `text` matches anywhere in the FQDN, case-insensitively;
+     * `amtVersion` matches a version or its prefix (`11` finds 11.8.50). `total` counts every match.
+     */
+    async search(filter: DeviceSearch): Promise<{ devices: Device[]; total: number }> {
+      const f = parseInput(searchSchema, filter, 'device search');
+      if (f.collections !== 'all' && f.collections.length === 0) return { devices: [], total: 0 };
+      let query = db.selectFrom('devices');
+      if (f.collections !== 'all') query = query.where('collection', 'in', f.collections);
+      if (f.collection !== undefined) query = query.where('collection', '=', f.collection);
+      if (f.provisioningState !== undefined) query = query.where('provisioning_state', '=', f.provisioningState);
+      if (f.discoveryStatus !== undefined) query = query.where('discovery_status', '=', f.discoveryStatus);
+      if (f.amtVersion !== undefined)
+        query = query.where((eb) =>
+          eb.or([eb('amt_version', '=', f.amtVersion as string), eb('amt_version', 'like', `${f.amtVersion}.%`)]),
+        );
+      if (f.text !== undefined)
+        query = query.where('fqdn', 'like', `%${f.text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      const count = await query.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const rows = await query.selectAll().orderBy('fqdn').orderBy('uuid').limit(f.limit).offset(f.offset).execute();
+      return { devices: rows.map(toDevice), total: Number(count.n) };
     },
 
     async findByFqdn(fqdn: string): Promise<Device[]> {

@@ -12,7 +12,10 @@ export type StoreErrorCode =
   | 'CREDENTIAL_NOT_FOUND'
   | 'CREDENTIAL_NOT_PENDING'
   | 'PROVISIONING_ACCOUNT_NOT_FOUND'
-  | 'IDEMPOTENCY_CONFLICT';
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'PRINCIPAL_NOT_FOUND'
+  | 'PRINCIPAL_EXISTS'
+  | 'TOKEN_NOT_FOUND';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `wireless.0.priority`. */

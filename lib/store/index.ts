@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
+import { collectionActionRepository } from './collection-actions';
 import { collectionRepository } from './collections';
 import { consoleRepository } from './console';
 import { contactRepository } from './contacts';
@@ -9,6 +10,7 @@ import type { Database } from './database';
 import { deviceRepository } from './devices';
 import { directoryObjectRepository } from './directory-objects';
 import { otpRepository } from './otp';
+import { principalRepository } from './principals';
 import { profileRepository } from './profiles';
 import { resultRepository } from './results';
 import type { Schema } from './schema';
@@ -17,6 +19,7 @@ import { inTransaction } from './transaction';
 function repositories(db: Kysely<Schema>, box: SecretBox) {
   return {
     audit: auditRepository(db),
+    collectionActions: collectionActionRepository(db),
     collections: collectionRepository(db),
     console: consoleRepository(db),
     contacts: contactRepository(db),
@@ -24,6 +27,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
     devices: deviceRepository(db),
     directoryObjects: directoryObjectRepository(db),
     otp: otpRepository(db),
+    principals: principalRepository(db),
     profiles: profileRepository(db, box),
     results: resultRepository(db),
   };
@@ -55,11 +59,13 @@ export { idempotencyKey, normaliseDeviceUuid } from './fields';
 export type { Device, DevicePatch, ImportComputer, AutomaticProvisioning } from './devices';
 export type { Collection, CollectionInput } from './collections';
 export type { DiscoveryObservation, RedirectionKind, RedirectionOutcome, RedirectionSession } from './console';
+export type { ActionResult, TargetSelector } from './collection-actions';
 export type { CandidateRef, Credential, CredentialRef, DigestCandidate, ProvisioningAccount } from './credentials';
 export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';
 export type { OtpReport, OtpReportInput, OtpVerification } from './otp';
 export type { SettingsProfile } from './profiles';
+export type { ApiTokenInfo, Principal, PrincipalInput } from './principals';
 export { profileSecretName, type AmtSettings, type AmtSettingsInput } from './profile-settings';
 export type { ProvisioningResult, ResultInput } from './results';
 export * from './vocabulary';

@@ -40,8 +40,20 @@ export type DirectoryObjectStatus = (typeof DIRECTORY_OBJECT_STATUSES)[number];
 export const OTP_ALGORITHMS = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 } as const;
 export type OtpAlgorithm = keyof typeof OTP_ALGORITHMS;
 
-export const LIFECYCLE_OPERATIONS = ['provision', 'update', 'remove', 'rename_or_move'] as const;
+/** Mirrors provisioning_results.operation (0002_core.sql, widened by 0008_collection_actions.sql). */
+export const LIFECYCLE_OPERATIONS = [
+  'provision',
+  'update',
+  'remove',
+  'rename_or_move',
+  'renew_certificate',
+  'rotate_password',
+] as const;
 export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 
 export const RESULT_OUTCOMES = ['succeeded', 'failed', 'aborted'] as const;
 export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
+
+/** Per-device outcome of a collection action (0008_collection_actions.sql). */
+export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed'] as const;
+export type ActionResultStatus = (typeof ACTION_RESULT_STATUSES)[number];

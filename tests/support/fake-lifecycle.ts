@@ -59,6 +59,8 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
     setPowerPolicy: act('setPowerPolicy', { changed: true }),
     configureNetworkAuthentication: act('configureNetworkAuthentication', { profiles: 0 }),
     unprovisionDevice: act('unprovisionDevice', undefined),
+    switchWebServerCertificate: act('switchWebServerCertificate', { switched: true }),
+    revokeSupersededCertificates: act('revokeSupersededCertificates', { revoked: ['0a1b2b'] }),
   };
   // Like the real one, the login tries the session's last credential first and reports it.
   const login = activities.loginWithDigest;

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { DiscoveryStatus } from '../vocabulary';
 
-/** Table types of lib/store/migrations/0006_console.sql (OPS1, OPS3). */
+/** Table types of lib/store/migrations/0009_console.sql (OPS1, OPS3). */
 export interface DiscoveredAddressesTable {
   host: string;
   http_port: number;

@@ -46,7 +46,7 @@ export interface DevicesTable {
   windows_computer_dn: string | null;
   amt_version: string | null;
   discovery_status: Generated<DiscoveryStatus>;
-  /** When discovery_status was last determined (OPS1; migration 0006_console). */
+  /** When discovery_status was last determined (OPS1; migration 0009_console). */
   discovery_seen_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   provisioning_state: Generated<ProvisioningState>;
   provisioning_stage: string | null;

@@ -16,18 +16,19 @@ import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
 import { parseDeviceUuid } from '../../../lib/device-uuid';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
-import { capturingLogger, importDevice } from './support';
+import { capturingLogger, importDevice, principalWith } from './support';
 
 const run = promisify(execFile);
 const tokens = apiTokens(Buffer.alloc(32, 3));
-const asOperator = { authorization: `Bearer ${tokens.operator}`, 'x-amtflow-operator': 'alice' };
 
 describe('HTTP API', () => {
   let env: TestWorkflowEnvironment;
   let deps: TestDeps;
+  let asOperator: { authorization: string };
   beforeAll(async () => {
     env = await connectTestEnv();
     deps = await createTestDeps({ directory: false });
+    asOperator = await principalWith(deps.store, 'alice', [{ collection: '*', role: 'administrator' }]);
   });
   afterAll(async () => {
     await deps?.cleanup();
@@ -96,24 +97,24 @@ describe('HTTP API', () => {
     await app.close();
   });
 
-  it('requires the operator token on operator routes, audits the refusal, and keeps the two tokens apart', async () => {
+  it("requires a principal's token on operator routes, audits the refusal, and keeps agent and operator tokens apart", async () => {
     const app = await api(uniqueQueue('api-token'));
     const uuid = newDeviceUuid();
     const body = { uuid, hostName: 'pc1', domain: 'corp.example.test' };
     const none = await app.inject({ method: 'POST', url: '/api/v1/devices', payload: body });
     expect(none.statusCode).toBe(401);
-    expect(none.json()).toEqual({ code: 'UNAUTHORIZED', message: expect.stringContaining('operator token') });
+    expect(none.json()).toEqual({ code: 'UNAUTHORIZED', message: expect.stringContaining('API token') });
     const agentToken = { authorization: `Bearer ${tokens.agent}` };
     const wrong = await app.inject({ method: 'GET', url: `/api/v1/devices/${uuid}/progress`, headers: agentToken });
     expect(wrong.statusCode).toBe(401);
     expect(await deps.store.devices.get(uuid)).toBeUndefined();
     expect(await deps.store.audit.forTarget(uuid)).toEqual([
-      expect.objectContaining({ action: 'api.get /devices/:uuid/progress', outcome: 'denied', actor: 'api' }),
+      expect.objectContaining({ action: 'api.get /devices/:uuid/progress', outcome: 'denied', actor: 'anonymous' }),
     ]);
     const report = { uuid, otpHash: 'ab'.repeat(32), amtVersion: '11.8.50', sku: '16392', wiredIpAddress: '10.0.0.5' };
     const agentWithOperatorToken = await app.inject({
       method: 'POST',
-      url: `/api/v1/agent/${tokens.operator}/reports`,
+      url: `/api/v1/agent/${asOperator.authorization.slice(7)}/reports`,
       payload: report,
     });
     expect(agentWithOperatorToken.statusCode).toBe(401);
@@ -260,6 +261,7 @@ describe('HTTP API', () => {
     const app = await api(taskQueue);
     const uuid = await importDevice(deps.store, false);
     const url = `/api/v1/devices/${uuid}`;
+    const asBob = await principalWith(deps.store, 'bob', [{ collection: '*', role: 'manage' }]);
     const fake = fakeLifecycleActivities({ commitSetup: ['fail', 'fail', 'fail'] });
     const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
     await worker.runUntil(async () => {
@@ -274,12 +276,12 @@ describe('HTTP API', () => {
         100,
       );
       const decide = (payload: object) =>
-        app.inject({ method: 'POST', url: `${url}/decision`, headers: asOperator, payload });
-      const skip = await decide({ action: 'skip', operator: 'bob', step: 'OOB8.6' });
+        app.inject({ method: 'POST', url: `${url}/decision`, headers: asBob, payload });
+      const skip = await decide({ action: 'skip', step: 'OOB8.6' });
       expect(skip.statusCode).toBe(409);
       expect(skip.json()).toEqual({ code: 'DECISION_REFUSED', message: expect.stringContaining('may not be skipped') });
-      expect((await decide({ action: 'pause', operator: 'bob' })).json().code).toBe('INVALID_REQUEST');
-      const retry = await decide({ action: 'retry', operator: 'bob', step: 'OOB8.6', reason: 'device rebooted' });
+      expect((await decide({ action: 'pause' })).json().code).toBe('INVALID_REQUEST');
+      const retry = await decide({ action: 'retry', step: 'OOB8.6', reason: 'device rebooted' });
       expect(retry.statusCode).toBe(200);
       expect(retry.json().state).toBe('running');
       await env.client.workflow.getHandle(deviceWorkflowId(uuid)).result();
@@ -289,7 +291,7 @@ describe('HTTP API', () => {
       audit.filter((a) => a.action === 'api.post /devices/:uuid/decision').map((a) => [a.actor, a.outcome]),
     ).toEqual([
       ['bob', 'failure'],
-      ['alice', 'failure'],
+      ['bob', 'failure'],
       ['bob', 'success'],
     ]);
     await app.close();

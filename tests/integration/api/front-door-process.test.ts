@@ -93,7 +93,7 @@ describe('front door and worker as separate processes', () => {
     const token = readFileSync(path.join(env.deps.stateDir, 'keys', 'api-operator.token'), 'utf8').trim();
     const response = await fetch(`http://127.0.0.1:${listeners.apiPort}/api/v1/devices/${device.uuid}/provision`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-amtflow-operator': 'e2e' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: '{}',
     });
     expect(response.status).toBe(202);

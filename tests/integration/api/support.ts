@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 import type { DeviceUuid } from '../../../lib/device-uuid';
+import type { Role } from '../../../lib/rights';
 import { createStore, type Store } from '../../../lib/store';
 import { openDatabase, type Database } from '../../../lib/store/database';
 import { newDeviceUuid } from '../../support/device-uuid';
@@ -37,4 +38,16 @@ export async function importDevice(store: Store, automaticProvisioning: boolean)
     collection,
   });
   return uuid;
+}
+
+/** A principal with the given roles and a fresh token for it: the `Authorization` header to send. */
+export async function principalWith(
+  store: Store,
+  name: string,
+  grants: ReadonlyArray<{ collection: string; role: Role }>,
+): Promise<{ authorization: string }> {
+  if (!(await store.principals.get(name))) await store.principals.create({ name });
+  for (const grant of grants) await store.principals.grant(name, grant);
+  const { token } = await store.principals.issueToken(name, 'test');
+  return { authorization: `Bearer ${token}` };
 }

@@ -31,7 +31,7 @@ describe('amtflow sol / ider / power', () => {
   let enabled: DeviceUuid;
   let disabled: DeviceUuid;
   let dir: string;
-  const token = apiTokens(Buffer.alloc(32, 9)).operator;
+  let token: string;
   const image = randomBytes(48 * CD);
   let imagePath: string;
 
@@ -64,6 +64,11 @@ describe('amtflow sol / ider / power', () => {
       host: two!.address,
       adminPassword: PASSWORD,
     });
+    // An operator who may manage both collections (P7 "Manage management controllers").
+    await c.deps.store.principals.create({ name: 'dana' });
+    for (const collection of ['consoles', 'plain'])
+      await c.deps.store.principals.grant('dana', { collection, role: 'manage' });
+    token = (await c.deps.store.principals.issueToken('dana', 'test')).token;
     api = await buildApiServer({
       store: c.deps.store,
       client: c.env.client,
@@ -78,7 +83,7 @@ describe('amtflow sol / ider / power', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'amtflow-cli-ider-'));
     imagePath = path.join(dir, 'rescue.iso');
     await writeFile(imagePath, image);
-  });
+  }, 240_000);
   afterAll(async () => {
     await api?.close();
     await c?.stop();
@@ -111,7 +116,7 @@ describe('amtflow sol / ider / power', () => {
     expect(await sol.exit).toBe(0);
     expect(sol.out() + sol.err()).not.toContain(PASSWORD);
     const [record] = await c.deps.store.console.sessions(enabled);
-    expect(record).toMatchObject({ kind: 'sol', outcome: 'closed' });
+    expect(record).toMatchObject({ kind: 'sol', actor: 'dana', outcome: 'closed' });
     expect(record!.endedAt).not.toBeNull();
   });
 
@@ -132,7 +137,7 @@ describe('amtflow sol / ider / power', () => {
       10_000,
       20,
     );
-    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({ kind: 'ider' });
+    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({ kind: 'ider', actor: 'dana' });
   });
 
   it('refuses sessions the settings profile disabled, with a non-zero exit', async () => {
@@ -146,7 +151,7 @@ describe('amtflow sol / ider / power', () => {
   });
 
   it('amtflow power reads and switches a device through the power workflow', async () => {
-    const read = cli('power', enabled, 'read', '--json');
+    const read = cli('--json', 'power', enabled, 'read');
     expect(await read.exit).toBe(0);
     expect(JSON.parse(read.out())).toMatchObject({ outcome: 'read', state: 'on' });
     // The other device: no redirection session was ever open there (the firmware refuses power-off

@@ -24,6 +24,9 @@ describe('replay of committed histories', () => {
         'remove-partial.json',
         'remove-full.json',
         'rename.json',
+        'renew-certificate.json',
+        'rotate-password.json',
+        'collection-action.json',
       ]),
     );
   });

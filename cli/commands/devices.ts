@@ -1,0 +1,106 @@
+/**
+ * A device's lifecycle from the CLI: import, provision, update, remove, rename (and rename-complete),
+ * progress and the operator's decision, each one call of the HTTP API (api/routes/devices.ts).
+ */
+import { Argument, Option, type Command } from 'commander';
+import type { DeviceUuid } from '../../lib/device-uuid';
+import type { Progress } from '../../workflows/messages';
+import { deviceUuid, withContext } from '../context';
+import { formatProgress } from '../progress';
+
+const started = (answer: { workflowId: string }) => answer.workflowId;
+
+export function registerDeviceCommands(program: Command): void {
+  program
+    .command('provision')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description('provision a device (OOB/IB)')
+    .addOption(new Option('--mode <mode>').choices(['out-of-band', 'in-band']).default('out-of-band'))
+    .action((uuid: DeviceUuid, o: { mode: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post<{ workflowId: string }>(`/devices/${uuid}/provision`, { mode: o.mode }), started),
+      ),
+    );
+
+  program
+    .command('update')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description('re-apply the current settings to a provisioned device (UPD1–UPD4)')
+    .action((uuid: DeviceUuid, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post<{ workflowId: string }>(`/devices/${uuid}/update`, {}), started),
+      ),
+    );
+
+  program
+    .command('remove')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description('remove provisioning information (DEP1–DEP3)')
+    .addOption(new Option('--mode <mode>').choices(['partial', 'full']).makeOptionMandatory())
+    .action((uuid: DeviceUuid, o: { mode: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post<{ workflowId: string }>(`/devices/${uuid}/remove`, { mode: o.mode }), started),
+      ),
+    );
+
+  program
+    .command('rename')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description('rename or move a device to another domain (REN1–REN3)')
+    .requiredOption('--host-name <name>')
+    .requiredOption('--domain <domain>')
+    .addOption(new Option('--mode <mode>').choices(['out-of-band', 'in-band']).default('out-of-band'))
+    .action((uuid: DeviceUuid, o: { hostName: string; domain: string; mode: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(
+          await c.api.post<{ workflowId: string }>(`/devices/${uuid}/rename`, {
+            hostName: o.hostName,
+            domain: o.domain,
+            mode: o.mode,
+          }),
+          started,
+        ),
+      ),
+    );
+
+  program
+    .command('rename-complete')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description('tell a rename run that the rename or move has taken place (REN2)')
+    .requiredOption('--host-name <name>')
+    .requiredOption('--domain <domain>')
+    .action((uuid: DeviceUuid, o: { hostName: string; domain: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(
+          await c.api.post<{ workflowId: string }>(`/devices/${uuid}/rename-complete`, {
+            hostName: o.hostName,
+            domain: o.domain,
+          }),
+          () => undefined,
+        ),
+      ),
+    );
+
+  program
+    .command('progress')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description("show every step of the device's current or last run")
+    .action((uuid: DeviceUuid, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.get<Progress>(`/devices/${uuid}/progress`), formatProgress),
+      ),
+    );
+
+  program
+    .command('decide')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .addArgument(new Argument('<action>', 'retry, skip or abort').choices(['retry', 'skip', 'abort']))
+    .description('decide a run waiting for an operator: retry, skip (where allowed) or abort')
+    .option('--step <id>', 'the step the decision is for (refused if the run waits elsewhere)')
+    .option('--reason <text>')
+    .action((uuid: DeviceUuid, action: string, o: { step?: string; reason?: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post<Progress>(`/devices/${uuid}/decision`, { action, ...o }), formatProgress),
+      ),
+    );
+}

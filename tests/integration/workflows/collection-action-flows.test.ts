@@ -1,0 +1,187 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ActionResult, CollectionActionActivities, DeviceUuid } from '../../../activities/contract';
+import { collectionActions } from '../../../runtime/collection-action-client';
+import { startLifecycle } from '../../../runtime/lifecycle-client';
+import { waitFor } from '../../../scripts/lib/process';
+import { progressQuery } from '../../../workflows/messages';
+import { newDeviceUuid } from '../../support/device-uuid';
+import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
+
+/**
+ * The collection action's and the scheduled flows' own logic, with activities that only record
+ * their calls: renewal and rotation step order, per-device outcomes under the one-run-per-device
+ * rule, and an action that carries on after its worker stopped. The same flows against the
+ * emulator are in tests/integration/schedules. Also keeps their replay fixtures
+ * (AMTFLOW_WRITE_FIXTURES=1).
+ */
+const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
+
+async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.AMTFLOW_WRITE_FIXTURES !== '1') return;
+  writeFileSync(path.join(FIXTURES, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+}
+
+/** The site database's part of a collection action, in memory: a fixed device list and the recorded results. */
+function fakeTargets(devices: DeviceUuid[]) {
+  const recorded = new Map<DeviceUuid, ActionResult>();
+  const activities: CollectionActionActivities = {
+    countActionTargets: async () => ({ total: devices.length }),
+    listActionTargets: async ({ after, limit }) => ({
+      devices: [...devices]
+        .sort()
+        .filter((d) => !after || d > after)
+        .slice(0, limit),
+    }),
+    recordActionResults: async ({ results }) => {
+      for (const r of results) recorded.set(r.device, r);
+    },
+  };
+  return { activities, recorded };
+}
+
+describe('collection action and scheduled flows (fake activities)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await connectTestEnv();
+  });
+  afterAll(async () => env?.teardown());
+
+  it('renews a certificate: request, switch, then revoke the old one', async () => {
+    const fake = fakeLifecycleActivities();
+    const taskQueue = uniqueQueue('renewal');
+    const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+    await worker.runUntil(async () => {
+      const handle = await startLifecycle(
+        env.client,
+        'renew_certificate',
+        { deviceUuid: newDeviceUuid(), requestedBy: 'schedule' },
+        { taskQueue },
+      );
+      expect(await handle.result()).toMatchObject({ certificateSerial: '0a1b2c', revoked: ['0a1b2b'] });
+      expect(fake.names()).toEqual([
+        'loadImportedDevice',
+        'probeAmtVersion',
+        'loginWithDigest',
+        'requestWebServerCertificate',
+        'switchWebServerCertificate',
+        'revokeSupersededCertificates',
+        'recordResult',
+      ]);
+      await keepHistory(handle, 'renew-certificate');
+    });
+  });
+
+  it('rotates the admin password write-ahead and records the result', async () => {
+    const fake = fakeLifecycleActivities();
+    const taskQueue = uniqueQueue('rotation');
+    const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+    await worker.runUntil(async () => {
+      const handle = await startLifecycle(
+        env.client,
+        'rotate_password',
+        { deviceUuid: newDeviceUuid(), requestedBy: 'schedule' },
+        { taskQueue },
+      );
+      expect(await handle.result()).toMatchObject({ credentialRef: 'admin:2' });
+      expect(fake.names()).toEqual([
+        'loadImportedDevice',
+        'probeAmtVersion',
+        'loginWithDigest',
+        'setAdminPassword',
+        'recordResult',
+      ]);
+      await keepHistory(handle, 'rotate-password');
+    });
+  });
+
+  it('reports busy, refused and succeeded devices, and carries on after its worker stopped', async () => {
+    const devices = Array.from({ length: 12 }, () => newDeviceUuid()).sort();
+    const targets = fakeTargets(devices);
+    // Every P4 check of the third device is refused: its run ends at validation.
+    const refusedDevice = devices[2]!;
+    const lifecycle = fakeLifecycleActivities();
+    const checkDirectory = lifecycle.activities.checkDirectoryPrerequisites;
+    lifecycle.activities.checkDirectoryPrerequisites = async (input) => {
+      if (input.deviceUuid === refusedDevice) {
+        throw ApplicationFailure.nonRetryable('pc1.fabrikam.test is in another forest', 'DIFFERENT_FOREST');
+      }
+      return checkDirectory(input);
+    };
+    const loadImported = lifecycle.activities.loadImportedDevice;
+    lifecycle.activities.loadImportedDevice = async (input) => ({ ...(await loadImported(input)), deviceUuid: input.deviceUuid });
+    const activities = { ...lifecycle.activities, ...targets.activities };
+    const taskQueue = uniqueQueue('collection-action');
+
+    // The first device is busy: a rename waits for REN2 and stays in flight.
+    const busyDevice = devices[0]!;
+    const first = await createTestWorker(env, { taskQueue, activities });
+    const actions = collectionActions(env.client, { taskQueue });
+    let actionId = '';
+    let rename: WorkflowHandle | undefined;
+    await first.runUntil(async () => {
+      rename = await startLifecycle(
+        env.client,
+        'rename_or_move',
+        { deviceUuid: busyDevice, hostName: 'renamed', domain: 'corp.example.test', mode: 'out-of-band', requestedBy: 'e2e' },
+        { taskQueue },
+      );
+      await waitFor(
+        'the rename to wait for REN2',
+        async () => (await rename!.query(progressQuery)).steps.some((s) => s.id === 'REN2' && s.status === 'running'),
+        30_000,
+      );
+      actionId = await actions.start({
+        kind: 'provision',
+        selector: { kind: 'devices', collection: 'lab' },
+        throttle: { maxConcurrent: 5, batchDelay: '30 seconds' },
+        requestedBy: 'e2e',
+      });
+      // The worker stops after the first batch; the action waits durably for the next one.
+      await waitFor('the first batch', async () => (await actions.progress(actionId)).batches >= 1, 30_000);
+    });
+
+    const second = await createTestWorker(env, { taskQueue, activities });
+    await second.runUntil(async () => {
+      const result = await actions.result(actionId);
+      expect(result).toEqual({
+        kind: 'provision',
+        total: 12,
+        batches: 3,
+        counts: { started: 0, busy: 1, refused: 1, succeeded: 10, failed: 0 },
+      });
+      expect(targets.recorded.get(busyDevice)).toMatchObject({ status: 'busy', errorCode: 'OPERATION_IN_FLIGHT' });
+      expect(targets.recorded.get(refusedDevice)).toMatchObject({ status: 'refused', errorCode: 'DIFFERENT_FOREST' });
+      expect([...targets.recorded.values()].filter((r) => r.status === 'succeeded')).toHaveLength(10);
+      await keepHistory(env.client.workflow.getHandle(actionId), 'collection-action');
+    });
+    await rename?.terminate('test over');
+  });
+
+  it('switches automatic provisioning off for every selected device, one activity each', async () => {
+    const devices = Array.from({ length: 3 }, () => newDeviceUuid()).sort();
+    const targets = fakeTargets(devices);
+    const lifecycle = fakeLifecycleActivities();
+    const taskQueue = uniqueQueue('automatic-off');
+    const worker = await createTestWorker(env, { taskQueue, activities: { ...lifecycle.activities, ...targets.activities } });
+    await worker.runUntil(async () => {
+      const actions = collectionActions(env.client, { taskQueue });
+      const actionId = await actions.start({
+        kind: 'disable-automatic-provisioning',
+        selector: { kind: 'devices', deviceUuids: devices },
+        throttle: { maxConcurrent: 10, batchDelay: '1 second' },
+        requestedBy: 'e2e',
+      });
+      expect((await actions.result(actionId)).counts).toMatchObject({ succeeded: 3 });
+      const calls = lifecycle.calls.map((c) => c.input as { deviceUuid: string });
+      expect(calls.sort((a, b) => a.deviceUuid.localeCompare(b.deviceUuid))).toEqual(
+        devices.map((deviceUuid) => ({ deviceUuid, enabled: false, by: 'e2e' })),
+      );
+    });
+  });
+});

@@ -1,0 +1,322 @@
+/**
+ * Collection-wide work (issue 11 §3–§4): one durable workflow that applies an action to every
+ * device a selector names — a collection, a filtered set, the devices whose certificate expires —
+ * with the out-of-band service point's throttling: at most `maxConcurrent` devices at a time, and
+ * `batchDelay` between one batch and the next.
+ *
+ * Each device is handled by its kind: a lifecycle kind starts the device's own run as a child under
+ * the device's one workflow id (architecture law 1), so a device with a run in flight is `busy`
+ * (the server refuses the second run) rather than failed, and a schedule retries it at its next
+ * tick; an activity kind (automatic provisioning on or off) is one activity per device. Another
+ * kind — power control, discovery — plugs in as one entry of `KINDS`.
+ *
+ * Per-device results (started, busy, refused, succeeded, failed) go to the site database as they
+ * happen; the run keeps only counters and a cursor (the last UUID handled), reads its devices page
+ * by page in UUID order, and continues as new every `DEVICES_PER_RUN` devices, so 10,000 devices
+ * never make one long history or one large payload. A worker restart resumes it where it was.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, type Duration, type Workflow } from '@temporalio/common';
+import type {
+  ActionResult,
+  CollectionActionActivities,
+  ConsoleActivities,
+  DeviceUuid,
+  LifecycleActivities,
+  LifecycleOperation,
+  PowerAction,
+  RemovalMode,
+  TargetSelector,
+} from '../activities/contract';
+import {
+  DEVICES_PER_RUN,
+  collectionActionProgressQuery,
+  type ActionCounts,
+  type CollectionActionKind,
+  type CollectionActionProgress,
+} from './collection-action-messages';
+import { SEARCH_ATTRIBUTES, deviceWorkflowId } from './names';
+import { provisionDevice } from './provision-device';
+import { removeProvisioning } from './remove-provisioning';
+import { renewDeviceCertificate } from './renew-device-certificate';
+import { rotateAdminPassword } from './rotate-admin-password';
+import { updateManagementController } from './update-management-controller';
+
+export { DEVICES_PER_RUN, collectionActionProgressQuery } from './collection-action-messages';
+export type { ActionCounts, CollectionActionKind, CollectionActionProgress } from './collection-action-messages';
+
+export interface CollectionActionInput {
+  kind: CollectionActionKind;
+  /** Which devices: a collection and/or filter, or what a schedule looks for. */
+  selector: TargetSelector;
+  /** `remove`: DEP1 option (a) `partial` or (b) `full`. */
+  removalMode?: RemovalMode;
+  /** At most this many devices at a time; `batchDelay` (e.g. `5 seconds`) between batches. */
+  throttle: { maxConcurrent: number; batchDelay: Duration };
+  /** Operator name, or `schedule:<id>` for a scheduled run; passed on to every device's run. */
+  requestedBy: string;
+  /** Set by the run itself when it continues as new; absent when an operator or a schedule starts it. */
+  carried?: Carried;
+}
+
+interface Carried {
+  /** The action's start (ISO 8601): a selector in days reads the same in every continued run. */
+  now: string;
+  /** The last device UUID handled; the next page starts after it. */
+  after?: DeviceUuid;
+  total: number;
+  counts: ActionCounts;
+  batches: number;
+}
+
+export interface CollectionActionResult {
+  kind: CollectionActionKind;
+  total: number;
+  counts: ActionCounts;
+  batches: number;
+}
+
+const bookkeeping = proxyActivities<CollectionActionActivities>({
+  startToCloseTimeout: '1 minute',
+  // The site database being away must not lose an action's results: retried until it answers.
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
+});
+
+/** OPS2: one power change per device, one attempt (a refusal is the device's `failed` result; a schedule retries). */
+const power = proxyActivities<Pick<ConsoleActivities, 'requestPowerChange'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+});
+const powerKind = (action: PowerAction): KindHandler => ({
+  perDevice: 'activity',
+  perform: async (deviceUuid) => void (await power.requestPowerChange({ deviceUuid, action })),
+});
+
+const perDevice = proxyActivities<Pick<LifecycleActivities, 'setAutomaticProvisioning'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+type Lifecycle = Workflow;
+
+/** How one kind handles one device. */
+type KindHandler =
+  | {
+      perDevice: 'lifecycle';
+      operation: LifecycleOperation;
+      workflow: Lifecycle;
+      input(device: DeviceUuid, action: CollectionActionInput): unknown;
+    }
+  | { perDevice: 'activity'; perform(device: DeviceUuid, action: CollectionActionInput): Promise<void> };
+
+const lifecycle = (operation: LifecycleOperation, workflow: Lifecycle, extra: (a: CollectionActionInput) => object) =>
+  ({
+    perDevice: 'lifecycle',
+    operation,
+    workflow,
+    input: (deviceUuid: DeviceUuid, action: CollectionActionInput) => ({
+      deviceUuid,
+      requestedBy: action.requestedBy,
+      ...extra(action),
+    }),
+  }) as const;
+
+/** Every kind of collection action and how it handles a device. */
+const KINDS: Record<CollectionActionKind, KindHandler> = {
+  provision: lifecycle('provision', provisionDevice, () => ({ mode: 'out-of-band' })),
+  update: lifecycle('update', updateManagementController, () => ({})),
+  remove: lifecycle('remove', removeProvisioning, (a) => ({ mode: a.removalMode ?? 'partial' })),
+  'renew-certificate': lifecycle('renew_certificate', renewDeviceCertificate, () => ({})),
+  'rotate-password': lifecycle('rotate_password', rotateAdminPassword, () => ({})),
+  'enable-automatic-provisioning': {
+    perDevice: 'activity',
+    perform: (deviceUuid, a) => perDevice.setAutomaticProvisioning({ deviceUuid, enabled: true, by: a.requestedBy }),
+  },
+  'disable-automatic-provisioning': {
+    perDevice: 'activity',
+    perform: (deviceUuid, a) => perDevice.setAutomaticProvisioning({ deviceUuid, enabled: false, by: a.requestedBy }),
+  },
+  'power-on': powerKind('on'),
+  'power-off': powerKind('off'),
+  'power-reset': powerKind('reset'),
+  'power-cycle': powerKind('cycle'),
+};
+
+const emptyCounts = (): ActionCounts => ({ started: 0, busy: 0, refused: 0, succeeded: 0, failed: 0 });
+
+/** The failure of a device's run, as the action reports it: refused (a validation failed, nothing changed) or failed. */
+function finalResult(device: DeviceUuid, workflowId: string, err: unknown): ActionResult {
+  const cause = err instanceof ChildWorkflowFailure || err instanceof ActivityFailure ? err.cause : err;
+  const code = cause instanceof ApplicationFailure ? (cause.type ?? 'ApplicationFailure') : 'FAILED';
+  const message = cause instanceof Error ? cause.message : String(cause);
+  // A lifecycle run fails without an operator only at a validation step (step-runner.ts): nothing
+  // changed, the device was refused. An operator's abort, a termination or a timeout is a failure.
+  const refused =
+    err instanceof ChildWorkflowFailure &&
+    cause instanceof ApplicationFailure &&
+    cause.nonRetryable &&
+    code !== 'OPERATOR_ABORTED';
+  return { device, status: refused ? 'refused' : 'failed', workflowId, errorCode: code, errorMessage: message };
+}
+
+export async function collectionAction(input: CollectionActionInput): Promise<CollectionActionResult> {
+  const kind = KINDS[input.kind];
+  if (!kind) throw ApplicationFailure.nonRetryable(`unknown collection action kind "${input.kind}"`, 'INVALID_INPUT');
+  const { maxConcurrent, batchDelay } = input.throttle;
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
+    throw ApplicationFailure.nonRetryable(
+      'throttle.maxConcurrent must be a whole number of at least 1',
+      'INVALID_INPUT',
+    );
+  }
+  const actionId = workflowInfo().workflowId;
+  const now = input.carried?.now ?? new Date().toISOString();
+  const counts = input.carried?.counts ?? emptyCounts();
+  let after = input.carried?.after;
+  let batches = input.carried?.batches ?? 0;
+  let inFlight: DeviceUuid[] = [];
+  let state: CollectionActionProgress['state'] = 'running';
+
+  if (!input.carried) {
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.operation, value: `collection-${input.kind}` },
+      ...(input.selector.collection ? [{ key: SEARCH_ATTRIBUTES.collection, value: input.selector.collection }] : []),
+    ]);
+  }
+  let total = input.carried?.total ?? 0;
+
+  setHandler(collectionActionProgressQuery, () => ({
+    actionId,
+    kind: input.kind,
+    requestedBy: input.requestedBy,
+    state,
+    total,
+    handled: counts.busy + counts.refused + counts.succeeded + counts.failed,
+    counts: { ...counts },
+    batches,
+    inFlight: [...inFlight],
+    throttle: input.throttle,
+  }));
+
+  if (!input.carried) total = (await bookkeeping.countActionTargets({ selector: input.selector, now })).total;
+
+  const record = async (results: ActionResult[], previous?: Map<DeviceUuid, ActionResult['status']>) => {
+    await bookkeeping.recordActionResults({ actionId, results });
+    for (const r of results) {
+      const before = previous?.get(r.device);
+      if (before) counts[before] -= 1;
+      counts[r.status] += 1;
+    }
+  };
+
+  /** One batch: every device started (or refused as busy) at once, then each awaited. */
+  async function runBatch(devices: DeviceUuid[]): Promise<void> {
+    inFlight = devices;
+    if (kind.perDevice === 'activity') {
+      const results = await Promise.all(
+        devices.map(async (device): Promise<ActionResult> => {
+          try {
+            await kind.perform(device, input);
+            return { device, status: 'succeeded' };
+          } catch (err) {
+            return finalResult(device, actionId, err);
+          }
+        }),
+      );
+      await record(results);
+      inFlight = [];
+      return;
+    }
+    const starts = await Promise.all(
+      devices.map(async (device) => {
+        const workflowId = deviceWorkflowId(device);
+        try {
+          const handle: ChildWorkflowHandle<Lifecycle> = await startChild(kind.workflow, {
+            workflowId,
+            args: [kind.input(device, input)],
+            // The device's run is its own: it outlives the action (a terminated action, a continue-as-new).
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            typedSearchAttributes: [
+              { key: SEARCH_ATTRIBUTES.deviceUuid, value: device },
+              { key: SEARCH_ATTRIBUTES.operation, value: kind.operation },
+            ],
+            staticSummary: `${kind.operation} AMT device ${device} (collection action ${actionId})`,
+          });
+          return { device, workflowId, handle };
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) return { device, workflowId };
+          throw err;
+        }
+      }),
+    );
+    const startedResults: ActionResult[] = starts.map(({ device, workflowId, handle }) => ({
+      device,
+      status: handle ? 'started' : 'busy',
+      workflowId,
+      ...(handle
+        ? {}
+        : { errorCode: 'OPERATION_IN_FLIGHT', errorMessage: `${workflowId} already has a run in flight` }),
+    }));
+    await record(startedResults);
+    const running = starts.filter((s) => s.handle);
+    inFlight = running.map((s) => s.device);
+    const finals = await Promise.all(
+      running.map(async ({ device, workflowId, handle }): Promise<ActionResult> => {
+        try {
+          await handle?.result();
+          return { device, status: 'succeeded', workflowId };
+        } catch (err) {
+          return finalResult(device, workflowId, err);
+        } finally {
+          inFlight = inFlight.filter((d) => d !== device);
+        }
+      }),
+    );
+    await record(finals, new Map(finals.map((r) => [r.device, 'started'])));
+  }
+
+  let handledThisRun = 0;
+  for (;;) {
+    const { devices } = await bookkeeping.listActionTargets({
+      selector: input.selector,
+      now,
+      limit: maxConcurrent,
+      ...(after ? { after } : {}),
+    });
+    if (!devices.length) break;
+    // The out-of-band service point's delay between batches: a durable timer, visible in the history.
+    if (batches > 0) await sleep(batchDelay);
+    await runBatch(devices);
+    batches += 1;
+    after = devices.at(-1);
+    handledThisRun += devices.length;
+    if (devices.length < maxConcurrent) break;
+    if (handledThisRun >= DEVICES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      log.info('collection action continues as new', { actionId, batches, after });
+      await continueAsNew<typeof collectionAction>({
+        ...input,
+        carried: { now, total, counts, batches, ...(after ? { after } : {}) },
+      });
+    }
+  }
+  state = 'completed';
+  log.info('collection action complete', { actionId, kind: input.kind, total, counts });
+  return { kind: input.kind, total, counts, batches };
+}
