@@ -1,3 +1,4 @@
+import { withAttemptScope } from './attempt';
 import { auditActivities } from './audit';
 import { collectionActionActivities } from './collection-actions';
 import { consoleActivities } from './console';
@@ -14,14 +15,16 @@ export type { ActivityDeps } from './deps';
 export function createActivities(
   deps: ActivityDeps,
 ): LifecycleActivities & CollectionActionActivities & ConsoleActivities {
-  return withFailureMapping({
-    ...auditActivities(deps.store),
-    ...validationActivities(deps),
-    ...infrastructureActivities(deps),
-    ...deviceActivities(deps),
-    ...consoleActivities(deps),
-    ...collectionActionActivities(deps.store),
-  });
+  return withAttemptScope(
+    withFailureMapping({
+      ...auditActivities(deps.store),
+      ...validationActivities(deps),
+      ...infrastructureActivities(deps),
+      ...deviceActivities(deps),
+      ...consoleActivities(deps),
+      ...collectionActionActivities(deps.store),
+    }),
+  );
 }
 
 export type Activities = LifecycleActivities & CollectionActionActivities & ConsoleActivities;

@@ -1,5 +1,5 @@
 import { detectInterface, probeAmt } from '../lib/amt';
-import { rootHashMatches, type RootHashAlgorithm } from '../lib/pki';
+import type { RootHashAlgorithm } from '../lib/pki';
 import { normaliseDeviceUuid, StoreError, type Device } from '../lib/store';
 import type { LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
@@ -126,27 +126,20 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
 
     async matchTrustedRoot({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
-      // Throws the typed reason when there is no usable provisioning certificate.
-      const { rootThumbprints, commonName } = deps.ca.provisioning.credential();
       const contact = await deps.store.contacts.get(device.uuid);
       // A device that never sent a hello (in band: the agent starts it and its hellos are discarded,
       // IB7) has no hashes here. Its agent checked the root before reporting (IB1), and the firmware
       // itself refuses the TLS handshake of OOB4 against any other root, so nothing is lost.
-      if (!contact || contact.hellos === 0) return { rootThumbprint: rootThumbprints.sha256 };
-      const comparable = contact.rootHashes
-        .filter((h) => THUMBPRINT_ALGORITHMS.includes(h.algorithm))
-        .map((h) => ({ algorithm: h.algorithm as RootHashAlgorithm, hash: h.hex }));
-      if (!rootHashMatches(rootThumbprints, comparable)) {
-        const reported = [...new Set(contact.rootHashes.map((h) => h.algorithm))].join(', ') || 'none';
-        throw permanentFailure(
-          'ROOT_HASH_MISMATCH',
-          `none of the ${contact.rootHashes.length} root hashes in the last hello of ${device.fqdn} (algorithms: ` +
-            `${reported}) is the root of the provisioning certificate ${commonName} (compared by ` +
-            `${THUMBPRINT_ALGORITHMS.join(', ')}); add its root thumbprint to the firmware or use a provisioning ` +
-            'certificate under a root the firmware trusts (spec OOB3)',
-        );
-      }
-      return { rootThumbprint: rootThumbprints.sha256 };
+      const reported =
+        contact && contact.hellos > 0
+          ? contact.rootHashes
+              .filter((h) => THUMBPRINT_ALGORITHMS.includes(h.algorithm))
+              .map((h) => ({ algorithm: h.algorithm as RootHashAlgorithm, hash: h.hex }))
+          : undefined;
+      // Throws the typed reason: no usable provisioning certificate, ROOT_HASH_MISMATCH (no chain
+      // under a listed root), WEAK_PROVISIONING_CHAIN (every listed one too weak for this firmware).
+      const chosen = deps.ca.provisioning.choose(reported, device.amtVersion ?? undefined, device.fqdn);
+      return { rootThumbprint: chosen.rootThumbprints.sha256 };
     },
   };
 }

@@ -21,6 +21,7 @@ import {
   type Progress,
 } from '../workflows/messages';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES, deviceWorkflowId } from '../workflows/names';
+import { fetchProgressFromHistory } from './progress-history';
 
 /** A device already has a lifecycle run in flight; the message names it so the operator can find it. */
 export class OperationInFlightError extends Error {
@@ -36,6 +37,9 @@ export class OperationInFlightError extends Error {
     );
   }
 }
+
+/** How long a progress query waits for a worker before progress is read from the history instead. */
+const QUERY_DEADLINE_MS = 5_000;
 
 const WORKFLOWS = {
   provision: provisionDevice,
@@ -112,8 +116,26 @@ export function operatorCommands(client: Client, options: LifecycleClientOptions
     async renameComplete(deviceUuid: DeviceUuid, target: { hostName: string; domain: string }, operator: string) {
       await handle(deviceUuid).signal(renameCompletedSignal, { ...target, operator });
     },
+    /**
+     * The progress of the device's current or last run: asked of the run while it is open and a
+     * worker answers; otherwise (the run closed, no worker running, the query failing) read from the
+     * run's history, which gives the same answer (`source` says which). Errors: the device has no
+     * run (WorkflowNotFoundError), the id's run is not a lifecycle flow (NotALifecycleRunError).
+     */
     async progress(deviceUuid: DeviceUuid): Promise<Progress> {
-      return handle(deviceUuid).query(progressQuery);
+      const run = handle(deviceUuid);
+      const { status } = await run.describe();
+      if (status.name === 'RUNNING') {
+        try {
+          const live = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+            run.query(progressQuery),
+          );
+          return { ...live, source: 'query' };
+        } catch {
+          // No worker polls the task queue (or it did not answer in time): the history still tells.
+        }
+      }
+      return fetchProgressFromHistory(client, deviceWorkflowId(deviceUuid));
     },
     /** Sends the decision as a validated update: a refused decision comes back as an error at once. */
     async decide(

@@ -1,6 +1,8 @@
 /**
  * `npm start`: brings amtflow up on this machine and runs the main job, a demo to watch in the
- * Temporal Web UI: an emulated fleet says hello and amtflow provisions it.
+ * Temporal Web UI: an emulated fleet of 20 devices provisions, two are refused, one collection is
+ * updated and one device removed (scripts/demo.ts). `AMTFLOW_DEMO=off` brings the stack up without
+ * it. The console is readable on a terminal (pino-pretty) and JSON otherwise or with `--json`.
  *
  * One process hosts the worker, the API and the hello listener because the embedded PGlite database
  * belongs to exactly one process (a second `npm start` on the same state directory is refused). The
@@ -14,37 +16,27 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import type pino from 'pino';
 import { startCodecServer, startFrontDoor } from '../api/front-door';
-import type { DeviceProfileInput } from '../emulator/device/profile';
-import { loopbackAddresses, startFleet, uuidForAddress } from '../emulator/fleet/fleet';
+import { apiTokens } from '../api/tokens';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
-import { parseDeviceUuid } from '../lib/device-uuid';
 import { RedirectionBroker } from '../lib/console';
-import type { Store } from '../lib/store';
 import { buildActivityDeps } from '../runtime/activity-deps';
 import { amtflowDataConverter } from '../runtime/data-converter';
-import { createLogger } from '../runtime/logger';
+import { consoleFormat, createLogger } from '../runtime/logger';
 import { connectClient, connectWorker } from '../runtime/temporal';
 import { createLifecycleWorker, installRuntimeLogger } from '../workers/lifecycle-worker';
 import { buildWorkflowBundle } from '../workers/workflow-bundle';
 import { systemCheck } from '../workflows';
-import { TASK_QUEUES, deviceWorkflowId } from '../workflows/names';
+import { TASK_QUEUES } from '../workflows/names';
+import { runDemo } from './demo';
 import { claimPidFile, STARTED_BY, type StartedBy } from './lib/process';
 import { ensureSambaDc, sambaDc, stopSambaDc } from './samba-dc';
 import { devServerOptions, ensureTemporalCli, startServer, stopServer } from './temporal-dev-server';
 
 /** The dev setup's namespace when nothing is configured: the dev DC's domain and the emulator's suffix. */
 const DEV_DOMAIN = 'corp.example.test';
-const DEMO = { collection: 'demo', profile: 'demo' };
-/** The demo fleet, in order; `dev.demoDevices` takes the first ones. Firmware before 6.0 is legacy. */
-const DEMO_FIRMWARE = [
-  { amtVersion: '5.2.70', legacy: true },
-  { amtVersion: '11.8.50', legacy: false },
-  { amtVersion: '15.0.23', legacy: false },
-];
 
 /** Thrown between start-up steps once Ctrl-C arrived: bring-up ends and everything started is stopped. */
 class StopRequested extends Error {
@@ -87,7 +79,8 @@ class Started {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config, 'amtflow');
+  // Readable on a terminal, JSON when piped or with `npm start -- --json`.
+  const logger = createLogger(config, 'amtflow', { format: consoleFormat() });
   // Ctrl-C reaches this process more than once (from the terminal and relayed by npm/tsx), so the
   // handler stays installed and only the first signal starts the shutdown.
   installRuntimeLogger(logger, []);
@@ -207,132 +200,35 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
   logger.info({ auditId: check.auditId }, 'system check passed');
   stop.check();
 
-  await runDemo(config, logger, started, deps.store, client, deps.ca.provisioning.summary().rootThumbprints);
-  logger.info(`Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`);
-}
-
-/**
- * The main job: an emulated fleet — one legacy device (EOI), two modern ones — whose firmware trusts
- * amtflow's provisioning root and says hello to amtflow's listener; imported into a collection with
- * automatic provisioning, so the hellos start the runs. Everything is kept: a second start restores the
- * same devices (provisioned ones stay provisioned and stop saying hello). The import is keyed by UUID:
- * a device amtflow knows keeps the name, collection and state it has now — renamed, moved, removed or
- * provisioned again since — and the demo collection and profile, once created, are left as the
- * operator keeps them.
- */
-async function runDemo(
-  config: AmtflowConfig,
-  logger: pino.Logger,
-  started: Started,
-  store: Store,
-  client: Client,
-  root: { sha1: string; sha256: string },
-): Promise<void> {
-  const domain = config.ca.provisioningDomain ?? DEV_DOMAIN;
-  if (!(await store.profiles.get(DEMO.profile))) {
-    await store.profiles.save(DEMO.profile, { ping: true, webUi: true, serialOverLan: true, ideRedirection: true });
-  }
-  if (!(await store.collections.get(DEMO.collection))) {
-    await store.collections.save({ name: DEMO.collection, automaticProvisioning: true, settingsProfile: DEMO.profile });
-  }
-  if (config.dev.demoDevices === 0) return;
-
-  // The devices are imported before the fleet starts: a device says hello as soon as it is up, and
-  // a hello from a UUID not yet imported is discarded (OOB2), leaving the device a minute to its next.
-  const addresses = loopbackAddresses(config.dev.demoFirstIp);
-  const demo = DEMO_FIRMWARE.slice(0, config.dev.demoDevices).map((firmware, i) => {
-    const address = addresses.next().value as string;
-    return { ...firmware, address, uuid: uuidForAddress(address), hostName: `amt-demo-${i + 1}` };
-  });
-  for (const d of demo) {
-    const known = await store.devices.get(d.uuid);
-    const imported =
-      known ??
-      (await store.devices.importComputer({ uuid: d.uuid, hostName: d.hostName, domain, collection: DEMO.collection }))
-        .device;
-    logger.info(
-      { uuid: d.uuid, address: d.address, collection: imported.collection, state: imported.provisioningState },
-      `demo device ${imported.fqdn} ${known ? 'already imported' : 'imported'}`,
-    );
-  }
-
-  // A device whose NVRAM is kept starts from it, whatever its profile says (firmware version included).
-  const fleet = await startFleet({
-    devices: demo.map((d): DeviceProfileInput => ({
-      uuid: d.uuid,
-      address: d.address,
-      amtVersion: d.amtVersion,
-      dnsSuffix: domain,
-      hello: `${config.listeners.host}:${config.listeners.helloPort}`,
-      // Firmware before 6.0 stores SHA-1 thumbprints only.
-      customHashes: [
-        d.legacy
-          ? { algorithm: 'sha1', hash: root.sha1, description: 'amtflow provisioning root' }
-          : { algorithm: 'sha256', hash: root.sha256, description: 'amtflow provisioning root' },
-      ],
-    })),
-    stateDir: path.join(config.stateDir, 'emulator'),
-    admin: false,
-    logger: logger.child({ component: 'emulator' }),
-  });
-  started.add('emulator fleet', () => fleet.stop());
-  fleet.events.on('hello', (uuid: string, attempt: { delivered: boolean }) =>
-    logger.debug({ uuid, delivered: attempt.delivered }, 'emulator: hello sent'),
+  const { host, apiPort } = config.listeners;
+  const api = `http://${host}:${apiPort}`;
+  const tokenDir = path.join(config.stateDir, 'keys');
+  // The first screen: where to look, and with what.
+  logger.info(
+    {
+      webUi: `${server.uiUrl}/namespaces/${namespace}/workflows`,
+      api: `${api}/api/v1`,
+      apiDocs: 'docs/api.md',
+      metrics: 'none exported by amtflow yet; the Temporal dev server keeps its own',
+      operatorToken: path.join(tokenDir, 'api-operator.token'),
+      agentToken: path.join(tokenDir, 'api-agent.token'),
+      codecServer: `${codecServer.endpoint.replace(/\/[^/]+$/, '')}/<token> (already set in the Web UI)`,
+    },
+    `Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`,
   );
-  started.add(
-    'progress watch',
-    watchRuns(
-      client,
-      store,
-      logger,
-      fleet.devices.map((d) => d.uuid),
-    ),
-  );
-}
-
-/**
- * One line per run as its status changes: a console view of what the Web UI shows. Polls, since the
- * runs start whenever the hellos arrive. Once every demo device has a run and none is running, one
- * line says the demo has settled, with each device's state (again after later runs). Returns the
- * function that ends the watch.
- */
-function watchRuns(client: Client, store: Store, logger: pino.Logger, uuids: string[]): () => Promise<void> {
-  const seen = new Map<string, string>();
-  let settled = false;
-  const poll = async () => {
-    const statuses: string[] = [];
-    for (const uuid of uuids) {
-      const description = await client.workflow
-        .getHandle(deviceWorkflowId(parseDeviceUuid(uuid)))
-        .describe()
-        .catch(() => undefined);
-      if (!description) continue;
-      statuses.push(description.status.name);
-      const status = `${description.runId} ${description.status.name}`;
-      if (seen.get(uuid) === status) continue;
-      seen.set(uuid, status);
-      settled = false;
-      logger.info(
-        { uuid, workflowId: description.workflowId, status: description.status.name },
-        `demo: ${description.type} of ${uuid} ${description.status.name.toLowerCase()}`,
-      );
-    }
-    if (settled || statuses.length < uuids.length || statuses.includes('RUNNING')) return;
-    settled = true;
-    const devices = await Promise.all(uuids.map((uuid) => store.devices.require(uuid)));
-    logger.info(
-      { devices: devices.map((d) => ({ uuid: d.uuid, fqdn: d.fqdn, state: d.provisioningState })) },
-      `demo devices settled: ${devices.filter((d) => d.provisioningState === 'provisioned').length} of ${devices.length} provisioned`,
-    );
-  };
-  let polling = Promise.resolve();
-  const timer = setInterval(() => {
-    polling = polling.then(poll).catch(() => undefined);
-  }, 1_000);
-  return async () => {
-    clearInterval(timer);
-    await polling;
-  };
+  if (config.dev.demo === 'off') {
+    logger.info('demo off (AMTFLOW_DEMO=off): no emulated fleet; import real devices and they provision on hello');
+    return;
+  }
+  await runDemo({
+    config,
+    logger,
+    store: deps.store,
+    client,
+    root: deps.ca.provisioning.summary().rootThumbprints,
+    agentReportUrl: `${api}/api/v1/agent/${apiTokens(kek).agent}/reports`,
+    onStop: (what, stopIt) => started.add(what, stopIt),
+  });
 }
 
 main().catch((err: unknown) => {

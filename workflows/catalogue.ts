@@ -5,6 +5,7 @@
  * activity summaries, the `progress` query and the logs all read from here.
  */
 import type { LifecycleActivities, ProvisioningMode } from '../activities/contract';
+import { renameCompletedSignal, type WaitingForSignal } from './messages';
 import type { StepDefinition } from './step-runner';
 
 type Step = StepDefinition<keyof LifecycleActivities & string>;
@@ -488,7 +489,91 @@ export const REMOVAL_STEPS: readonly Step[] = [
 export const RENAME_STEPS: readonly Step[] = [RENAME.disable, ...REMOVAL_STEPS, RENAME.wait, RENAME.enable];
 
 /** Renewal: validation, login, the new certificate requested and served, the old one revoked, the result. */
-export const RENEWAL_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(RENEWAL), REPORT.result];
+export const RENEWAL_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  ...Object.values(RENEWAL),
+  REPORT.result,
+];
 
 /** Rotation: validation, login, the new admin password (write-ahead, verified), the result. */
-export const ROTATION_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(ROTATION), REPORT.result];
+export const ROTATION_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  ...Object.values(ROTATION),
+  REPORT.result,
+];
+
+/**
+ * The steps a run of `workflowType` started with `input` lists, as its `progress` query does:
+ * what `progress` answers from a run's history needs the same list. Undefined for a workflow type
+ * that is not a lifecycle flow.
+ */
+export function stepsOfRun(workflowType: string, input: { mode?: string } | undefined): readonly Step[] | undefined {
+  switch (workflowType) {
+    case 'provisionDevice':
+      return provisionSteps(input?.mode === 'in-band' ? 'in-band' : 'out-of-band');
+    case 'updateManagementController':
+      return UPDATE_STEPS;
+    case 'removeProvisioning':
+      return REMOVAL_STEPS;
+    case 'renameOrMoveDevice':
+      return RENAME_STEPS;
+    case 'renewDeviceCertificate':
+      return RENEWAL_STEPS;
+    case 'rotateAdminPassword':
+      return ROTATION_STEPS;
+    default:
+      return undefined;
+  }
+}
+
+/** Every step definition by id, undo and audit steps included: how history events name their step. */
+export const STEPS_BY_ID: ReadonlyMap<string, Step> = new Map(
+  [
+    VALIDATE,
+    INFRASTRUCTURE,
+    CONNECT,
+    STAGE_ONE,
+    STAGE_TWO,
+    REPORT,
+    UPDATE,
+    REMOVE,
+    RENAME,
+    RENEWAL,
+    ROTATION,
+    UNDO,
+    AUDIT,
+  ]
+    .flatMap((group) => Object.values(group) as Step[])
+    .map((s) => [s.id, s]),
+);
+
+/** The operation name a lifecycle workflow type records (`progress.operation`). */
+export const OPERATION_OF_WORKFLOW: Readonly<Record<string, string>> = {
+  provisionDevice: 'provision',
+  updateManagementController: 'update',
+  removeProvisioning: 'remove',
+  renameOrMoveDevice: 'rename_or_move',
+  renewDeviceCertificate: 'renew_certificate',
+  rotateAdminPassword: 'rotate_password',
+};
+
+/** REN2: how often the directory is asked whether the rename or move has replicated. */
+export const RENAME_POLL = '5 minutes';
+
+/** REN2's wait for the operator: the signal to send and what to run, as progress shows it. */
+export function renameWait(input: {
+  deviceUuid: string;
+  hostName?: string;
+  domain?: string;
+}): Omit<WaitingForSignal, 'step'> {
+  const { deviceUuid, hostName = '<host name>', domain = '<domain>' } = input;
+  return {
+    signal: renameCompletedSignal.name,
+    message:
+      `waiting for rename-complete: once the computer is ${hostName}.${domain}, run ` +
+      `\`amtflow rename-complete ${deviceUuid} --host-name ${hostName} --domain ${domain}\` (or send the signal ` +
+      `${renameCompletedSignal.name} with {"hostName","domain","operator"}); the directory is checked again every ${RENAME_POLL}`,
+  };
+}

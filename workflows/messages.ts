@@ -4,8 +4,12 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
+/**
+ * `waiting`: the step's check ran and the run now waits for an operator's signal (REN2 until
+ * `rename-completed`); `skipped` always comes with the `reason` (who skipped it and why).
+ */
 export type StepStatus =
-  'pending' | 'running' | 'succeeded' | 'skipped' | 'awaiting-operator' | 'failed' | 'compensated';
+  'pending' | 'running' | 'succeeded' | 'skipped' | 'awaiting-operator' | 'waiting' | 'failed' | 'compensated';
 
 export interface StepError {
   /** Stable error code (e.g. `SPN_CONFLICT`, `PT_STATUS_INVALID_PT_MODE`) or the failure type. */
@@ -22,9 +26,25 @@ export interface StepProgress {
   /** Activity attempts made so far, across operator retries. */
   attempts: number;
   lastError?: StepError;
+  /** Why the step was skipped: the operator who decided it and their reason. Only with `skipped`. */
+  reason?: string;
 }
 
-export type RunState = 'running' | 'awaiting-operator' | 'compensating' | 'completed' | 'failed' | 'aborted';
+/**
+ * `awaiting-operator`: a step spent its attempts and waits for retry / skip / abort;
+ * `waiting-for-signal`: the flow itself waits for an operator's signal (REN2), named in `waiting`.
+ */
+export type RunState =
+  'running' | 'awaiting-operator' | 'waiting-for-signal' | 'compensating' | 'completed' | 'failed' | 'aborted';
+
+/** A run waiting for an operator's signal: which step, the signal's name, and what to do, in words. */
+export interface WaitingForSignal {
+  step: string;
+  /** The signal's name as the Web UI's "Send a Signal" takes it, e.g. `rename-completed`. */
+  signal: string;
+  /** E.g. `waiting for rename-complete: …`, with the CLI command and the signal's input. */
+  message: string;
+}
 
 export type OperatorAction = 'retry' | 'skip' | 'abort';
 
@@ -37,6 +57,10 @@ export interface Progress {
   steps: StepProgress[];
   /** Present while the run waits for an operator: which step, why, and what may be decided. */
   awaiting?: { step: string; error: StepError; allowed: OperatorAction[] };
+  /** Present while the run waits for an operator's signal. */
+  waiting?: WaitingForSignal;
+  /** `history` when answered from the run's event history (no worker running, or the run closed). */
+  source?: 'query' | 'history';
 }
 
 export interface OperatorDecision {

@@ -1,6 +1,6 @@
-import { condition, makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
+import { makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
 import type { DeviceUuid, ProvisioningMode } from '../activities/contract';
-import { RENAME, RENAME_STEPS } from './catalogue';
+import { RENAME, RENAME_POLL, RENAME_STEPS, renameWait } from './catalogue';
 import { lifecycleRunner } from './lifecycle';
 import { renameCompletedSignal } from './messages';
 import type { provisionDevice } from './provision-device';
@@ -15,9 +15,6 @@ export interface RenameInput {
   mode: ProvisioningMode;
   requestedBy: string;
 }
-
-/** REN2: how often the directory is asked whether the rename or move has replicated. */
-const RENAME_POLL = '5 minutes';
 
 /**
  * REN1–REN3: full removal with automatic provisioning disabled, wait until the rename or move is
@@ -44,7 +41,7 @@ export async function renameOrMoveDevice(input: RenameInput): Promise<never> {
         confirmedBy,
       });
       if (check.complete) break;
-      await condition(() => confirmedBy !== undefined, RENAME_POLL);
+      await runner.waitForSignal(RENAME.wait, renameWait(input), () => confirmedBy !== undefined, RENAME_POLL);
     }
     await runner.run(RENAME.enable, { deviceUuid, enabled: true, by: input.requestedBy });
   });

@@ -32,6 +32,7 @@ import {
   type RunState,
   type StepError,
   type StepProgress,
+  type WaitingForSignal,
 } from './messages';
 import { SEARCH_ATTRIBUTES } from './names';
 
@@ -61,6 +62,8 @@ export interface StepDefinition<Name extends string = string> {
 
 /** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
 const BACKOFF = { initialMs: 2_000, maximumMs: 60_000 } as const;
+/** Every attempt heartbeats at least this often; a worker silent for longer has lost it. */
+const HEARTBEAT_TIMEOUT = '20 seconds';
 
 export const AWAITING_OPERATOR = 'AWAITING_OPERATOR';
 
@@ -117,6 +120,7 @@ export class StepRunner<A extends RunnerActivities> {
   private state: RunState = 'running';
   private stage = 'starting';
   private awaiting?: { step: StepDefinition; error: StepError };
+  private waiting?: WaitingForSignal;
   private decision?: OperatorDecision;
 
   constructor(private readonly options: StepRunnerOptions) {
@@ -159,6 +163,7 @@ export class StepRunner<A extends RunnerActivities> {
             },
           }
         : {}),
+      ...(this.waiting ? { waiting: { ...this.waiting } } : {}),
     };
   }
 
@@ -233,12 +238,38 @@ export class StepRunner<A extends RunnerActivities> {
       const decision = await this.askOperator(step, entry, outcome.error);
       if (decision.action === 'skip') {
         entry.status = 'skipped';
+        entry.reason = skipReason(decision);
         return undefined as StepOutcome<A, S>;
       }
       if (decision.action === 'abort') {
         entry.status = 'failed';
         throw new OperatorAbort(step.id, decision.operator);
       }
+    }
+  }
+
+  /**
+   * Waits, after `step` ran, for an operator's signal (or `timeout`, when given): the step shows
+   * `waiting` and the run `waiting-for-signal`, with `signal` and `message` in its progress, until
+   * `done()` holds. Only workflow state changes, so a run's history is the same with or without it.
+   * Resolves with whether `done()` held (false: the timeout passed).
+   */
+  async waitForSignal(
+    step: StepDefinition,
+    wait: { signal: string; message: string },
+    done: () => boolean,
+    timeout?: Duration,
+  ): Promise<boolean> {
+    const entry = this.entry(step);
+    entry.status = 'waiting';
+    this.state = 'waiting-for-signal';
+    this.waiting = { step: step.id, ...wait };
+    try {
+      return timeout === undefined ? (await condition(done), true) : await condition(done, timeout);
+    } finally {
+      this.waiting = undefined;
+      this.state = 'running';
+      entry.status = 'succeeded';
     }
   }
 
@@ -254,6 +285,8 @@ export class StepRunner<A extends RunnerActivities> {
         const result = await scheduleActivity(step.activity, args, {
           summary: `${step.id} ${step.title}`,
           startToCloseTimeout: step.timeout,
+          // Cancellation and a dead worker reach the attempt through heartbeats (activities/attempt.ts).
+          heartbeatTimeout: HEARTBEAT_TIMEOUT,
           retry: { maximumAttempts: 1 },
         });
         entry.attempts += 1;
@@ -284,6 +317,7 @@ export class StepRunner<A extends RunnerActivities> {
     const decision = this.decision as OperatorDecision;
     // Reflect the decision before releasing the update's caller, so the progress it gets back is current.
     entry.status = decision.action === 'retry' ? 'running' : decision.action === 'skip' ? 'skipped' : 'failed';
+    if (decision.action === 'skip') entry.reason = skipReason(decision);
     this.decision = undefined;
     this.awaiting = undefined;
     this.state = 'running';
@@ -345,6 +379,11 @@ export class StepRunner<A extends RunnerActivities> {
       throw ApplicationFailure.create({ type: 'OPERATOR_ABORTED', message: err.message, nonRetryable: true });
     }
   }
+}
+
+/** What a skipped step says: who skipped it, and why when they said. */
+export function skipReason(decision: Pick<OperatorDecision, 'operator' | 'reason'>): string {
+  return `skipped by ${decision.operator}${decision.reason ? `: ${decision.reason}` : ''}`;
 }
 
 function progressEntry(step: StepDefinition): StepProgress {

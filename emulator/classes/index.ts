@@ -26,6 +26,7 @@ import { hostBasedSetupService, provisioningCertificateHash, setupAndConfigurati
 import {
   ieee8021xSettings,
   wifiEndpoint,
+  wifiEndpointCapabilities,
   wifiEndpointSettings,
   wifiPort,
   wifiPortConfigurationService,
@@ -60,6 +61,7 @@ export const CLASSES: ReadonlyMap<string, WsmanClass> = new Map(
     associatedPowerManagementService,
     wifiPortConfigurationService,
     wifiEndpointSettings,
+    wifiEndpointCapabilities,
     wifiPort,
     wifiEndpoint,
     ieee8021xSettings,

@@ -11,6 +11,9 @@ const DOT1X_METHODS = [5, 7];
 const AUTH_METHODS = [2, 3, 4, 5, 6, 7, 32768, 32769];
 const ENCRYPTION_METHODS = [2, 3, 4, 5];
 const wifiOnly = (nvram: Nvram) => nvram.network.wireless;
+/** The hardware's methods; NVRAM from before they were modelled supports every one AMT knows. */
+const capabilities = (nvram: Nvram) =>
+  nvram.network.wifiCapabilities ?? { authenticationMethods: AUTH_METHODS, encryptionMethods: ENCRYPTION_METHODS };
 
 /** The 802.1X fields an embedded CIM_IEEE8021xSettings / IPS_IEEE8021xSettings may carry. */
 const DOT1X_FIELDS = [
@@ -51,6 +54,12 @@ function parseProfile(nvram: Nvram, input: MethodInput): WifiProfile | number {
   const psk = s.text('PSKPassPhrase') ?? null;
   if (!/^[A-Za-z0-9]{1,32}$/.test(name) || ssid.length < 1 || ssid.length > 32) return PT.INVALID_PARAMETER;
   if (!AUTH_METHODS.includes(auth) || !ENCRYPTION_METHODS.includes(enc) || priority < 0 || priority > 255) {
+    return PT.INVALID_PARAMETER;
+  }
+  // A method the Wi-Fi module lacks (e.g. TKIP on a module that dropped it) is refused like any
+  // invalid value [inferred: the SDK documents no dedicated return value for it].
+  const supported = capabilities(nvram);
+  if (!supported.authenticationMethods.includes(auth) || !supported.encryptionMethods.includes(enc)) {
     return PT.INVALID_PARAMETER;
   }
   if (PSK_METHODS.includes(auth) && (!psk || psk.length < 8 || psk.length > 63)) return PT.INVALID_PARAMETER;
@@ -127,6 +136,28 @@ export const wifiPortConfigurationService: WsmanClass = {
       // User profiles are the OS's; the emulator keeps none.
       return { returnValue: PT.SUCCESS };
     },
+  },
+};
+
+/**
+ * The Wi-Fi module's supported methods (DMTF CIM_WiFiEndpointCapabilities, Wireless LAN profile),
+ * read by a configuration tool before it replaces profiles.
+ */
+export const wifiEndpointCapabilities: WsmanClass = {
+  name: 'CIM_WiFiEndpointCapabilities',
+  keys: ['InstanceID'],
+  realm: 3,
+  instances({ nvram }) {
+    if (!wifiOnly(nvram)) return [];
+    const supported = capabilities(nvram);
+    return [
+      {
+        ElementName: 'Intel(r) AMT WiFi Endpoint Capabilities',
+        InstanceID: 'Intel(r) AMT:WiFi Endpoint Capabilities 0',
+        SupportedAuthenticationMethods: supported.authenticationMethods,
+        SupportedEncryptionMethods: supported.encryptionMethods,
+      },
+    ];
   },
 };
 

@@ -71,6 +71,9 @@ const UNAUTHORIZED_HTML =
   '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>Intel&reg; Active Management Technology</title>' +
   '</head><body><p>Log on failed. Incorrect user name or password, or user account temporarily locked.</p></body></html>\n';
 
+/** How many operations a device remembers for `operations()`. */
+const JOURNAL_SIZE = 1000;
+
 /**
  * One emulated AMT device: its NVRAM, its two listening ports and the firmware services behind
  * them. All state changes go through NVRAM, which is persisted before the answer leaves the device.
@@ -84,6 +87,8 @@ export class Device {
   private readonly network: DeviceNetwork;
   private readonly hello: HelloSender;
   private rebootTimer: NodeJS.Timeout | null = null;
+  /** The last authenticated operations served (RAM only), oldest first: the test oracle of who spoke when. */
+  private readonly journal: { operation: string; at: number }[] = [];
   httpPort = 0;
   tlsPort = 0;
   /** The computer around the ME: power state and transitions, serial console, IDE-R drive. */
@@ -137,6 +142,14 @@ export class Device {
   /** Enumeration contexts open now (RAM, not NVRAM): the test oracle for clients that leak them. */
   get openEnumerations(): number {
     return this.enumerations.size;
+  }
+
+  /**
+   * The last JOURNAL_SIZE authenticated operations the firmware began to serve (WS-Man action or
+   * EOI operation name, with the time in ms since the epoch), oldest first.
+   */
+  operations(): { operation: string; at: number }[] {
+    return this.journal.map((entry) => ({ ...entry }));
   }
 
   get helloRunning(): boolean {
@@ -447,6 +460,8 @@ export class Device {
     run: () => Reply,
     hostile?: (fault: HostileFault) => Reply,
   ): Promise<Reply> {
+    this.journal.push({ operation, at: Date.now() });
+    if (this.journal.length > JOURNAL_SIZE) this.journal.shift();
     const injected = this.options.faults.take(this.uuid, operation);
     const find = <K extends Fault['kind']>(kind: K) =>
       injected.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);

@@ -21,6 +21,8 @@ export interface Nvram {
     trustedDnsSuffix: string;
     mac: string;
     wireless: boolean;
+    /** CIM_WiFiEndpointCapabilities; absent in NVRAM saved before it was modelled (everything supported). */
+    wifiCapabilities?: { authenticationMethods: number[]; encryptionMethods: number[] };
   };
   hashes: CertHashEntry[];
   mebx: { password: string; changed: boolean };
@@ -359,6 +361,10 @@ export function createNvram(
       trustedDnsSuffix: profile.trustedDnsSuffix,
       mac: macFor(profile.address, false),
       wireless: profile.wireless,
+      wifiCapabilities: {
+        authenticationMethods: profile.wifiAuthenticationMethods,
+        encryptionMethods: profile.wifiEncryptionMethods,
+      },
     },
     hashes,
     mebx: { password: profile.mebxPassword, changed: profile.mebxPassword !== 'admin' },

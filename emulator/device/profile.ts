@@ -61,6 +61,14 @@ export const deviceProfileSchema = z
     heci: z.boolean().default(true),
     wireless: z.boolean().default(true),
     /**
+     * What the Wi-Fi hardware can do (CIM_WiFiEndpointCapabilities): AuthenticationMethod values
+     * (2 open, 3 shared key, 4 WPA-PSK, 5 WPA-802.1X, 6 WPA2-PSK, 7 WPA2-802.1X, 32768 WPA3-SAE,
+     * 32769 WPA3-OWE) and EncryptionMethod values (2 WEP, 3 TKIP, 4 CCMP, 5 none). Newer Wi-Fi
+     * modules dropped TKIP and WEP; AddWiFiSettings refuses what is not listed.
+     */
+    wifiAuthenticationMethods: z.array(z.number().int().min(1).max(65535)).max(16).default([2, 3, 4, 5, 6, 7]),
+    wifiEncryptionMethods: z.array(z.number().int().min(1).max(65535)).max(8).default([2, 3, 4, 5]),
+    /**
      * Firmware with RFC 5746 secure renegotiation (every current one). False plays the older
      * firmware without it: its TLS port speaks TLS 1.0/1.1 and omits renegotiation_info, which
      * OpenSSL 3 clients refuse unless they allow legacy servers (docs/emulator.md).

@@ -95,6 +95,21 @@ export class AmtTimeoutError extends AmtError {
 }
 
 /**
+ * The caller gave up (its attempt was cancelled or reached its deadline, lib/amt/cancellation.ts):
+ * `not-delivered` when nothing was sent, `unknown` when the request was cut off on the wire.
+ */
+export class AmtCancelledError extends AmtError {
+  constructor(target: string, outcome: 'not-delivered' | 'unknown') {
+    super(
+      'REQUEST_CANCELLED',
+      `${target}: request ${outcome === 'unknown' ? 'cut off' : 'not sent'}: the step's attempt was cancelled or timed out`,
+      outcome,
+      { transient: true },
+    );
+  }
+}
+
+/**
  * TLS handshake failed before any request data was processed: the firmware ended it — an alert,
  * or a dropped connection, as when it refuses our client certificate (`TLS_HANDSHAKE_REJECTED`);
  * our side could not agree with it — protocol, cipher, a server without RFC 5746

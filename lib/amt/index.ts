@@ -4,6 +4,7 @@
  * See docs/amt-client.md.
  */
 export * from './errors';
+export { withAmtCancellation } from './cancellation';
 export { returnValueCode, checkReturnValue, type ReturnSpace } from './return-values';
 export { escapeXml } from './xml';
 export { digestHa1, digestResponse, parseDigestChallenge, type DigestChallenge } from './digest';

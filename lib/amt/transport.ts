@@ -2,7 +2,8 @@ import { constants as cryptoConstants } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { AmtConnectionError, AmtError, AmtLimitError, AmtTimeoutError, AmtTlsError } from './errors';
+import { currentAmtCancellation } from './cancellation';
+import { AmtCancelledError, AmtConnectionError, AmtError, AmtLimitError, AmtTimeoutError, AmtTlsError } from './errors';
 
 /**
  * One HTTP exchange with an AMT device over a fresh connection. The connection (TCP, and TLS with
@@ -306,6 +307,7 @@ function exchange(
   request: HttpRequest,
   timeoutMs: number,
   target: string,
+  signal: AbortSignal | undefined,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -313,11 +315,14 @@ function exchange(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
       socket.destroy();
       if (result instanceof AmtError) reject(result);
       else resolve(result);
     };
     const timer = setTimeout(() => settle(new AmtTimeoutError('response', timeoutMs, target)), timeoutMs);
+    const cancel = () => settle(new AmtCancelledError(target, 'unknown'));
+    signal?.addEventListener('abort', cancel, { once: true });
     const body = Buffer.from(request.body, 'utf8');
     const req = http.request({
       createConnection: () => socket,
@@ -367,8 +372,14 @@ export async function postOnce(
   request: HttpRequest,
 ): Promise<HttpResponse> {
   const target = endpointLabel(endpoint);
+  const signal = currentAmtCancellation();
+  if (signal?.aborted) throw new AmtCancelledError(target, 'not-delivered');
   const socket = await connect(endpoint, timeouts.connectMs, target);
-  return exchange(socket, endpoint, request, timeouts.responseMs, target);
+  if (signal?.aborted) {
+    socket.destroy();
+    throw new AmtCancelledError(target, 'not-delivered');
+  }
+  return exchange(socket, endpoint, request, timeouts.responseMs, target, signal);
 }
 
 /** Values of a header that may appear several times, one per line as sent. */

@@ -30,6 +30,7 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'bo
   AMTFLOW_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   AMTFLOW_TEMPORAL_UI_PORT: { path: ['dev', 'temporalUiPort'], type: 'number' },
   AMTFLOW_DEV_DC_IP: { path: ['dev', 'dcIp'], type: 'string' },
+  AMTFLOW_DEMO: { path: ['dev', 'demo'], type: 'string' },
   AMTFLOW_DEMO_DEVICES: { path: ['dev', 'demoDevices'], type: 'number' },
   AMTFLOW_DEMO_FIRST_IP: { path: ['dev', 'demoFirstIp'], type: 'string' },
 };

@@ -166,7 +166,10 @@ export const listenersSchema = z
 /** Seconds, minutes, hours or days, e.g. `15 minutes`, `1 day` (Temporal's duration strings). */
 const duration = z
   .string()
-  .regex(/^\d{1,6} (seconds?|minutes?|hours?|days?)$/, 'must be a duration such as "30 seconds", "15 minutes" or "1 day"');
+  .regex(
+    /^\d{1,6} (seconds?|minutes?|hours?|days?)$/,
+    'must be a duration such as "30 seconds", "15 minutes" or "1 day"',
+  );
 
 /**
  * Throttling of collection-wide work, the out-of-band service point's: at most `maxConcurrent`
@@ -190,7 +193,10 @@ export const schedulesSchema = z
   .object({
     enabled: z.boolean().default(true),
     throttle: throttleSchema.default({ maxConcurrent: 10, batchDelay: '5 seconds' }),
-    automaticProvisioning: z.object({ every: duration.default('1 hour') }).strict().default({ every: '1 hour' }),
+    automaticProvisioning: z
+      .object({ every: duration.default('1 hour') })
+      .strict()
+      .default({ every: '1 hour' }),
     certificateRenewal: z
       .object({ every: duration.default('1 day'), daysBeforeExpiry: z.number().int().min(1).max(3650).default(42) })
       .strict()
@@ -218,8 +224,10 @@ export const devSchema = z
     temporalUiPort: port.min(1).optional(),
     /** Address of the dev Samba AD DC, used when no `directory` is configured. */
     dcIp: loopbackIp.default('127.77.0.1'),
-    /** Devices in the demo fleet (0–3: AMT 5.2.70, 11.8.50, 15.0.23, in that order). */
-    demoDevices: z.number().int().min(0).max(3).default(3),
+    /** `off`: `npm start` brings up the stack without the demo fleet, ready for real devices. */
+    demo: z.enum(['on', 'off']).default('on'),
+    /** Devices in the demo fleet, 0–20: the first ones of scripts/demo.ts `demoPlan`. */
+    demoDevices: z.number().int().min(0).max(20).default(20),
     /** Address of the first demo device; the others follow. Their UUIDs derive from their addresses. */
     demoFirstIp: loopbackIp.default('127.20.0.1'),
   })
@@ -257,7 +265,7 @@ export const configSchema = z
       certificateRenewal: { every: '1 day', daysBeforeExpiry: 42 },
       passwordRotation: { every: '1 day', days: 28 },
     }),
-    dev: devSchema.default({ dcIp: '127.77.0.1', demoDevices: 3, demoFirstIp: '127.20.0.1' }),
+    dev: devSchema.default({ dcIp: '127.77.0.1', demo: 'on', demoDevices: 20, demoFirstIp: '127.20.0.1' }),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
@@ -18,6 +18,8 @@ import type { ProvisioningCredential } from './provisioning';
  */
 const STATE_FILE = 'ca.json';
 const PROVISIONING_FILE = 'provisioning.json';
+/** Further provisioning chains for fleets whose devices trust different roots, one file per root. */
+const ADDITIONAL_PROVISIONING_DIR = 'provisioning-chains';
 const FORMAT = 1;
 
 const ROOT_VALIDITY_DAYS = 20 * 365;
@@ -281,6 +283,53 @@ export function saveImportedProvisioning(
   return credential(content, box, file);
 }
 
+/** The file of an additional provisioning chain, named by its root's SHA-256 thumbprint. */
+function additionalProvisioningFile(dir: string, rootSha256: string): string {
+  return path.join(dir, ADDITIONAL_PROVISIONING_DIR, `${rootSha256}.json`);
+}
+
+/**
+ * Stores an additional provisioning credential (already checked) for the devices that trust its
+ * root, replacing one under the same root.
+ */
+export function saveAdditionalProvisioning(
+  dir: string,
+  chain: ParsedCertificate[],
+  key: KeyObject,
+  box: SecretBox,
+): ProvisioningCredential {
+  const content = toFile('imported', chain, key, box);
+  const file = additionalProvisioningFile(dir, thumbprints((chain[chain.length - 1] as ParsedCertificate).der).sha256);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, JSON.stringify(content, null, 2));
+  return credential(content, box, file);
+}
+
+/** The additional provisioning credentials as stored (the caller checks them), by file. */
+export function loadAdditionalProvisioning(
+  dir: string,
+  box: SecretBox,
+): { file: string; credential: ProvisioningCredential }[] {
+  return additionalProvisioningFiles(dir).map((file) => ({
+    file,
+    credential: credential(readJson<ProvisioningFile>(file) as ProvisioningFile, box, file),
+  }));
+}
+
+function additionalProvisioningFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(path.join(dir, ADDITIONAL_PROVISIONING_DIR));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .filter((name) => /^[0-9a-f]{64}\.json$/.test(name))
+    .sort()
+    .map((name) => path.join(dir, ADDITIONAL_PROVISIONING_DIR, name));
+}
+
 /** The CA directory of a configuration: `ca.dir`, default `<stateDir>/ca`. */
 export function caDirectory(config: Pick<AmtflowConfig, 'stateDir' | 'ca'>): string {
   return path.resolve(config.ca.dir ?? path.join(config.stateDir, 'ca'));
@@ -288,7 +337,7 @@ export function caDirectory(config: Pick<AmtflowConfig, 'stateDir' | 'ca'>): str
 
 /**
  * Key rotation, step two, for the CA directory: the issuing and root keys in `ca.json` and the
- * provisioning key in `provisioning.json`, sealed again under the current key with the same
+ * provisioning keys in `provisioning.json` and `provisioning-chains/`, sealed again under the current key with the same
  * associated data; each file written whole. Keys already under the current key stay as they are.
  * Returns how many keys moved.
  */
@@ -311,9 +360,9 @@ export function resealCaFiles(dir: string, box: SecretBox): number {
     };
     if (moved > 0) writeFileAtomic(caFile, JSON.stringify(next, null, 2));
   }
-  const provisioningFile = path.join(dir, PROVISIONING_FILE);
-  const provisioning = readJson<ProvisioningFile>(provisioningFile);
-  if (provisioning) {
+  for (const provisioningFile of [path.join(dir, PROVISIONING_FILE), ...additionalProvisioningFiles(dir)]) {
+    const provisioning = readJson<ProvisioningFile>(provisioningFile);
+    if (!provisioning) continue;
     const leaf = parseCertificate(provisioning.chain[0] as string, `${provisioningFile} certificate`);
     const key = reseal(provisioning.key, keyLabel('provisioning', leaf));
     if (key !== provisioning.key) writeFileAtomic(provisioningFile, JSON.stringify({ ...provisioning, key }, null, 2));

@@ -1,11 +1,23 @@
 import type { CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
-import { loadOrCreateProvisioning, saveImportedProvisioning, type CaMaterial } from './ca-state';
+import {
+  loadAdditionalProvisioning,
+  loadOrCreateProvisioning,
+  saveAdditionalProvisioning,
+  saveImportedProvisioning,
+  type CaMaterial,
+} from './ca-state';
 import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
 import { PkiError } from './errors';
 import { privateKeyPem } from './keys';
 import { normalizeFqdn } from './names';
-import { assertInNamespace, checkProvisioningCertificate, type ProvisioningCredential } from './provisioning';
+import {
+  assertInNamespace,
+  checkProvisioningCertificate,
+  rootHashMatches,
+  type ProvisioningCredential,
+  type RootHashAlgorithm,
+} from './provisioning';
 import { parseCertificate, splitPemBundle, type ParsedCertificate, type Thumbprints } from './x509';
 
 export interface ProvisioningSummary {
@@ -33,6 +45,8 @@ export class ProvisioningCertificate {
     private readonly config: CaConfig,
     private readonly box: SecretBox,
     private current: ProvisioningCredential | PkiError,
+    /** Further chains for devices that trust other roots; one that no longer passes keeps its error. */
+    private additional: (ProvisioningCredential | PkiError)[],
   ) {}
 
   /** Opens (or generates, under `ca`) the provisioning credential of the CA directory `dir`. */
@@ -50,7 +64,10 @@ export class ProvisioningCertificate {
           'PROVISIONING_DOMAIN_NOT_CONFIGURED',
           'set ca.provisioningDomain to the DNS namespace of the AMT devices',
         );
-    return new ProvisioningCertificate(dir, config, box, current);
+    const additional = names
+      ? loadAdditionalProvisioning(dir, box).map(({ credential }) => recheck(credential, names.domain, now))
+      : [];
+    return new ProvisioningCertificate(dir, config, box, current, additional);
   }
 
   /**
@@ -63,14 +80,82 @@ export class ProvisioningCertificate {
     return this.current;
   }
 
-  /** node:tls client options presenting the provisioning chain: `tls.connect({ ...these, host, port })`. */
-  tlsOptions(): { cert: string; key: string } {
-    const credential = this.credential();
+  /** Every usable provisioning credential: the main one first, then the additional chains. */
+  credentials(): ProvisioningCredential[] {
+    return [this.current, ...this.additional].filter((c): c is ProvisioningCredential => !(c instanceof PkiError));
+  }
+
+  /**
+   * node:tls client options presenting a provisioning chain: `tls.connect({ ...these, host, port })`.
+   * `rootSha256` picks the chain under that root (the one OOB3 chose for the device); without it,
+   * the main one. Throws PROVISIONING_ROOT_UNKNOWN when no usable chain has that root.
+   */
+  tlsOptions(rootSha256?: string): { cert: string; key: string } {
+    const credential = rootSha256 === undefined ? this.credential() : this.forRoot(rootSha256);
     return { cert: credential.chain.map((cert) => cert.pem).join(''), key: privateKeyPem(credential.key) };
+  }
+
+  /** The usable credential whose root has SHA-256 thumbprint `rootSha256` (hex, any case). */
+  forRoot(rootSha256: string): ProvisioningCredential {
+    const wanted = rootSha256.toLowerCase();
+    const found = this.credentials().find((c) => c.rootThumbprints.sha256 === wanted);
+    if (!found) {
+      throw new PkiError(
+        'PROVISIONING_ROOT_UNKNOWN',
+        `no usable provisioning certificate under the root with SHA-256 thumbprint ${wanted}; ` +
+          'it was removed, replaced or no longer passes its checks',
+      );
+    }
+    return found;
+  }
+
+  /**
+   * OOB3 with several chains: the credential whose root the device listed (`reported`, from its
+   * hello; undefined when it sent none) and whose chain firmware `amtVersion` accepts; `who` names
+   * the device in errors. Throws
+   * ROOT_HASH_MISMATCH when no chain's root was listed, WEAK_PROVISIONING_CHAIN when every listed
+   * one is too weak for that firmware (AMT 15/16 and later: no SHA-1, no RSA under 2048 bits).
+   */
+  choose(
+    reported: ReadonlyArray<{ algorithm: RootHashAlgorithm; hash: string }> | undefined,
+    amtVersion: string | undefined,
+    who: string,
+  ): ProvisioningCredential {
+    const usable = this.credentials();
+    if (usable.length === 0) this.credential();
+    const trusted = reported ? usable.filter((c) => rootHashMatches(c.rootThumbprints, reported)) : usable;
+    if (trusted.length === 0) {
+      throw new PkiError(
+        'ROOT_HASH_MISMATCH',
+        `none of the ${reported?.length ?? 0} root hashes in the last hello of ${who} (algorithms: ` +
+          `${[...new Set(reported?.map((h) => h.algorithm))].join(', ') || 'none'}) is the root of a provisioning ` +
+          `certificate amtflow holds (${usable.map((c) => c.commonName).join(', ')}); add one of those roots to the ` +
+          'firmware or add a provisioning certificate under a root the firmware trusts (spec OOB3)',
+      );
+    }
+    let refusal: unknown;
+    for (const candidate of trusted) {
+      try {
+        checkProvisioningChainStrength(
+          candidate.chain,
+          amtVersion,
+          `provisioning certificate ${candidate.commonName} for ${who}`,
+        );
+        return candidate;
+      } catch (err) {
+        refusal ??= err;
+      }
+    }
+    throw refusal;
   }
 
   summary(): ProvisioningSummary {
     return summarize(this.credential());
+  }
+
+  /** The main chain and every additional one that passes its checks. */
+  summaries(): ProvisioningSummary[] {
+    return this.credentials().map(summarize);
   }
 
   /**
@@ -80,6 +165,34 @@ export class ProvisioningCertificate {
    * sealed in the CA directory in place of the previous one.
    */
   import(pkcs12: Buffer, password: string, extraCertificatesPem = ''): ProvisioningSummary {
+    const { key, chain } = this.readPkcs12(pkcs12, password, extraCertificatesPem);
+    const imported = saveImportedProvisioning(this.dir, chain, key, this.box);
+    this.current = imported;
+    return summarize(imported);
+  }
+
+  /**
+   * Adds a provisioning chain for the devices whose firmware trusts another root (a mixed fleet:
+   * older devices under one public root, newer ones under another), checked like `import`. It
+   * replaces a chain under the same root; the main chain is left as it is.
+   */
+  addChain(pkcs12: Buffer, password: string, extraCertificatesPem = ''): ProvisioningSummary {
+    const { key, chain } = this.readPkcs12(pkcs12, password, extraCertificatesPem);
+    const added = saveAdditionalProvisioning(this.dir, chain, key, this.box);
+    const root = added.rootThumbprints.sha256;
+    this.additional = [
+      ...this.additional.filter((c) => c instanceof PkiError || c.rootThumbprints.sha256 !== root),
+      added,
+    ];
+    return summarize(added);
+  }
+
+  /** A provisioning certificate with its key from PKCS#12, checked like the firmware checks it (OOB4, P1). */
+  private readPkcs12(
+    pkcs12: Buffer,
+    password: string,
+    extraCertificatesPem: string,
+  ): { key: ProvisioningCredential['key']; chain: ParsedCertificate[] } {
     const domain = provisioningNames(this.config)?.domain;
     if (!domain) {
       throw new PkiError(
@@ -87,18 +200,25 @@ export class ProvisioningCertificate {
         'set ca.provisioningDomain before importing a provisioning certificate',
       );
     }
-    const what = 'provisioning certificate PKCS#12';
-    const { key, certificates } = readPkcs12(pkcs12, password, what);
-    const pool = [
-      ...certificates,
-      ...splitPemBundle(extraCertificatesPem).map((pem) => parseCertificate(pem, 'chain certificate')),
-    ];
-    const leaf = certificateForKey(key, certificates, what);
-    const { chain } = checkProvisioningCertificate(key, leaf, pool, domain, new Date());
-    const imported = saveImportedProvisioning(this.dir, chain, key, this.box);
-    this.current = imported;
-    return summarize(imported);
+    return readProvisioningPkcs12(pkcs12, password, extraCertificatesPem, domain);
   }
+}
+
+function readProvisioningPkcs12(
+  pkcs12: Buffer,
+  password: string,
+  extraCertificatesPem: string,
+  domain: string,
+): { key: ProvisioningCredential['key']; chain: ParsedCertificate[] } {
+  const what = 'provisioning certificate PKCS#12';
+  const { key, certificates } = readPkcs12(pkcs12, password, what);
+  const pool = [
+    ...certificates,
+    ...splitPemBundle(extraCertificatesPem).map((pem) => parseCertificate(pem, 'chain certificate')),
+  ];
+  const leaf = certificateForKey(key, certificates, what);
+  const { chain } = checkProvisioningCertificate(key, leaf, pool, domain, new Date());
+  return { key, chain };
 }
 
 function summarize(credential: ProvisioningCredential): ProvisioningSummary {
@@ -141,14 +261,20 @@ async function openCredential(
     now,
   });
   if (credential.source === 'generated') return credential;
-  // An imported certificate that no longer passes (expired, domain changed) must not stop the CA:
-  // issuing goes on, and the operator imports a new one. Its error is kept for whoever asks for it.
+  return recheck(credential, names.domain, now);
+}
+
+/**
+ * An imported certificate that no longer passes (expired, domain changed) must not stop the CA:
+ * issuing goes on, and the operator imports a new one. Its error is kept for whoever asks for it.
+ */
+function recheck(credential: ProvisioningCredential, domain: string, now: Date): ProvisioningCredential | PkiError {
   try {
     checkProvisioningCertificate(
       credential.key,
       credential.chain[0] as ParsedCertificate,
       credential.chain,
-      names.domain,
+      domain,
       now,
     );
     return credential;

@@ -12,6 +12,8 @@ export type ProvisioningErrorCode =
   | 'PRINCIPAL_NOT_FOUND'
   /** The firmware does not offer the profile's power package (OOB9.3). */
   | 'POWER_PACKAGE_UNAVAILABLE'
+  /** The device's Wi-Fi module lacks a wireless profile's authentication or encryption method (OOB9.4). */
+  | 'WIRELESS_PROFILE_UNSUPPORTED'
   /** Renewal: the certificate named is not an AMT web-server certificate of the device. */
   | 'CERTIFICATE_NOT_FOR_DEVICE'
   /** Renewal: the device committed the new TLS credential context but still serves another certificate. */

@@ -13,6 +13,7 @@ import {
   type AmtSession,
   type Ieee8021xProfile,
   type WiFiProfile,
+  type WirelessCapabilities,
 } from '../amt';
 import type { CertificateAuthority } from '../pki';
 import { profileSecretName, type AmtSettings } from '../store/profile-settings';
@@ -211,6 +212,38 @@ async function wifiProfile(
 }
 
 /**
+ * OOB9.4 "detect the wireless capability": every profile's authentication and encryption method is
+ * one the Wi-Fi module lists in CIM_WiFiEndpointCapabilities (e.g. TKIP, which newer modules
+ * dropped). Firmware without the class is not checked: it answers for itself at AddWiFiSettings.
+ */
+function assertWirelessSupported(
+  wireless: AmtSettings['wireless'],
+  capabilities: WirelessCapabilities | undefined,
+): void {
+  if (!capabilities) return;
+  for (const profile of wireless) {
+    const authentication = WIRELESS_AUTHENTICATION[profile.authentication].id;
+    const encryption = WIRELESS_ENCRYPTION[profile.encryption];
+    const missing = [
+      ...(capabilities.authenticationMethods.includes(authentication)
+        ? []
+        : [`authentication ${profile.authentication} (${authentication})`]),
+      ...(capabilities.encryptionMethods.includes(encryption)
+        ? []
+        : [`encryption ${profile.encryption} (${encryption})`]),
+    ];
+    if (missing.length > 0) {
+      throw new ProvisioningError(
+        'WIRELESS_PROFILE_UNSUPPORTED',
+        `wireless profile ${profile.name} needs ${missing.join(' and ')}, which the device's Wi-Fi module does not ` +
+          `support (it lists authentication ${capabilities.authenticationMethods.join(', ') || 'none'}, encryption ` +
+          `${capabilities.encryptionMethods.join(', ') || 'none'}); no wireless profile was changed`,
+      );
+    }
+  }
+}
+
+/**
  * OOB9.4: wireless profiles replaced where the firmware has wireless (left alone on update,
  * UPD4); the 802.1X wired settings re-applied. Resolves with the number of wireless profiles stored.
  */
@@ -223,7 +256,9 @@ export async function applyNetworkAuthentication(
   const { network } = target.amt.wsman;
   let profiles = 0;
   if (!options.update && (await network.hasWirelessPort())) {
-    // Built before any deletion, so a missing secret leaves the existing profiles in place.
+    // Checked, then built, before any deletion: a profile the module cannot hold or a missing secret
+    // leaves the existing profiles in place instead of a device with no Wi-Fi after every retry.
+    assertWirelessSupported(settings.wireless, await network.wirelessCapabilities());
     const wanted = [];
     for (const wireless of settings.wireless) wanted.push(await wifiProfile(target, wireless, enrolment));
     for (const existing of await network.listWiFiProfiles()) await network.deleteWiFiProfile(existing.instanceId);

@@ -82,6 +82,7 @@ export const CATALOGUE = {
     },
   },
   CIM_WiFiEndpoint: { methods: {} },
+  CIM_WiFiEndpointCapabilities: { methods: {}, keys: byInstanceId },
   CIM_WiFiEndpointSettings: { methods: {}, keys: byInstanceId },
   CIM_WiFiPort: { methods: { RequestStateChange: requestStateChange } },
   CIM_IEEE8021xSettings: { methods: {} },
@@ -149,4 +150,6 @@ export const MULTI_VALUED = new Set([
   'AvailableRequestedStates',
   'OperationalStatus',
   'PowerManagementCapabilities',
+  'SupportedAuthenticationMethods',
+  'SupportedEncryptionMethods',
 ]);

@@ -1,7 +1,14 @@
 import { AmtError } from '../errors';
 import type { WsmanClient } from './client';
 import { embedded, ref, type WsmanInstance } from './envelope';
-import { optionalBoolean, optionalInteger, optionalString, requiredString, type PutChanges } from './properties';
+import {
+  integerList,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  requiredString,
+  type PutChanges,
+} from './properties';
 
 /**
  * Wired and wireless network settings and 802.1X (OOB9.4; protocol reference §4.8, §4.17, §4.18).
@@ -17,6 +24,12 @@ export interface EthernetPortSettings {
   ipAddress: string | undefined;
   linkIsUp: boolean | undefined;
   instance: WsmanInstance;
+}
+
+/** CIM_WiFiEndpointCapabilities: the AuthenticationMethod and EncryptionMethod values the Wi-Fi module supports. */
+export interface WirelessCapabilities {
+  authenticationMethods: number[];
+  encryptionMethods: number[];
 }
 
 export interface WiFiProfileSummary {
@@ -92,6 +105,26 @@ export class NetworkOperations {
       if (err instanceof AmtError && err.code === 'WSMAN_DESTINATION_UNREACHABLE') return false;
       throw err;
     }
+  }
+
+  /**
+   * What the Wi-Fi module supports (CIM_WiFiEndpointCapabilities, DMTF Wireless LAN profile);
+   * undefined when the firmware does not offer the class, so nothing is known in advance.
+   */
+  async wirelessCapabilities(): Promise<WirelessCapabilities | undefined> {
+    let instances: WsmanInstance[];
+    try {
+      instances = await this.client.enumerate('CIM_WiFiEndpointCapabilities');
+    } catch (err) {
+      if (err instanceof AmtError && err.code === 'WSMAN_DESTINATION_UNREACHABLE') return undefined;
+      throw err;
+    }
+    const [instance] = instances;
+    if (!instance) return undefined;
+    return {
+      authenticationMethods: integerList(instance, 'SupportedAuthenticationMethods'),
+      encryptionMethods: integerList(instance, 'SupportedEncryptionMethods'),
+    };
   }
 
   async enableWirelessPort(): Promise<void> {

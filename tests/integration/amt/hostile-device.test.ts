@@ -1,6 +1,7 @@
 import { AmtFaultError } from '../../../lib/amt/errors';
 import { amtFailure } from '../../support/amt-failure';
-import { openAmtSession, type AmtSession } from '../../../lib/amt/session';
+import type { AmtSession } from '../../../lib/amt/session';
+import { adminSession } from './support';
 import { ENUMERATION_LIMITS } from '../../../lib/amt/wsman/client';
 import { FIRMWARE_ENUMERATION_LIMITS } from '../../../emulator/wsman/dispatch';
 import { testFleet } from '../emulator/support/fleet';
@@ -22,13 +23,7 @@ describe('WS-Man enumeration and hostile devices', () => {
   afterEach(() => fleet.clearFaults());
 
   const device = () => fleet.devices[0]!;
-  const session = (): AmtSession =>
-    openAmtSession({
-      host: device().address,
-      port: device().httpPort,
-      credentials: [{ ref: 'admin', username: 'admin', password }],
-      timeouts: { connectMs: 15_000, responseMs: 15_000 },
-    });
+  const session = (): AmtSession => adminSession(device(), password);
 
   it('releases the context of a failed Pull, so firmware never runs out of them', async () => {
     const amt = session();

@@ -310,7 +310,7 @@ describe('lifecycle workflows (fake activities)', () => {
         );
         await waitFor(
           'the rename to wait for REN2',
-          async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+          async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'waiting',
           30_000,
           100,
         );

@@ -1,0 +1,181 @@
+/**
+ * A lifecycle run's `progress` read from its event history rather than asked of a worker: what
+ * `amtflow progress` and the API answer when no worker is running (a query then fails with "Failed
+ * to query Workflow"), and for a run that has closed. It gives what the `progress` query gives
+ * (workflows/step-runner.ts) for the same history: the step list of the flow and mode
+ * (workflows/catalogue.ts `stepsOfRun`), each activity event applied to its step — the step is named
+ * by the activity's summary, `<spec id> <title>` — and the operator decisions read from the P7 audit
+ * step that records each one.
+ */
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure, type LoadedDataConverter } from '@temporalio/common';
+import {
+  decodeFromPayloadsAtIndex,
+  decodeOptionalFailureToOptionalError,
+  decodeUserMetadata,
+} from '@temporalio/common/lib/internal-non-workflow';
+import type { temporal } from '@temporalio/proto';
+import type { AuditEntry } from '../lib/store/audit';
+import { AUDIT, OPERATION_OF_WORKFLOW, RENAME, STEPS_BY_ID, renameWait, stepsOfRun } from '../workflows/catalogue';
+import type { OperatorAction, Progress, StepError, StepProgress } from '../workflows/messages';
+import { AWAITING_OPERATOR, skipReason, type StepDefinition } from '../workflows/step-runner';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The history of a workflow id's latest run is not a lifecycle flow's. */
+export class NotALifecycleRunError extends Error {
+  override readonly name = 'NotALifecycleRunError';
+  readonly code = 'NOT_A_LIFECYCLE_RUN';
+}
+
+function describeError(err: Error | undefined): { error: StepError; nonRetryable: boolean } {
+  if (err instanceof ApplicationFailure) {
+    return { error: { code: err.type ?? 'ApplicationFailure', message: err.message }, nonRetryable: err.nonRetryable === true };
+  }
+  if (err) return { error: { code: err.name, message: err.message }, nonRetryable: false };
+  return { error: { code: 'UNKNOWN', message: 'no failure recorded' }, nonRetryable: false };
+}
+
+const allowed = (step: StepDefinition): OperatorAction[] =>
+  step.skippable ? ['retry', 'skip', 'abort'] : ['retry', 'abort'];
+
+/** The run's progress from its history (events in order, as `fetchHistory` returns them). */
+export async function progressFromHistory(
+  converter: LoadedDataConverter,
+  events: readonly HistoryEvent[],
+): Promise<Progress> {
+  const started = events[0]?.workflowExecutionStartedEventAttributes;
+  const type = started?.workflowType?.name ?? '';
+  const input = started
+    ? await decodeFromPayloadsAtIndex<{ deviceUuid: string; mode?: string; hostName?: string; domain?: string }>(
+        converter,
+        0,
+        started.input?.payloads,
+      )
+    : undefined;
+  const list = stepsOfRun(type, input);
+  if (!list || !input) throw new NotALifecycleRunError(`workflow type ${type || '(none)'} is not a lifecycle flow`);
+
+  const progress: Progress = {
+    operation: OPERATION_OF_WORKFLOW[type] as string,
+    deviceUuid: input.deviceUuid,
+    state: 'running',
+    stage: 'starting',
+    steps: list.map((s) => ({ id: s.id, title: s.title, stage: s.stage, status: 'pending', attempts: 0 })),
+    source: 'history',
+  };
+  const entry = (step: StepDefinition): StepProgress => {
+    let found = progress.steps.find((s) => s.id === step.id);
+    if (!found) {
+      found = { id: step.id, title: step.title, stage: step.stage, status: 'pending', attempts: 0 };
+      progress.steps.push(found);
+    }
+    return found;
+  };
+  /** Activity schedule event id → its step; failures in the step's current round. */
+  const scheduled = new Map<string, StepDefinition>();
+  const failures = new Map<string, number>();
+  /** REN2 answered "not yet" and nothing has happened since: the run waits for the signal. */
+  let renameNotComplete = false;
+
+  for (const event of events) {
+    const schedule = event.activityTaskScheduledEventAttributes;
+    if (schedule) {
+      const summary = (await decodeUserMetadata(converter, event.userMetadata)).staticSummary ?? '';
+      const step = STEPS_BY_ID.get(summary.split(' ')[0] as string);
+      if (!step) continue;
+      scheduled.set(String(event.eventId), step);
+      renameNotComplete = false;
+      if (step.id === AUDIT.decision.id) {
+        // The decision the P7 step records is the operator's: apply it to the step decided on.
+        const audit = await decodeFromPayloadsAtIndex<AuditEntry>(converter, 0, schedule.input?.payloads);
+        const details = (audit.details ?? {}) as { step?: string; reason?: string | null };
+        const decided = progress.steps.find((s) => s.id === details.step);
+        const action = audit.action.split('.').pop();
+        if (decided) {
+          decided.status = action === 'retry' ? 'running' : action === 'skip' ? 'skipped' : 'failed';
+          if (action === 'skip') {
+            decided.reason = skipReason({ operator: audit.actor, reason: details.reason ?? undefined });
+          }
+          failures.delete(decided.id);
+        }
+        delete progress.awaiting;
+        progress.state = 'running';
+        progress.stage = decided?.stage ?? progress.stage;
+        // The audit step keeps the stage of the step decided on (it joins progress with it).
+        if (!progress.steps.some((s) => s.id === step.id)) entry({ ...step, stage: progress.stage });
+      } else {
+        progress.stage = step.stage;
+        if (step.stage === 'compensate') progress.state = 'compensating';
+      }
+      entry(step).status = 'running';
+      continue;
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
+    const step = scheduled.get(String((completed ?? failed)?.scheduledEventId ?? ''));
+    if (completed && step) {
+      const e = entry(step);
+      e.attempts += 1;
+      e.status = 'succeeded';
+      delete e.lastError;
+      failures.delete(step.id);
+      if (step.id === RENAME.wait.id) {
+        const result = await decodeFromPayloadsAtIndex<{ complete: boolean }>(converter, 0, completed.result?.payloads);
+        renameNotComplete = !result.complete;
+      }
+      if (step.stage === 'compensate') {
+        const undone = progress.steps.find((s) => `${s.id}.undo` === step.id);
+        if (undone?.status === 'succeeded') undone.status = 'compensated';
+      }
+      continue;
+    }
+    if (failed && step) {
+      const e = entry(step);
+      const { error, nonRetryable } = describeError(await decodeOptionalFailureToOptionalError(converter, failed.failure));
+      e.attempts += 1;
+      e.lastError = error;
+      const round = (failures.get(step.id) ?? 0) + 1;
+      failures.set(step.id, round);
+      if (step.retry === 'validation' && nonRetryable) {
+        e.status = 'failed';
+      } else if (nonRetryable || round >= step.attempts) {
+        e.status = 'awaiting-operator';
+        progress.state = 'awaiting-operator';
+        progress.stage = AWAITING_OPERATOR;
+        progress.awaiting = { step: step.id, error, allowed: allowed(step) };
+      }
+      continue;
+    }
+    if (event.workflowExecutionSignaledEventAttributes?.signalName === renameWait(input).signal) {
+      renameNotComplete = false;
+    }
+    if (event.workflowExecutionCompletedEventAttributes || event.workflowExecutionContinuedAsNewEventAttributes) {
+      progress.state = 'completed';
+      progress.stage = 'COMPLETED';
+    }
+    const closedFailed = event.workflowExecutionFailedEventAttributes;
+    if (closedFailed) {
+      const aborted = closedFailed.failure?.applicationFailureInfo?.type === 'OPERATOR_ABORTED';
+      progress.state = aborted ? 'aborted' : 'failed';
+      progress.stage = aborted ? 'ABORTED' : 'FAILED';
+    }
+    if (event.workflowExecutionTerminatedEventAttributes || event.workflowExecutionCanceledEventAttributes) {
+      progress.state = 'failed';
+      progress.stage = 'FAILED';
+    }
+  }
+  if (renameNotComplete && progress.state === 'running') {
+    const wait = entry(RENAME.wait);
+    wait.status = 'waiting';
+    progress.state = 'waiting-for-signal';
+    progress.waiting = { step: RENAME.wait.id, ...renameWait(input as Parameters<typeof renameWait>[0]) };
+  }
+  return progress;
+}
+
+/** The progress of the latest run of `workflowId`, from its history. */
+export async function fetchProgressFromHistory(client: Client, workflowId: string): Promise<Progress> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  return progressFromHistory(client.options.loadedDataConverter, history.events ?? []);
+}

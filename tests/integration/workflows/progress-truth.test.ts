@@ -1,0 +1,178 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { formatProgress } from '../../../cli/progress';
+import type { LifecycleActivities } from '../../../activities/contract';
+import { operatorCommands } from '../../../runtime/lifecycle-client';
+import { progressFromHistory } from '../../../runtime/progress-history';
+import { waitFor } from '../../../scripts/lib/process';
+import { progressQuery, renameCompletedSignal, type Progress } from '../../../workflows/messages';
+import { deviceWorkflowId } from '../../../workflows/names';
+import { newDeviceUuid } from '../../support/device-uuid';
+import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
+import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
+
+/**
+ * Progress tells the truth (issue 14): a completed run of every flow and mode lists only steps that
+ * succeeded or were skipped with a reason; a run waiting for an operator's signal says so and what to
+ * send; and with no worker running, progress is read from the run's history and says the same as
+ * the query did. Fake activities (tests/support/fake-lifecycle.ts): the workflows' own bookkeeping.
+ */
+describe('progress tells the truth', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await connectTestEnv();
+  });
+  afterAll(async () => env?.teardown());
+
+  const fromHistory = async (handle: WorkflowHandle): Promise<Progress> =>
+    progressFromHistory(env.client.options.loadedDataConverter, (await handle.fetchHistory()).events ?? []);
+
+  /** Every listed step of a completed run: succeeded, or skipped with the reason. */
+  const expectAllDone = (progress: Progress) => {
+    expect(progress.state).toBe('completed');
+    expect(progress.steps.length).toBeGreaterThan(0);
+    for (const step of progress.steps) {
+      if (step.status === 'skipped') expect(step.reason).toMatch(/^skipped by \S+/);
+      else expect([step.id, step.status]).toEqual([step.id, 'succeeded']);
+    }
+  };
+
+  type Flow = {
+    name: string;
+    start: (c: ReturnType<typeof operatorCommands>, uuid: ReturnType<typeof newDeviceUuid>) => Promise<string>;
+    script?: Partial<Record<keyof LifecycleActivities, Outcome[]>>;
+    /** A step that fails until an operator skips it. */
+    skip?: string;
+  };
+  const flows: Flow[] = [
+    {
+      name: 'provision out of band, one step skipped by an operator',
+      start: (c, uuid) => c.provision(uuid, 'out-of-band', 'alice'),
+      script: { setPowerPolicy: ['fail', 'fail', 'fail', 'fail', 'fail'] },
+      skip: 'OOB9.3b',
+    },
+    { name: 'provision in band', start: (c, uuid) => c.provision(uuid, 'in-band', 'agent') },
+    { name: 'update', start: (c, uuid) => c.update(uuid, 'alice') },
+    { name: 'remove partial', start: (c, uuid) => c.remove(uuid, 'partial', 'alice') },
+    { name: 'remove full', start: (c, uuid) => c.remove(uuid, 'full', 'alice') },
+  ];
+
+  it.each(flows)(
+    '$name: every listed step succeeded or was skipped with a reason; history says the same',
+    async (flow) => {
+      const fake = fakeLifecycleActivities(flow.script);
+      const taskQueue = uniqueQueue('truth');
+      const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+      const commands = operatorCommands(env.client, { taskQueue });
+      const uuid = newDeviceUuid();
+      const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+      await worker.runUntil(async () => {
+        await flow.start(commands, uuid);
+        if (flow.skip) {
+          await waitFor(
+            `the run to park at ${flow.skip}`,
+            async () => (await handle.query(progressQuery)).awaiting?.step === flow.skip,
+            30_000,
+            100,
+          );
+          await commands.decide(uuid, 'skip', 'alice', { step: flow.skip, reason: 'no power policy on this board' });
+        }
+        await handle.result();
+        const live = await handle.query(progressQuery);
+        expectAllDone(live);
+        if (flow.skip) {
+          expect(live.steps.find((s) => s.id === flow.skip)).toMatchObject({
+            status: 'skipped',
+            reason: 'skipped by alice: no power policy on this board',
+          });
+          expect(formatProgress(live)).toContain('(skipped by alice: no power policy on this board)');
+        }
+        expect(await fromHistory(handle)).toEqual({ ...live, source: 'history' });
+      });
+      // No worker any more: the CLI's and API's progress still answers, from the history.
+      const after = await commands.progress(uuid);
+      expect(after.source).toBe('history');
+      expectAllDone(after);
+    },
+  );
+
+  it('rename: REN2 says it waits for rename-complete and what to send; completes once signalled', async () => {
+    const fake = fakeLifecycleActivities();
+    // REN2 sees the rename once an operator confirmed it.
+    const checkRenameComplete: LifecycleActivities['checkRenameComplete'] = async (input) => ({
+      complete: input.confirmedBy !== undefined,
+    });
+    const taskQueue = uniqueQueue('truth-rename');
+    const worker = await createTestWorker(env, {
+      taskQueue,
+      activities: { ...fake.activities, checkRenameComplete },
+    });
+    const commands = operatorCommands(env.client, { taskQueue });
+    const uuid = newDeviceUuid();
+    const target = { hostName: 'amt-0001-new', domain: 'corp.example.test' };
+    await worker.runUntil(async () => {
+      await commands.rename(uuid, { ...target, mode: 'out-of-band' }, 'alice');
+      const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+      const firstExecutionRunId = (await handle.describe()).runId;
+      let waiting: Progress | undefined;
+      await waitFor(
+        'the rename to wait for the operator',
+        async () => {
+          waiting = await handle.query(progressQuery);
+          return waiting.state === 'waiting-for-signal';
+        },
+        30_000,
+        50,
+      );
+      const progress = waiting as Progress;
+      expect(progress.waiting).toMatchObject({ step: 'REN2', signal: 'rename-completed' });
+      expect(progress.waiting?.message).toMatch(/^waiting for rename-complete: /);
+      expect(progress.waiting?.message).toContain(
+        `amtflow rename-complete ${uuid} --host-name amt-0001-new --domain corp.example.test`,
+      );
+      expect(progress.steps.find((s) => s.id === 'REN2')?.status).toBe('waiting');
+      expect(formatProgress(progress)).toContain('REN2 waiting for rename-complete: ');
+
+      await handle.signal(renameCompletedSignal, { ...target, operator: 'alice' });
+      const renameRun = env.client.workflow.getHandle(deviceWorkflowId(uuid), firstExecutionRunId);
+      await waitFor(
+        'the rename run to continue as the provisioning run',
+        async () => (await renameRun.describe()).status.name !== 'RUNNING',
+        30_000,
+        100,
+      );
+      const done = await renameRun.query(progressQuery);
+      expectAllDone(done);
+      expect(done.waiting).toBeUndefined();
+      expect(await fromHistory(renameRun)).toEqual({ ...done, source: 'history' });
+      await handle.result();
+    });
+  });
+
+  it('a parked run with no worker running: progress comes from the history, awaiting the same decision', async () => {
+    const fake = fakeLifecycleActivities({ commitSetup: ['fail', 'fail', 'fail'] });
+    const taskQueue = uniqueQueue('truth-parked');
+    const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+    const commands = operatorCommands(env.client, { taskQueue });
+    const uuid = newDeviceUuid();
+    let parked: Progress | undefined;
+    await worker.runUntil(async () => {
+      await commands.provision(uuid, 'out-of-band', 'alice');
+      await waitFor(
+        'the run to park',
+        async () => {
+          parked = await commands.progress(uuid);
+          return parked.awaiting !== undefined;
+        },
+        30_000,
+        100,
+      );
+    });
+    expect(parked?.source).toBe('query');
+    const unanswered = await commands.progress(uuid);
+    expect(unanswered).toEqual({ ...parked, source: 'history' });
+    expect(unanswered.awaiting).toMatchObject({ step: 'OOB8.6', allowed: ['retry', 'abort'] });
+    expect(formatProgress(unanswered)).toContain("(read from the run's history)");
+    await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
+  });
+});
