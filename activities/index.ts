@@ -21,6 +21,7 @@ export function createActivities(
       ...validationActivities(deps),
       ...infrastructureActivities(deps),
       ...deviceActivities(deps),
+      ...consoleActivities(deps),
       ...collectionActionActivities(deps.store),
       ...consoleActivities(deps),
     }),

@@ -19,7 +19,6 @@ const program = new Command('amtflow')
   .showHelpAfterError();
 
 registerDeviceCommands(program);
-
 registerConsoleCommands(program);
 
 program.parseAsync().catch((err: unknown) => {

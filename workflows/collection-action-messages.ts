@@ -7,7 +7,8 @@ import type { ActionResultStatus } from '../lib/store/vocabulary';
 
 /**
  * What a collection action does to each device: a lifecycle run (provision, update, remove,
- * renew-certificate, rotate-password) or one activity (automatic provisioning on or off).
+ * renew-certificate, rotate-password) or one activity (automatic provisioning on or off; power on,
+ * off, reset or cycle through the firmware — OPS2, the activity `requestPowerChange`).
  */
 export const COLLECTION_ACTION_KINDS = [
   'provision',
@@ -17,6 +18,10 @@ export const COLLECTION_ACTION_KINDS = [
   'disable-automatic-provisioning',
   'renew-certificate',
   'rotate-password',
+  'power-on',
+  'power-off',
+  'power-reset',
+  'power-cycle',
 ] as const;
 export type CollectionActionKind = (typeof COLLECTION_ACTION_KINDS)[number];
 

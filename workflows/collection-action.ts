@@ -36,9 +36,11 @@ import { WorkflowExecutionAlreadyStartedError, type Duration, type Workflow } fr
 import type {
   ActionResult,
   CollectionActionActivities,
+  ConsoleActivities,
   DeviceUuid,
   LifecycleActivities,
   LifecycleOperation,
+  PowerAction,
   RemovalMode,
   TargetSelector,
 } from '../activities/contract';
@@ -90,11 +92,20 @@ export interface CollectionActionResult {
   batches: number;
 }
 
-
 const bookkeeping = proxyActivities<CollectionActionActivities>({
   startToCloseTimeout: '1 minute',
   // The site database being away must not lose an action's results: retried until it answers.
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
+});
+
+/** OPS2: one power change per device, one attempt (a refusal is the device's `failed` result; a schedule retries). */
+const power = proxyActivities<Pick<ConsoleActivities, 'requestPowerChange'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+});
+const powerKind = (action: PowerAction): KindHandler => ({
+  perDevice: 'activity',
+  perform: async (deviceUuid) => void (await power.requestPowerChange({ deviceUuid, action })),
 });
 
 const perDevice = proxyActivities<Pick<LifecycleActivities, 'setAutomaticProvisioning'>>({
@@ -141,6 +152,10 @@ const KINDS: Record<CollectionActionKind, KindHandler> = {
     perDevice: 'activity',
     perform: (deviceUuid, a) => perDevice.setAutomaticProvisioning({ deviceUuid, enabled: false, by: a.requestedBy }),
   },
+  'power-on': powerKind('on'),
+  'power-off': powerKind('off'),
+  'power-reset': powerKind('reset'),
+  'power-cycle': powerKind('cycle'),
 };
 
 const emptyCounts = (): ActionCounts => ({ started: 0, busy: 0, refused: 0, succeeded: 0, failed: 0 });
@@ -165,7 +180,10 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
   if (!kind) throw ApplicationFailure.nonRetryable(`unknown collection action kind "${input.kind}"`, 'INVALID_INPUT');
   const { maxConcurrent, batchDelay } = input.throttle;
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
-    throw ApplicationFailure.nonRetryable('throttle.maxConcurrent must be a whole number of at least 1', 'INVALID_INPUT');
+    throw ApplicationFailure.nonRetryable(
+      'throttle.maxConcurrent must be a whole number of at least 1',
+      'INVALID_INPUT',
+    );
   }
   const actionId = workflowInfo().workflowId;
   const now = input.carried?.now ?? new Date().toISOString();
@@ -251,7 +269,9 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
       device,
       status: handle ? 'started' : 'busy',
       workflowId,
-      ...(handle ? {} : { errorCode: 'OPERATION_IN_FLIGHT', errorMessage: `${workflowId} already has a run in flight` }),
+      ...(handle
+        ? {}
+        : { errorCode: 'OPERATION_IN_FLIGHT', errorMessage: `${workflowId} already has a run in flight` }),
     }));
     await record(startedResults);
     const running = starts.filter((s) => s.handle);

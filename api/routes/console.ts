@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { POWER_ACTIONS, type PowerAction, type RedirectionBroker } from '../../lib/console';
 import { deviceUuidSchema, type DeviceUuid } from '../../lib/device-uuid';
 import { startCollectionPower, startDevicePower, startDiscovery } from '../../runtime/console-schedules';
+import { principalOf } from '../authorize';
 import { ApiError, parseBody } from '../errors';
 import type { ApiServerDeps } from '../server';
 
@@ -21,11 +22,6 @@ import type { ApiServerDeps } from '../server';
  * session) and answers with one JSON line when the device has the drive, and one when the session
  * ends. Closing the connection ends the session.
  */
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    right?: 'view' | 'manage' | 'administrator';
-  }
-}
 
 const actions = POWER_ACTIONS as [PowerAction, ...PowerAction[]];
 const powerBody = z.strictObject({ action: z.enum([...actions, 'read']) });
@@ -56,11 +52,8 @@ const MAX_IMAGE_BYTES = 8 * 1024 ** 3;
 
 type DeviceRequest = FastifyRequest<{ Params: { uuid: string }; Querystring: Record<string, string> }>;
 
-/** Who acts: the authenticated principal (P7), else the operator the front door recorded for the audit. */
-function actorOf(request: FastifyRequest): string {
-  const principal = (request as { principal?: { name: string } }).principal;
-  return principal?.name ?? request.audit?.actor ?? 'api';
-}
+/** Who acts: the authenticated principal (P7). */
+const actorOf = (request: FastifyRequest): string => principalOf(request).name;
 
 export async function consoleRoutes(app: FastifyInstance, deps: ApiServerDeps): Promise<void> {
   const queue = deps.taskQueue ? { taskQueue: deps.taskQueue } : {};

@@ -1,4 +1,4 @@
--- Console operations (spec OPS1, OPS3; issue 13). Assigned number 0009: renumber at merge.
+-- Console operations (spec OPS1, OPS3; issue 13).
 
 -- OPS1: when each device's AMT status (devices.discovery_status) was last determined.
 alter table devices add column discovery_seen_at timestamptz;

@@ -82,7 +82,7 @@ describe('amtflow sol / ider / power', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'amtflow-cli-ider-'));
     imagePath = path.join(dir, 'rescue.iso');
     await writeFile(imagePath, image);
-  });
+  }, 240_000);
   afterAll(async () => {
     await api?.close();
     await c?.stop();
@@ -115,7 +115,7 @@ describe('amtflow sol / ider / power', () => {
     expect(await sol.exit).toBe(0);
     expect(sol.out() + sol.err()).not.toContain(PASSWORD);
     const [record] = await c.deps.store.console.sessions(enabled);
-    expect(record).toMatchObject({ kind: 'sol', outcome: 'closed' });
+    expect(record).toMatchObject({ kind: 'sol', actor: 'dana', outcome: 'closed' });
     expect(record!.endedAt).not.toBeNull();
   });
 
@@ -136,7 +136,7 @@ describe('amtflow sol / ider / power', () => {
       10_000,
       20,
     );
-    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({ kind: 'ider' });
+    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({ kind: 'ider', actor: 'dana' });
   });
 
   it('refuses sessions the settings profile disabled, with a non-zero exit', async () => {
@@ -150,7 +150,7 @@ describe('amtflow sol / ider / power', () => {
   });
 
   it('amtflow power reads and switches a device through the power workflow', async () => {
-    const read = cli('power', enabled, 'read', '--json');
+    const read = cli('--json', 'power', enabled, 'read');
     expect(await read.exit).toBe(0);
     expect(JSON.parse(read.out())).toMatchObject({ outcome: 'read', state: 'on' });
     // The other device: no redirection session was ever open there (the firmware refuses power-off

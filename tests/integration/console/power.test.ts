@@ -8,6 +8,7 @@ import type { Device } from '../../../emulator/device/device';
 import type { DeviceUuid } from '../../../lib/device-uuid';
 import type { CollectionPowerResult } from '../../../workflows/power';
 import { waitFor } from '../../../scripts/lib/process';
+import { collectionActions } from '../../../runtime/collection-action-client';
 import { adminSession } from '../amt/support';
 import { importDevice, startConsoleEnv, type ConsoleEnv } from '../../support/console-env';
 
@@ -158,5 +159,25 @@ describe('power control workflows', () => {
     } finally {
       await schedule.delete();
     }
+  });
+
+  it("runs as the site-wide collection action's power kinds, throttled, each device's result reported", async () => {
+    const actions = collectionActions(c.env.client, { taskQueue: c.taskQueue });
+    const starts = uuids.map((u) => device(u).host.transitions.length);
+    for (const [kind, to] of [
+      ['power-off', 'S5'],
+      ['power-on', 'S0'],
+    ] as const) {
+      const actionId = await actions.start({
+        kind,
+        selector: { kind: 'devices', collection: 'window' },
+        throttle: { maxConcurrent: 2, batchDelay: '1 second' },
+        requestedBy: 'alice',
+      });
+      const result = await actions.result(actionId);
+      expect(result).toMatchObject({ kind, total: 3, counts: { succeeded: 3, failed: 0 }, batches: 2 });
+      for (const u of uuids) expect(device(u).host.transitions.at(-1)).toMatchObject({ to, returnValue: 0 });
+    }
+    uuids.forEach((u, i) => expect(device(u).host.transitions.length).toBeGreaterThan(starts[i]!));
   });
 });
