@@ -4,10 +4,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type pino from 'pino';
 import { z } from 'zod';
 import { deviceUuidSchema } from '../lib/device-uuid';
+import type { SchedulesConfig } from '../lib/config';
 import type { Store } from '../lib/store';
 import { provisionAutomatically } from './automatic-provisioning';
 import { installAuthorization } from './authorize';
+import { collectionActionsRoutes } from './routes/collection-actions';
 import { devicesRoutes } from './routes/devices';
+import { schedulesRoutes } from './routes/schedules';
 import { ApiError, parseBody, toApiError } from './errors';
 import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
 
@@ -20,6 +23,10 @@ export interface ApiServerDeps {
   logger: pino.Logger;
   /** Task queue of the lifecycle workers; tests pass their own. */
   taskQueue?: string;
+  /** Schedules and collection-action throttling (config `schedules`); without it, the schema's defaults. */
+  schedules?: SchedulesConfig;
+  /** First part of the schedule ids (default `amtflow`); tests pass their own. */
+  scheduleIdPrefix?: string;
 }
 
 /** Exactly what the in-band agent sends (emulator/agent/agent.ts `AgentReport`, spec IB2/IB3). */
@@ -91,6 +98,8 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
     async (operator) => {
       installAuthorization(operator, deps);
       await devicesRoutes(operator, deps);
+      await collectionActionsRoutes(operator, deps);
+      await schedulesRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

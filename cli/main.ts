@@ -4,7 +4,9 @@
  * under cli/commands/. `--json` prints the API's answer; a failure exits 1.
  */
 import { Command } from 'commander';
+import { registerCollectionActionCommands } from './commands/collection-actions';
 import { registerDeviceCommands } from './commands/devices';
+import { registerScheduleCommands } from './commands/schedules';
 import { describeFailure } from './context';
 
 const program = new Command('amtflow')
@@ -18,6 +20,8 @@ const program = new Command('amtflow')
   .showHelpAfterError();
 
 registerDeviceCommands(program);
+registerCollectionActionCommands(program);
+registerScheduleCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

@@ -488,7 +488,17 @@ export const REMOVAL_STEPS: readonly Step[] = [
 export const RENAME_STEPS: readonly Step[] = [RENAME.disable, ...REMOVAL_STEPS, RENAME.wait, RENAME.enable];
 
 /** Renewal: validation, login, the new certificate requested and served, the old one revoked, the result. */
-export const RENEWAL_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(RENEWAL), REPORT.result];
+export const RENEWAL_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  ...Object.values(RENEWAL),
+  REPORT.result,
+];
 
 /** Rotation: validation, login, the new admin password (write-ahead, verified), the result. */
-export const ROTATION_STEPS: readonly Step[] = [VALIDATE.imported, VALIDATE.version, ...Object.values(ROTATION), REPORT.result];
+export const ROTATION_STEPS: readonly Step[] = [
+  VALIDATE.imported,
+  VALIDATE.version,
+  ...Object.values(ROTATION),
+  REPORT.result,
+];

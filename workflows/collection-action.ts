@@ -90,7 +90,6 @@ export interface CollectionActionResult {
   batches: number;
 }
 
-
 const bookkeeping = proxyActivities<CollectionActionActivities>({
   startToCloseTimeout: '1 minute',
   // The site database being away must not lose an action's results: retried until it answers.
@@ -165,7 +164,10 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
   if (!kind) throw ApplicationFailure.nonRetryable(`unknown collection action kind "${input.kind}"`, 'INVALID_INPUT');
   const { maxConcurrent, batchDelay } = input.throttle;
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
-    throw ApplicationFailure.nonRetryable('throttle.maxConcurrent must be a whole number of at least 1', 'INVALID_INPUT');
+    throw ApplicationFailure.nonRetryable(
+      'throttle.maxConcurrent must be a whole number of at least 1',
+      'INVALID_INPUT',
+    );
   }
   const actionId = workflowInfo().workflowId;
   const now = input.carried?.now ?? new Date().toISOString();
@@ -187,6 +189,7 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     actionId,
     kind: input.kind,
     requestedBy: input.requestedBy,
+    ...(input.selector.collection ? { collection: input.selector.collection } : {}),
     state,
     total,
     handled: counts.busy + counts.refused + counts.succeeded + counts.failed,
@@ -251,7 +254,9 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
       device,
       status: handle ? 'started' : 'busy',
       workflowId,
-      ...(handle ? {} : { errorCode: 'OPERATION_IN_FLIGHT', errorMessage: `${workflowId} already has a run in flight` }),
+      ...(handle
+        ? {}
+        : { errorCode: 'OPERATION_IN_FLIGHT', errorMessage: `${workflowId} already has a run in flight` }),
     }));
     await record(startedResults);
     const running = starts.filter((s) => s.handle);

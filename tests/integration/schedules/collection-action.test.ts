@@ -43,7 +43,11 @@ describe('collection action over 200 emulated devices', () => {
       { deviceUuid: busy.uuid, requestedBy: 'e2e' },
       { taskQueue: env.taskQueue },
     );
-    await waitFor('the update to wait for an operator', async () => (await parked.query(progressQuery)).state === 'awaiting-operator', 120_000);
+    await waitFor(
+      'the update to wait for an operator',
+      async () => (await parked.query(progressQuery)).state === 'awaiting-operator',
+      120_000,
+    );
 
     const actions = collectionActions(client, { taskQueue: env.taskQueue });
     const actionId = await actions.start({
