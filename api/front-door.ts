@@ -9,12 +9,13 @@ import type { Server } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type pino from 'pino';
-import type { AmtflowConfig } from '../lib/config';
+import type { AmtflowConfig, SchedulesConfig } from '../lib/config';
 import { startHelloListener } from '../lib/hello/listener';
 import type { RedirectionBroker } from '../lib/console';
 import type { CertificateAuthority } from '../lib/pki';
 import type { Store } from '../lib/store';
 import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
+import { ensureSchedules } from '../runtime/schedules';
 import { buildCodecServer } from './codec-server';
 import { createHelloService } from './hello-service';
 import { buildApiServer } from './server';
@@ -47,7 +48,8 @@ export async function startCodecServer(
 }
 
 export interface FrontDoorDeps {
-  config: Pick<AmtflowConfig, 'listeners' | 'stateDir'>;
+  /** With `schedules`, the front door creates or brings up to date amtflow's Temporal Schedules at start. */
+  config: Pick<AmtflowConfig, 'listeners' | 'stateDir'> & Partial<Pick<AmtflowConfig, 'schedules'>>;
   derivationKey: Buffer;
   store: Store;
   ca: Pick<CertificateAuthority, 'crl'>;
@@ -71,8 +73,10 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     tokens,
     logger: deps.logger.child({ component: 'api' }),
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
+    ...(deps.config.schedules ? { schedules: deps.config.schedules } : {}),
   });
   await api.listen({ host, port: apiPort });
+  if (deps.config.schedules) await syncSchedules(deps, deps.config.schedules);
   deps.logger.info(
     { url: `http://${host}:${apiPort}`, tokens: await writeTokenFiles(deps.config, deps.store, tokens, deps.logger) },
     'API listening',
@@ -125,6 +129,19 @@ async function writeTokenFiles(
     );
   }
   return files;
+}
+
+/**
+ * Issue 11 §4: the schedules, created at start and idempotent, so every front door may do it. A
+ * Temporal that refuses is logged, not fatal: the API and the hello listener still serve, and the
+ * next start (or `POST /api/v1/schedules/sync`) tries again.
+ */
+async function syncSchedules(deps: FrontDoorDeps, config: SchedulesConfig): Promise<void> {
+  try {
+    deps.logger.info(await ensureSchedules(deps.client, deps.store, config), 'schedules in place');
+  } catch (err) {
+    deps.logger.error({ err }, 'schedules could not be brought up to date');
+  }
 }
 
 function closeServer(server: Server): Promise<void> {

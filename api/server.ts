@@ -1,10 +1,13 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pino from 'pino';
+import type { SchedulesConfig } from '../lib/config';
 import type { Store } from '../lib/store';
 import { installAuthorization } from './authorize';
 import { consoleRoutes } from './routes/console';
+import { collectionActionsRoutes } from './routes/collection-actions';
 import { devicesRoutes } from './routes/devices';
+import { schedulesRoutes } from './routes/schedules';
 import type { RedirectionBroker } from '../lib/console';
 import { toApiError } from './errors';
 import { agentRoutes } from './routes/agent';
@@ -24,6 +27,10 @@ export interface ApiServerDeps {
   sessions?: RedirectionBroker;
   /** Proxies whose X-Forwarded-For names the client (Fastify `trustProxy`); none by default. */
   trustedProxies?: string[];
+  /** Schedules and collection-action throttling (config `schedules`); without it, the schema's defaults. */
+  schedules?: SchedulesConfig;
+  /** First part of the schedule ids (default `amtflow`); tests pass their own. */
+  scheduleIdPrefix?: string;
 }
 
 /**
@@ -64,6 +71,8 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
       await devicesRoutes(operator, deps);
       await consoleRoutes(operator, deps);
       await deviceTrustRoutes(operator, deps);
+      await collectionActionsRoutes(operator, deps);
+      await schedulesRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

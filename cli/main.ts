@@ -5,7 +5,9 @@
  */
 import { Command } from 'commander';
 import { registerConsoleCommands } from './commands/console';
+import { registerCollectionActionCommands } from './commands/collection-actions';
 import { registerDeviceCommands } from './commands/devices';
+import { registerScheduleCommands } from './commands/schedules';
 import { describeFailure } from './context';
 
 const program = new Command('amtflow')
@@ -20,6 +22,8 @@ const program = new Command('amtflow')
 
 registerDeviceCommands(program);
 registerConsoleCommands(program);
+registerCollectionActionCommands(program);
+registerScheduleCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

@@ -42,20 +42,26 @@ export function collectionActions(client: Client, options: { taskQueue?: string 
             kind: request.kind,
             selector: request.selector,
             ...(request.removalMode ? { removalMode: request.removalMode } : {}),
-            throttle: { maxConcurrent: request.throttle.maxConcurrent, batchDelay: request.throttle.batchDelay as Duration },
+            throttle: {
+              maxConcurrent: request.throttle.maxConcurrent,
+              batchDelay: request.throttle.batchDelay as Duration,
+            },
             requestedBy: request.requestedBy,
           },
         ],
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.operation, value: `collection-${request.kind}` },
-          ...(request.selector.collection ? [{ key: SEARCH_ATTRIBUTES.collection, value: request.selector.collection }] : []),
+          ...(request.selector.collection
+            ? [{ key: SEARCH_ATTRIBUTES.collection, value: request.selector.collection }]
+            : []),
         ],
         staticSummary: `${request.kind} for ${request.selector.collection ? `collection ${request.selector.collection}` : 'selected devices'}`,
       });
       return actionId;
     },
     /** The latest run's progress (it follows continue-as-new). */
-    progress: (actionId: string): Promise<CollectionActionProgress> => handle(actionId).query(collectionActionProgressQuery),
+    progress: (actionId: string): Promise<CollectionActionProgress> =>
+      handle(actionId).query(collectionActionProgressQuery),
     /** Resolves when the action has handled every device. */
     result: (actionId: string): Promise<CollectionActionResult> => handle(actionId).result(),
   };

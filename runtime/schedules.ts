@@ -57,7 +57,12 @@ export async function desiredSchedules(
       note: `automatic provisioning sweep of collection ${collection.name}`,
       input: {
         kind: 'provision',
-        selector: { kind: 'devices', collection: collection.name, provisioningStates: ['unprovisioned'], automatic: true },
+        selector: {
+          kind: 'devices',
+          collection: collection.name,
+          provisioningStates: ['unprovisioned'],
+          automatic: true,
+        },
         throttle,
         requestedBy: `schedule:${scheduleId}`,
       },

@@ -32,6 +32,8 @@ export interface CollectionActionProgress {
   actionId: string;
   kind: CollectionActionKind;
   requestedBy: string;
+  /** The collection the selector names, if it names one (what the API checks the caller's right against). */
+  collection?: string;
   state: 'running' | 'completed';
   /** Devices the selector named when the action started. */
   total: number;

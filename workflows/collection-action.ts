@@ -205,6 +205,7 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     actionId,
     kind: input.kind,
     requestedBy: input.requestedBy,
+    ...(input.selector.collection ? { collection: input.selector.collection } : {}),
     state,
     total,
     handled: counts.busy + counts.refused + counts.succeeded + counts.failed,

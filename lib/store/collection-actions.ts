@@ -107,17 +107,19 @@ export function collectionActionRepository(db: Kysely<Schema>) {
         );
       } else {
         const before = new Date(p.now.getTime() - s.days * DAY_MS);
-        query = query.where('devices.provisioning_state', '=', 'provisioned').where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('credentials')
-              .select('credentials.id')
-              .whereRef('credentials.device', '=', 'devices.uuid')
-              .where('credentials.kind', '=', 'amt_admin')
-              .where('credentials.status', '=', 'current')
-              .where('credentials.status_changed_at', '<', before),
-          ),
-        );
+        query = query
+          .where('devices.provisioning_state', '=', 'provisioned')
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('credentials')
+                .select('credentials.id')
+                .whereRef('credentials.device', '=', 'devices.uuid')
+                .where('credentials.kind', '=', 'amt_admin')
+                .where('credentials.status', '=', 'current')
+                .where('credentials.status_changed_at', '<', before),
+            ),
+          );
       }
       return (await query.execute()).map((row) => row.uuid as DeviceUuid);
     },
@@ -161,7 +163,10 @@ export function collectionActionRepository(db: Kysely<Schema>) {
         .where('action_id', '=', parseInput(actionIdSchema, actionId, 'collection action id'))
         .groupBy('status')
         .execute();
-      const counts = Object.fromEntries(ACTION_RESULT_STATUSES.map((s) => [s, 0])) as Record<ActionResultStatus, number>;
+      const counts = Object.fromEntries(ACTION_RESULT_STATUSES.map((s) => [s, 0])) as Record<
+        ActionResultStatus,
+        number
+      >;
       for (const row of rows) counts[row.status] = Number(row.n);
       return counts;
     },

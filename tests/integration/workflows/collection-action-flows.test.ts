@@ -114,7 +114,10 @@ describe('collection action and scheduled flows (fake activities)', () => {
       return checkDirectory(input);
     };
     const loadImported = lifecycle.activities.loadImportedDevice;
-    lifecycle.activities.loadImportedDevice = async (input) => ({ ...(await loadImported(input)), deviceUuid: input.deviceUuid });
+    lifecycle.activities.loadImportedDevice = async (input) => ({
+      ...(await loadImported(input)),
+      deviceUuid: input.deviceUuid,
+    });
     const activities = { ...lifecycle.activities, ...targets.activities };
     const taskQueue = uniqueQueue('collection-action');
 
@@ -128,7 +131,13 @@ describe('collection action and scheduled flows (fake activities)', () => {
       rename = await startLifecycle(
         env.client,
         'rename_or_move',
-        { deviceUuid: busyDevice, hostName: 'renamed', domain: 'corp.example.test', mode: 'out-of-band', requestedBy: 'e2e' },
+        {
+          deviceUuid: busyDevice,
+          hostName: 'renamed',
+          domain: 'corp.example.test',
+          mode: 'out-of-band',
+          requestedBy: 'e2e',
+        },
         { taskQueue },
       );
       await waitFor(
@@ -168,7 +177,10 @@ describe('collection action and scheduled flows (fake activities)', () => {
     const targets = fakeTargets(devices);
     const lifecycle = fakeLifecycleActivities();
     const taskQueue = uniqueQueue('automatic-off');
-    const worker = await createTestWorker(env, { taskQueue, activities: { ...lifecycle.activities, ...targets.activities } });
+    const worker = await createTestWorker(env, {
+      taskQueue,
+      activities: { ...lifecycle.activities, ...targets.activities },
+    });
     await worker.runUntil(async () => {
       const actions = collectionActions(env.client, { taskQueue });
       const actionId = await actions.start({
