@@ -12,6 +12,8 @@ export type ApiErrorCode =
   | 'NO_RUN'
   | 'OPERATION_IN_FLIGHT'
   | 'DECISION_REFUSED'
+  | 'RATE_LIMITED'
+  | 'NO_CREDENTIAL'
   | 'INTERNAL';
 
 /** An error the API answers with: HTTP status, stable code, a message a human can act on. */
@@ -53,6 +55,8 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   PRINCIPAL_NOT_FOUND: 404,
   PRINCIPAL_EXISTS: 409,
   TOKEN_NOT_FOUND: 404,
+  COLLECTION_NOT_EMPTY: 409,
+  PROFILE_IN_USE: 409,
 };
 
 /**

@@ -7,7 +7,13 @@ import { deviceUuidSchema } from '../lib/device-uuid';
 import type { Store } from '../lib/store';
 import { provisionAutomatically } from './automatic-provisioning';
 import { installAuthorization } from './authorize';
+import { createApiMetrics, type ApiMetrics } from './metrics';
+import { registerOpenApi } from './openapi';
 import { devicesRoutes } from './routes/devices';
+import { collectionsRoutes } from './routes/collections';
+import { inventoryRoutes, type BreakGlassLimit } from './routes/inventory';
+import { principalsRoutes } from './routes/principals';
+import { reportsRoutes } from './routes/reports';
 import { ApiError, parseBody, toApiError } from './errors';
 import { bearerToken, tokenMatches, type ApiTokens } from './tokens';
 
@@ -20,6 +26,10 @@ export interface ApiServerDeps {
   logger: pino.Logger;
   /** Task queue of the lifecycle workers; tests pass their own. */
   taskQueue?: string;
+  /** Break-glass reveals per principal and window (default 3 an hour). */
+  breakGlassLimit?: BreakGlassLimit;
+  /** The front door's metrics; built here when not given (the front door shares them with the hello service). */
+  metrics?: ApiMetrics;
 }
 
 /** Exactly what the in-band agent sends (emulator/agent/agent.ts `AgentReport`, spec IB2/IB3). */
@@ -41,8 +51,10 @@ const bearer = (request: FastifyRequest): string | undefined => bearerToken(requ
  * operator routes (api/routes/, authorized per collection by api/authorize.ts), which the `amtflow` CLI
  * calls. Errors are JSON `{ code, message }` with stable codes. Nothing logged carries a body, a token or a URL with one.
  */
-export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
+export async function buildApiServer(given: ApiServerDeps): Promise<FastifyInstance> {
+  const deps = { ...given, metrics: given.metrics ?? createApiMetrics(given.store) };
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  await registerOpenApi(app);
 
   app.setErrorHandler((err, request, reply) => {
     const answer = toApiError(err);
@@ -58,10 +70,17 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
   );
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: the agent's URL may carry its token.
+    deps.metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     deps.logger.debug({ method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'API');
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
   app.get('/crl', async (_request, reply) => reply.type('application/pkix-crl').send((await deps.crl()).der));
   app.get('/crl.pem', async (_request, reply) => reply.type('application/x-pem-file').send((await deps.crl()).pem));
 
@@ -91,6 +110,10 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
     async (operator) => {
       installAuthorization(operator, deps);
       await devicesRoutes(operator, deps);
+      await inventoryRoutes(operator, deps);
+      await collectionsRoutes(operator, deps);
+      await principalsRoutes(operator, deps);
+      await reportsRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { registerDeviceCommands } from './commands/devices';
+import { registerInventoryCommands } from './commands/inventory';
 import { describeFailure } from './context';
 
 const program = new Command('amtflow')
@@ -18,6 +19,7 @@ const program = new Command('amtflow')
   .showHelpAfterError();
 
 registerDeviceCommands(program);
+registerInventoryCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

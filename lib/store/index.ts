@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
+import { certificatesRepository } from './certificates';
 import { collectionRepository } from './collections';
 import { contactRepository } from './contacts';
 import { credentialRepository } from './credentials';
@@ -17,6 +18,7 @@ import { inTransaction } from './transaction';
 function repositories(db: Kysely<Schema>, box: SecretBox) {
   return {
     audit: auditRepository(db),
+    certificates: certificatesRepository(db),
     collections: collectionRepository(db),
     contacts: contactRepository(db),
     credentials: credentialRepository(db, box),
