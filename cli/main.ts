@@ -4,6 +4,7 @@
  * under cli/commands/. `--json` prints the API's answer; a failure exits 1.
  */
 import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin';
 import { registerDeviceCommands } from './commands/devices';
 import { registerInventoryCommands } from './commands/inventory';
 import { describeFailure } from './context';
@@ -20,6 +21,7 @@ const program = new Command('amtflow')
 
 registerDeviceCommands(program);
 registerInventoryCommands(program);
+registerAdminCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));
