@@ -42,8 +42,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The right the route needs (spec P7). Required on every operator route. */
     right?: Right;
-    /** `any`: a list or report over what the caller may see; the handler filters by `visibleCollections`. */
-    scope?: 'any';
+    /**
+     * `any`: a list or report over what the caller may see; the handler filters by `visibleCollections`.
+     * `site`: the whole site (`*`) whatever the request names (principals, tokens).
+     */
+    scope?: 'any' | 'site';
   }
   interface FastifyRequest {
     principal?: RequestPrincipal;
@@ -84,8 +87,16 @@ export function principalOf(request: FastifyRequest): RequestPrincipal {
  */
 export function installAuthorization(app: FastifyInstance, deps: { store: Store }): void {
   app.addHook('onRoute', (route) => {
-    if (!route.config?.right)
-      throw new Error(`operator route ${String(route.method)} ${route.url} declares no right (config.right)`);
+    const right = route.config?.right;
+    if (!right) throw new Error(`operator route ${String(route.method)} ${route.url} declares no right (config.right)`);
+    // The document says what each route needs.
+    const where =
+      route.config?.scope === 'any' ? 'on some collection (answers what it covers)' : "on the target's collection";
+    route.schema = {
+      ...(route.schema ?? {}),
+      security: [{ bearer: [] }],
+      description: `Needs the right "${RIGHT_TITLES[right]}" ${route.config?.scope === 'site' ? 'on *' : where}.`,
+    } as typeof route.schema;
   });
 
   app.addHook('onRequest', async (request) => {
@@ -111,6 +122,10 @@ export function installAuthorization(app: FastifyInstance, deps: { store: Store 
   app.addHook('preValidation', async (request) => {
     const { right, scope } = request.routeOptions.config;
     if (!right) throw new ApiError(500, 'INTERNAL', 'route declares no right');
+    if (scope === 'site') {
+      assertRight(request, right, ALL_COLLECTIONS, 'for the whole site');
+      return;
+    }
     const params = request.params as { uuid?: string; collection?: string };
     if (params.uuid !== undefined) {
       let uuid: string;

@@ -13,6 +13,8 @@ export type ApiErrorCode =
   | 'NO_RUN'
   | 'OPERATION_IN_FLIGHT'
   | 'DECISION_REFUSED'
+  | 'RATE_LIMITED'
+  | 'NO_CREDENTIAL'
   | 'INTERNAL'
   /** Issue 9: an agent report names another computer than the one its credential was issued to. */
   | 'AGENT_NOT_FOR_DEVICE'
@@ -60,6 +62,8 @@ const STORE_STATUS: Partial<Record<StoreErrorCode, number>> = {
   PRINCIPAL_NOT_FOUND: 404,
   PRINCIPAL_EXISTS: 409,
   TOKEN_NOT_FOUND: 404,
+  COLLECTION_NOT_EMPTY: 409,
+  PROFILE_IN_USE: 409,
   PLACEHOLDER_DEVICE_UUID: 400,
 };
 

@@ -18,6 +18,7 @@ import { EncryptionCodec, deriveCodecKey } from '../runtime/payload-codec';
 import { ensureSchedules } from '../runtime/schedules';
 import { buildCodecServer } from './codec-server';
 import { createHelloService } from './hello-service';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { buildApiServer } from './server';
 import { apiTokens, codecServerToken, type ApiTokens } from './tokens';
 
@@ -36,7 +37,8 @@ export async function startCodecServer(
   config: Pick<AmtflowConfig, 'listeners'>,
   derivationKey: Buffer,
 ): Promise<Stoppable & { endpoint: string }> {
-  const { host, codecPort, webUiOrigins } = config.listeners;
+  const { codecPort, webUiOrigins } = config.listeners;
+  const host = config.listeners.codecHost ?? config.listeners.host;
   const token = codecServerToken(derivationKey);
   const server = await buildCodecServer({
     codec: new EncryptionCodec(deriveCodecKey(derivationKey)),
@@ -64,9 +66,14 @@ export interface FrontDoorDeps {
  * API tokens go to files beside the key-encryption key, never to the log.
  */
 export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
-  const { host, apiPort, helloPort } = deps.config.listeners;
+  const { apiPort, helloPort } = deps.config.listeners;
+  // The hello listener faces the devices' network; the API faces operators (issue 11 §7).
+  const host = deps.config.listeners.apiHost ?? deps.config.listeners.host;
+  const helloHost = deps.config.listeners.helloHost ?? deps.config.listeners.host;
   const tokens = apiTokens(deps.derivationKey);
+  const metrics = createApiMetrics(deps.store);
   const api = await buildApiServer({
+    metrics,
     store: deps.store,
     client: deps.client,
     crl: () => deps.ca.crl(),
@@ -83,15 +90,18 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
   );
   try {
     const hello = await startHelloListener({
-      host,
+      host: helloHost,
       port: helloPort,
-      ...createHelloService({
-        store: deps.store,
-        client: deps.client,
-        logger: deps.logger.child({ component: 'hello' }),
-      }),
+      ...countedHellos(
+        metrics,
+        createHelloService({
+          store: deps.store,
+          client: deps.client,
+          logger: deps.logger.child({ component: 'hello' }),
+        }),
+      ),
     });
-    deps.logger.info({ address: `${host}:${helloPort}` }, 'hello listener ready');
+    deps.logger.info({ address: `${helloHost}:${helloPort}` }, 'hello listener ready');
     return {
       async stop() {
         await closeServer(hello);
@@ -142,6 +152,20 @@ async function syncSchedules(deps: FrontDoorDeps, config: SchedulesConfig): Prom
   } catch (err) {
     deps.logger.error({ err }, 'schedules could not be brought up to date');
   }
+}
+
+/** The hello handlers, counting each hello received and each rejected (`amtflow_hellos_total`). */
+function countedHellos(metrics: ApiMetrics, handlers: ReturnType<typeof createHelloService>) {
+  return {
+    onHello: (...args: Parameters<typeof handlers.onHello>) => {
+      metrics.hellos.inc({ outcome: 'received' });
+      return handlers.onHello(...args);
+    },
+    onRejected: (...args: Parameters<typeof handlers.onRejected>) => {
+      metrics.hellos.inc({ outcome: 'rejected' });
+      handlers.onRejected(...args);
+    },
+  };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -13,6 +13,12 @@ import { toApiError } from './errors';
 import { agentRoutes } from './routes/agent';
 import { deviceTrustRoutes } from './routes/device-trust';
 import type { ApiTokens } from './tokens';
+import { createApiMetrics, type ApiMetrics } from './metrics';
+import { registerOpenApi } from './openapi';
+import { collectionsRoutes } from './routes/collections';
+import { inventoryRoutes, type BreakGlassLimit } from './routes/inventory';
+import { principalsRoutes } from './routes/principals';
+import { reportsRoutes } from './routes/reports';
 
 export interface ApiServerDeps {
   store: Store;
@@ -31,6 +37,10 @@ export interface ApiServerDeps {
   schedules?: SchedulesConfig;
   /** First part of the schedule ids (default `amtflow`); tests pass their own. */
   scheduleIdPrefix?: string;
+  /** Break-glass reveals per principal and window (default 3 an hour). */
+  breakGlassLimit?: BreakGlassLimit;
+  /** The front door's metrics; built here when not given (the front door shares them with the hello service). */
+  metrics?: ApiMetrics;
 }
 
 /**
@@ -38,8 +48,10 @@ export interface ApiServerDeps {
  * operator routes (api/routes/, authorized per collection by api/authorize.ts), which the `amtflow` CLI
  * calls. Errors are JSON `{ code, message }` with stable codes. Nothing logged carries a body, a token or a URL with one.
  */
-export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstance> {
+export async function buildApiServer(given: ApiServerDeps): Promise<FastifyInstance> {
+  const deps = { ...given, metrics: given.metrics ?? createApiMetrics(given.store) };
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: deps.trustedProxies ?? false });
+  await registerOpenApi(app);
 
   app.setErrorHandler((err, request, reply) => {
     const answer = toApiError(err);
@@ -55,10 +67,17 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
   );
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL: the agent's URL may carry its token.
+    deps.metrics.requestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     deps.logger.debug({ method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'API');
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
   app.get('/crl', async (_request, reply) => reply.type('application/pkix-crl').send((await deps.crl()).der));
   app.get('/crl.pem', async (_request, reply) => reply.type('application/x-pem-file').send((await deps.crl()).pem));
 
@@ -73,6 +92,10 @@ export async function buildApiServer(deps: ApiServerDeps): Promise<FastifyInstan
       await deviceTrustRoutes(operator, deps);
       await collectionActionsRoutes(operator, deps);
       await schedulesRoutes(operator, deps);
+      await inventoryRoutes(operator, deps);
+      await collectionsRoutes(operator, deps);
+      await principalsRoutes(operator, deps);
+      await reportsRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

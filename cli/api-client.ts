@@ -87,17 +87,24 @@ export class ApiClient {
   constructor(readonly settings: ApiClientSettings) {}
 
   /** The raw answer (for CSV and other non-JSON bodies). */
-  async fetch(method: string, route: string, body?: unknown, accept = 'application/json'): Promise<Response> {
+  async fetch(
+    method: string,
+    route: string,
+    body?: unknown,
+    accept = 'application/json',
+    raw?: { body: string; type: string },
+  ): Promise<Response> {
     let response: Response;
+    const type = raw ? raw.type : body !== undefined ? 'application/json' : undefined;
     try {
       response = await fetch(`${this.settings.url}/api/v1${route}`, {
         method,
         headers: {
           accept,
           ...(this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}),
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(type ? { 'content-type': type } : {}),
         },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
+        body: raw ? raw.body : body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
       throw new ApiRequestError(

@@ -8,6 +8,8 @@ import { registerConsoleCommands } from './commands/console';
 import { registerCollectionActionCommands } from './commands/collection-actions';
 import { registerDeviceCommands } from './commands/devices';
 import { registerScheduleCommands } from './commands/schedules';
+import { registerAdminCommands } from './commands/admin';
+import { registerInventoryCommands } from './commands/inventory';
 import { describeFailure } from './context';
 
 const program = new Command('amtflow')
@@ -24,6 +26,8 @@ registerDeviceCommands(program);
 registerConsoleCommands(program);
 registerCollectionActionCommands(program);
 registerScheduleCommands(program);
+registerInventoryCommands(program);
+registerAdminCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

@@ -20,13 +20,22 @@ export interface LifecycleWorkerOptions {
  * Routes the SDK's own logs into amtflow's logger; once per process, before any worker.
  * `shutdownSignals: []` leaves signal handling to a caller that must do more than stop workers.
  */
-export function installRuntimeLogger(logger: pino.Logger, shutdownSignals?: NodeJS.Signals[]): void {
+export function installRuntimeLogger(
+  logger: pino.Logger,
+  shutdownSignals?: NodeJS.Signals[],
+  options: { metricsAddress?: string } = {},
+): void {
   Runtime.install({
     ...(shutdownSignals ? { shutdownSignals } : {}),
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
       logger[level.toLowerCase() as Lowercase<typeof level>](meta ?? {}, message);
     }),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      // The SDK's own worker metrics (task slots, poll and schedule-to-start latency, activity and
+      // workflow counts) in Prometheus format at http://<metricsAddress>/metrics (issue 11 §5).
+      ...(options.metricsAddress ? { metrics: { prometheus: { bindAddress: options.metricsAddress } } } : {}),
+    },
   });
 }
 

@@ -15,7 +15,9 @@ import { WORKFLOW_BUNDLE } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, 'worker');
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, undefined, { metricsAddress: config.metrics.workerAddress });
+  if (config.metrics.workerAddress)
+    logger.info({ url: `http://${config.metrics.workerAddress}/metrics` }, 'worker SDK metrics');
   const deps = await buildActivityDeps(config);
   const { connection, namespace } = await connectWorker(config);
   try {

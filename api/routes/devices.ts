@@ -9,6 +9,7 @@ import { deviceUuidSchema, type DeviceUuid } from '../../lib/device-uuid';
 import { operatorCommands } from '../../runtime/lifecycle-client';
 import { assertRight, principalOf } from '../authorize';
 import { parseBody } from '../errors';
+import { doc } from '../openapi';
 import type { ApiServerDeps } from '../server';
 
 const mode = z.enum(['out-of-band', 'in-band']);
@@ -43,50 +44,90 @@ export async function devicesRoutes(app: FastifyInstance, deps: ApiServerDeps): 
   /** Lifecycle operations need an imported device; saying so here beats a run that fails its first step. */
   const knownDevice = async (request: DeviceRequest) => (await deps.store.devices.require(uuidOf(request))).uuid;
   const actor = (request: FastifyRequest) => principalOf(request).name;
-  const manage = { config: { right: 'manage' as const } };
+  const started = (operation: string) => deps.metrics?.runsStarted.inc({ operation });
 
-  app.post('/devices', manage, async (request, reply) => {
-    const computer = parseBody(importComputer, request.body, 'computer to import');
-    // The audit names the device even when the import is refused.
-    const uuid = deviceUuidSchema.safeParse(computer.uuid);
-    if (uuid.success) {
-      if (request.audit) request.audit.target = uuid.data;
-      // A device already known in a collection the caller cannot manage is refused like any other.
-      const existing = await deps.store.devices.get(uuid.data);
-      if (existing) assertRight(request, 'manage', existing.collection, 'for this device');
-    }
-    const { device, created } = await deps.store.devices.importComputer(computer);
-    return reply.code(created ? 201 : 200).send(device);
+  const manage = (summary: string, body?: z.ZodType) => ({
+    config: { right: 'manage' as const },
+    schema: doc('devices', summary, { body }),
   });
-  app.post('/devices/:uuid/provision', manage, async (request: DeviceRequest, reply) => {
-    const body = parseBody(provisionBody, request.body, 'provision request');
-    const workflowId = await commands.provision(await knownDevice(request), body.mode, actor(request));
-    return reply.code(202).send({ workflowId });
-  });
-  app.post('/devices/:uuid/update', manage, async (request: DeviceRequest, reply) => {
-    parseBody(z.strictObject({}), request.body, 'update request');
-    return reply.code(202).send({ workflowId: await commands.update(await knownDevice(request), actor(request)) });
-  });
-  app.post('/devices/:uuid/remove', manage, async (request: DeviceRequest, reply) => {
-    const body = parseBody(removeBody, request.body, 'remove request');
-    const workflowId = await commands.remove(await knownDevice(request), body.mode, actor(request));
-    return reply.code(202).send({ workflowId });
-  });
-  app.post('/devices/:uuid/rename', manage, async (request: DeviceRequest, reply) => {
-    const body = parseBody(renameBody, request.body, 'rename request');
-    const workflowId = await commands.rename(await knownDevice(request), body, actor(request));
-    return reply.code(202).send({ workflowId });
-  });
-  app.post('/devices/:uuid/rename-complete', manage, async (request: DeviceRequest, reply) => {
-    const body = parseBody(renameCompleteBody, request.body, 'rename-complete request');
-    await commands.renameComplete(uuidOf(request), body, actor(request));
-    return reply.code(202).send({ signalled: true });
-  });
-  app.get('/devices/:uuid/progress', { config: { right: 'view' } }, async (request: DeviceRequest) =>
-    commands.progress(uuidOf(request)),
+
+  app.post(
+    '/devices',
+    manage('Import a computer for out-of-band management (OOB2)', importComputer),
+    async (request, reply) => {
+      const computer = parseBody(importComputer, request.body, 'computer to import');
+      // The audit names the device even when the import is refused.
+      const uuid = deviceUuidSchema.safeParse(computer.uuid);
+      if (uuid.success) {
+        if (request.audit) request.audit.target = uuid.data;
+        // A device already known in a collection the caller cannot manage is refused like any other.
+        const existing = await deps.store.devices.get(uuid.data);
+        if (existing) assertRight(request, 'manage', existing.collection, 'for this device');
+      }
+      const { device, created } = await deps.store.devices.importComputer(computer);
+      return reply.code(created ? 201 : 200).send(device);
+    },
   );
-  app.post('/devices/:uuid/decision', manage, async (request: DeviceRequest) => {
-    const { action, ...extra } = parseBody(decisionBody, request.body, 'decision');
-    return commands.decide(uuidOf(request), action, actor(request), extra);
-  });
+  app.post(
+    '/devices/:uuid/provision',
+    manage('Provision the device (OOB/IB)', provisionBody),
+    async (request: DeviceRequest, reply) => {
+      const body = parseBody(provisionBody, request.body, 'provision request');
+      const workflowId = await commands.provision(await knownDevice(request), body.mode, actor(request));
+      started('provision');
+      return reply.code(202).send({ workflowId });
+    },
+  );
+  app.post(
+    '/devices/:uuid/update',
+    manage('Update the management controller (UPD1–UPD4)'),
+    async (request: DeviceRequest, reply) => {
+      parseBody(z.strictObject({}), request.body, 'update request');
+      const workflowId = await commands.update(await knownDevice(request), actor(request));
+      started('update');
+      return reply.code(202).send({ workflowId });
+    },
+  );
+  app.post(
+    '/devices/:uuid/remove',
+    manage('Remove provisioning information (DEP1–DEP3)', removeBody),
+    async (request: DeviceRequest, reply) => {
+      const body = parseBody(removeBody, request.body, 'remove request');
+      const workflowId = await commands.remove(await knownDevice(request), body.mode, actor(request));
+      started('remove');
+      return reply.code(202).send({ workflowId });
+    },
+  );
+  app.post(
+    '/devices/:uuid/rename',
+    manage('Rename or move to another domain (REN1–REN3)', renameBody),
+    async (request: DeviceRequest, reply) => {
+      const body = parseBody(renameBody, request.body, 'rename request');
+      const workflowId = await commands.rename(await knownDevice(request), body, actor(request));
+      started('rename_or_move');
+      return reply.code(202).send({ workflowId });
+    },
+  );
+  app.post(
+    '/devices/:uuid/rename-complete',
+    manage('The rename or move has taken place (REN2)', renameCompleteBody),
+    async (request: DeviceRequest, reply) => {
+      const body = parseBody(renameCompleteBody, request.body, 'rename-complete request');
+      await commands.renameComplete(uuidOf(request), body, actor(request));
+      return reply.code(202).send({ signalled: true });
+    },
+  );
+  const view = {
+    config: { right: 'view' as const },
+    schema: doc('devices', "Every step of the device's current or last run"),
+  };
+  app.get('/devices/:uuid/progress', view, async (request: DeviceRequest) => commands.progress(uuidOf(request)));
+  app.post(
+    '/devices/:uuid/decision',
+    manage('Decide a run waiting for an operator', decisionBody),
+    async (request: DeviceRequest) => {
+      const { action, ...extra } = parseBody(decisionBody, request.body, 'decision');
+      return commands.decide(uuidOf(request), action, actor(request), extra);
+    },
+  );
 }

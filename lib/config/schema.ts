@@ -154,7 +154,15 @@ export const amtSchema = z
 
 export const listenersSchema = z
   .object({
+    /** Address every listener binds to unless its own is given. */
     host: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Per-listener addresses: the hello listener faces the devices' network, the API and the codec
+     * server face operators (issue 11 §7). Each defaults to `host`.
+     */
+    apiHost: z.string().min(1).optional(),
+    helloHost: z.string().min(1).optional(),
+    codecHost: z.string().min(1).optional(),
     apiPort: port.default(8080),
     helloPort: port.default(9971),
     codecPort: port.default(8888),
@@ -208,6 +216,16 @@ export const schedulesSchema = z
   })
   .strict();
 
+export const metricsSchema = z
+  .object({
+    /**
+     * host:port where each `npm run worker` serves the Temporal SDK's worker metrics in Prometheus
+     * format (`/metrics`). Absent: not served. The front door's own metrics are at the API's `/metrics`.
+     */
+    workerAddress: hostPort.optional(),
+  })
+  .strict();
+
 /** An address of the loopback network 127.0.0.0/8, where the dev setup gives each server its own. */
 const loopbackIp = z
   .string()
@@ -254,6 +272,7 @@ export const configSchema = z
       responseTimeoutMs: 20_000,
       provisioningAccounts: [{ name: 'factory', username: 'admin', factoryDefault: true }],
     }),
+    metrics: metricsSchema.default({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()

@@ -132,6 +132,27 @@ export function certificatesRepository(db: Kysely<Schema>) {
       return row && toRecord(row);
     },
 
+    /** OPS4: certificates not revoked whose validity ends before `before`, soonest first. */
+    async expiringBefore(before: Date): Promise<CertificateRecord[]> {
+      const rows = await selectCertificates()
+        .where('status', '=', 'issued')
+        .where('not_after', '<', before)
+        .orderBy('not_after')
+        .orderBy('serial')
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    /** Every certificate issued for a device, revoked ones included, newest first (the inventory's view). */
+    async forDevice(deviceUuid: string): Promise<CertificateRecord[]> {
+      const rows = await selectCertificates()
+        .where('device_uuid', '=', deviceUuid)
+        .orderBy('issued_at', 'desc')
+        .orderBy('serial')
+        .execute();
+      return rows.map(toRecord);
+    },
+
     /** Certificates of a device not revoked yet, newest first (spec I1: what to revoke before re-issuing). */
     async currentForDevice(
       deviceUuid: string,

@@ -85,6 +85,26 @@ export function collectionRepository(db: Kysely<Schema>) {
       return (await db.selectFrom('collections').selectAll().orderBy('name').execute()).map(toCollection);
     },
 
+    /**
+     * Deletes an empty collection and the roles held on it; COLLECTION_NOT_EMPTY while devices are
+     * in it (move or forget them first), COLLECTION_NOT_FOUND if there is none.
+     */
+    async delete(name: string): Promise<void> {
+      await inTransaction(db, async (trx) => {
+        const devices = await trx
+          .selectFrom('devices')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('collection', '=', name)
+          .executeTakeFirstOrThrow();
+        if (Number(devices.n) > 0)
+          throw new StoreError('COLLECTION_NOT_EMPTY', `collection "${name}" still holds ${devices.n} device(s)`);
+        const deleted = await trx.deleteFrom('collections').where('name', '=', name).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0)
+          throw new StoreError('COLLECTION_NOT_FOUND', `no collection named "${name}"`);
+        await trx.deleteFrom('principal_roles').where('collection', '=', name).execute();
+      });
+    },
+
     /** Turns automatic provisioning of the whole collection on or off (DEP3). */
     async setAutomaticProvisioning(name: string, enabled: boolean): Promise<Collection> {
       const collection = await require(name);

@@ -222,6 +222,55 @@ export function deviceRepository(db: Kysely<Schema>) {
       return { devices: rows.map(toDevice), total: Number(count.n) };
     },
 
+    /**
+     * OPS4: devices counted by collection, management-controller status (OPS1 discovery status),
+     * provisioning state and AMT version, over the collections given (`'all'`: devices in none too).
+     */
+    async summary(collections: 'all' | string[]): Promise<
+      Array<{
+        collection: string | null;
+        discoveryStatus: DiscoveryStatus;
+        provisioningState: ProvisioningState;
+        amtVersion: string | null;
+        count: number;
+      }>
+    > {
+      if (collections !== 'all' && collections.length === 0) return [];
+      let query = db
+        .selectFrom('devices')
+        .select([
+          'collection',
+          'discovery_status',
+          'provisioning_state',
+          'amt_version',
+          (eb) => eb.fn.countAll<string>().as('n'),
+        ])
+        .groupBy(['collection', 'discovery_status', 'provisioning_state', 'amt_version'])
+        .orderBy('collection')
+        .orderBy('discovery_status')
+        .orderBy('provisioning_state')
+        .orderBy('amt_version');
+      if (collections !== 'all') query = query.where('collection', 'in', collections);
+      return (await query.execute()).map((r) => ({
+        collection: r.collection,
+        discoveryStatus: r.discovery_status,
+        provisioningState: r.provisioning_state,
+        amtVersion: r.amt_version,
+        count: Number(r.n),
+      }));
+    },
+
+    /** Devices by provisioning state (metrics). */
+    async countByState(): Promise<Array<{ state: ProvisioningState; count: number }>> {
+      const rows = await db
+        .selectFrom('devices')
+        .select(['provisioning_state', (eb) => eb.fn.countAll<string>().as('n')])
+        .groupBy('provisioning_state')
+        .orderBy('provisioning_state')
+        .execute();
+      return rows.map((r) => ({ state: r.provisioning_state, count: Number(r.n) }));
+    },
+
     async findByFqdn(fqdn: string): Promise<Device[]> {
       const rows = await db.selectFrom('devices').selectAll().where('fqdn', '=', fqdn.toLowerCase()).execute();
       return rows.map(toDevice);

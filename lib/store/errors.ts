@@ -17,7 +17,9 @@ export type StoreErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'PRINCIPAL_NOT_FOUND'
   | 'PRINCIPAL_EXISTS'
-  | 'TOKEN_NOT_FOUND';
+  | 'TOKEN_NOT_FOUND'
+  | 'COLLECTION_NOT_EMPTY'
+  | 'PROFILE_IN_USE';
 
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `wireless.0.priority`. */

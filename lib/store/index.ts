@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SecretBox } from '../crypto/secret-box';
 import { auditRepository } from './audit';
 import { collectionActionRepository } from './collection-actions';
+import { certificatesRepository } from './certificates';
 import { collectionRepository } from './collections';
 import { consoleRepository } from './console';
 import { contactRepository } from './contacts';
@@ -20,6 +21,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
   return {
     audit: auditRepository(db),
     collectionActions: collectionActionRepository(db),
+    certificates: certificatesRepository(db),
     collections: collectionRepository(db),
     console: consoleRepository(db),
     contacts: contactRepository(db),

@@ -143,6 +143,37 @@ export function profileRepository(db: Kysely<Schema>, box: SecretBox) {
       return rows.map((r) => r.name);
     },
 
+    /** Deletes a profile no collection uses; PROFILE_IN_USE names the collections that do. */
+    async delete(name: string): Promise<void> {
+      await inTransaction(db, async (trx) => {
+        const users = await trx.selectFrom('collections').select('name').where('settings_profile', '=', name).execute();
+        if (users.length > 0)
+          throw new StoreError(
+            'PROFILE_IN_USE',
+            `profile "${name}" is the settings profile of ${users.map((u) => `"${u.name}"`).join(', ')}`,
+          );
+        const deleted = await trx.deleteFrom('settings_profiles').where('name', '=', name).executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0)
+          throw new StoreError('PROFILE_NOT_FOUND', `no AMT settings profile named "${name}"`);
+      });
+    },
+
+    /**
+     * UPD1: the provisioned devices whose collection uses the profile — after a change of the
+     * profile, these hold settings of an older revision until an update runs.
+     */
+    async provisionedDevicesUsing(name: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('devices')
+        .innerJoin('collections', 'collections.name', 'devices.collection')
+        .select('devices.uuid')
+        .where('collections.settings_profile', '=', name)
+        .where('devices.provisioning_state', '=', 'provisioned')
+        .orderBy('devices.uuid')
+        .execute();
+      return rows.map((r) => r.uuid);
+    },
+
     /** Opens one secret of the profile, e.g. `profileSecretName.wirelessPassphrase('corp')`, for the activity that applies it. */
     async revealSecret(profile: string, secretName: string): Promise<string> {
       const row = await db

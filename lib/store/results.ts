@@ -101,6 +101,29 @@ export function resultRepository(db: Kysely<Schema>) {
       });
     },
 
+    /**
+     * Runs finished, by operation, outcome and the step reached, optionally since a time (OPS4
+     * reports, metrics).
+     */
+    async countByStep(
+      since?: Date,
+    ): Promise<Array<{ operation: LifecycleOperation; outcome: ResultOutcome; stage: string | null; count: number }>> {
+      let query = db
+        .selectFrom('provisioning_results')
+        .select(['operation', 'outcome', 'stage_reached', (eb) => eb.fn.countAll<string>().as('n')])
+        .groupBy(['operation', 'outcome', 'stage_reached'])
+        .orderBy('operation')
+        .orderBy('outcome')
+        .orderBy('stage_reached');
+      if (since) query = query.where('finished_at', '>=', since);
+      return (await query.execute()).map((r) => ({
+        operation: r.operation,
+        outcome: r.outcome,
+        stage: r.stage_reached,
+        count: Number(r.n),
+      }));
+    },
+
     /** A device's results, newest first (the per-device history of OPS4 reports). */
     async forDevice(device: string): Promise<ProvisioningResult[]> {
       const uuid = normaliseDeviceUuid(device);

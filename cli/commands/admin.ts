@@ -1,0 +1,134 @@
+/**
+ * Reports (OPS4), collections, profiles, principals and tokens from the CLI, each one call of the
+ * HTTP API (api/routes/reports.ts, collections.ts, principals.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { Argument, Option, type Command } from 'commander';
+import { withContext } from '../context';
+
+const asJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('reports')
+    .addArgument(new Argument('<report>').choices(['devices', 'runs', 'certificates']))
+    .description('OPS4 reports: devices by status, collection and AMT version; runs by step; certificates expiring')
+    .addOption(new Option('--format <format>').choices(['json', 'csv']).default('json'))
+    .option(
+      '--days <n>',
+      'the period (runs: last N days, default 30; certificates: expiring within N days, default 42)',
+    )
+    .action((report: string, o: { format: string; days?: string }, command: Command) =>
+      withContext(command, async (c) => {
+        const query = new URLSearchParams({ format: c.json ? 'json' : o.format, ...(o.days ? { days: o.days } : {}) });
+        const response = await c.api.fetch(
+          'GET',
+          `/reports/${report}?${query}`,
+          undefined,
+          o.format === 'csv' ? 'text/csv' : 'application/json',
+        );
+        process.stdout.write(await response.text());
+        if (!c.json && o.format !== 'csv') process.stdout.write('\n');
+      }),
+    );
+
+  const collections = program.command('collections').description('collections of devices');
+  collections
+    .command('list')
+    .action((_o: unknown, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.get('/collections'), asJson)),
+    );
+  collections
+    .command('set')
+    .argument('<name>')
+    .option('--automatic-provisioning', 'devices provision by themselves when their hello arrives')
+    .option('--profile <name>', 'the AMT settings profile')
+    .action((name: string, o: { automaticProvisioning?: boolean; profile?: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(
+          await c.api.put(`/collections/${encodeURIComponent(name)}`, {
+            automaticProvisioning: Boolean(o.automaticProvisioning),
+            settingsProfile: o.profile ?? null,
+          }),
+          asJson,
+        ),
+      ),
+    );
+  collections
+    .command('delete')
+    .argument('<name>')
+    .action((name: string, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.delete(`/collections/${encodeURIComponent(name)}`), () => `deleted ${name}`),
+      ),
+    );
+
+  const profiles = program.command('profiles').description('AMT settings profiles');
+  profiles
+    .command('list')
+    .action((_o: unknown, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.get('/profiles'), asJson)),
+    );
+  profiles
+    .command('set')
+    .argument('<name>')
+    .requiredOption('--file <settings.json>', 'the AMT settings as JSON')
+    .description('create or replace a profile; prints the provisioned devices that now need an update (UPD1)')
+    .action((name: string, o: { file: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(
+          await c.api.put(`/profiles/${encodeURIComponent(name)}`, JSON.parse(readFileSync(o.file, 'utf8'))),
+          asJson,
+        ),
+      ),
+    );
+
+  const principals = program
+    .command('principals')
+    .description('principals, their roles per collection and their tokens (administrator on *)');
+  principals
+    .command('list')
+    .action((_o: unknown, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.get('/principals'), asJson)),
+    );
+  principals
+    .command('create')
+    .argument('<name>')
+    .addOption(new Option('--kind <kind>').choices(['user', 'service']).default('user'))
+    .action((name: string, o: { kind: string }, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.post('/principals', { name, kind: o.kind }), asJson)),
+    );
+  principals
+    .command('grant')
+    .argument('<name>')
+    .addArgument(new Argument('<role>').choices(['view', 'manage', 'administrator']))
+    .argument('<collection>', 'a collection, or * for every collection and the site')
+    .action((name: string, role: string, collection: string, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.put(`/principals/${encodeURIComponent(name)}/roles`, { collection, role }), asJson),
+      ),
+    );
+  principals
+    .command('token')
+    .argument('<name>')
+    .option('--label <text>', 'what the token is for', '')
+    .description('issue a token; its value is printed once')
+    .action((name: string, o: { label: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(
+          await c.api.post<{ id: string; token: string }>(`/principals/${encodeURIComponent(name)}/tokens`, {
+            label: o.label,
+          }),
+          (t) => `token ${t.id}: ${t.token}`,
+        ),
+      ),
+    );
+  principals
+    .command('revoke-token')
+    .argument('<id>')
+    .action((id: string, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.delete(`/tokens/${encodeURIComponent(id)}`), () => `revoked token ${id}`),
+      ),
+    );
+}

@@ -1,0 +1,239 @@
+import type { AddressInfo } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { buildApiServer } from '../../../api/server';
+import { apiTokens } from '../../../api/tokens';
+import { ALL_COLLECTIONS, roleIncludes, type Right, type Role } from '../../../lib/rights';
+import { createTestDeps, type TestDeps } from '../../support/activity-env';
+import { newDeviceUuid } from '../../support/device-uuid';
+import { connectTestEnv, uniqueQueue } from '../../support/temporal';
+import { deviceWorkflowId } from '../../../workflows/names';
+import { capturingLogger, principalWith } from './support';
+
+/**
+ * Spec P7 and issue 11 §1–2 against a real API over PGlite and a real Temporal server: the matrix
+ * role × collection × action, generated, each cell asserting the status and the audit row; CSV
+ * import with broken rows; break-glass audited, rate-limited and never logged.
+ */
+describe('rights per collection', () => {
+  let env: TestWorkflowEnvironment;
+  let deps: TestDeps;
+  let base: string;
+  let close: () => Promise<void>;
+  const { logger, lines } = capturingLogger();
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    env = await connectTestEnv();
+    deps = await createTestDeps({ directory: false });
+    const app = await buildApiServer({
+      store: deps.store,
+      client: env.client,
+      crl: () => deps.ca.crl(),
+      tokens: apiTokens(Buffer.alloc(32, 5)),
+      logger,
+      taskQueue: uniqueQueue('rights'),
+      breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
+    close = () => app.close();
+    await deps.store.profiles.save('rights', {});
+    for (const name of ['alpha', 'beta'])
+      await deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: 'rights' });
+  });
+  afterAll(async () => {
+    for (const id of started)
+      await env.client.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined);
+    await close?.();
+    await deps?.cleanup();
+    await env?.teardown();
+  });
+
+  async function call(headers: Record<string, string>, method: string, url: string, body?: unknown, type?: string) {
+    const response = await fetch(base + url, {
+      method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': type ?? 'application/json' } : {}) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any field
+    return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) };
+  }
+
+  async function device(collection: string) {
+    const uuid = newDeviceUuid();
+    await deps.store.devices.importComputer({
+      uuid,
+      hostName: `m-${uuid.slice(0, 8)}`,
+      domain: 'corp.example.test',
+      collection,
+    });
+    return uuid;
+  }
+
+  const actions: Array<{
+    name: string;
+    right: Right;
+    method: string;
+    path: string;
+    body?: object;
+    ok: number;
+    outcome: 'success' | 'failure';
+  }> = [
+    { name: 'show the device', right: 'view', method: 'GET', path: '', ok: 200, outcome: 'success' },
+    { name: 'read its progress', right: 'view', method: 'GET', path: '/progress', ok: 404, outcome: 'failure' },
+    {
+      name: 'provision it',
+      right: 'manage',
+      method: 'POST',
+      path: '/provision',
+      body: {},
+      ok: 202,
+      outcome: 'success',
+    },
+    {
+      name: 'break glass',
+      right: 'administrator',
+      method: 'POST',
+      path: '/break-glass',
+      body: { reason: 'outage of the console, ticket 42' },
+      ok: 404,
+      outcome: 'failure',
+    },
+  ];
+  const roles: Array<Role | 'none'> = ['none', 'view', 'manage', 'administrator'];
+  const scopes = [
+    { name: "the device's collection", grant: 'alpha' },
+    { name: 'another collection', grant: 'beta' },
+    { name: 'every collection', grant: ALL_COLLECTIONS },
+  ];
+  const cells = roles.flatMap((role) =>
+    (role === 'none' ? [scopes[0]!] : scopes).flatMap((scope) => actions.map((action) => ({ role, scope, action }))),
+  );
+
+  it.each(cells)(
+    '$role on $scope.name may $action.name only if the role includes it',
+    async ({ role, scope, action }) => {
+      const name = `p-${role}-${scope.grant === '*' ? 'all' : scope.grant}-${action.path.replace('/', '') || 'show'}`;
+      const headers = await principalWith(deps.store, name, role === 'none' ? [] : [{ collection: scope.grant, role }]);
+      const uuid = await device('alpha');
+      const allowed = role !== 'none' && roleIncludes(role, action.right) && scope.grant !== 'beta';
+      const answer = await call(headers, action.method, `/devices/${uuid}${action.path}`, action.body);
+      expect(answer.status).toBe(allowed ? action.ok : 403);
+      if (!allowed) {
+        expect(answer.json()).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(name) });
+        // A device that does not exist is refused in the same words: the refusal reveals nothing.
+        const ghost = await call(headers, action.method, `/devices/${newDeviceUuid()}${action.path}`, action.body);
+        expect(ghost.status).toBe(403);
+        expect(ghost.json().message).toBe(answer.json().message);
+        expect(answer.text).not.toMatch(/collection/);
+      }
+      if (answer.status === 202) started.push(deviceWorkflowId(uuid));
+      const audit = await deps.store.audit.forTarget(uuid);
+      expect(audit).toEqual([
+        expect.objectContaining({
+          actor: name,
+          action: `api.${action.method.toLowerCase()} /devices/:uuid${action.path}`,
+          outcome: allowed ? action.outcome : 'denied',
+        }),
+      ]);
+    },
+  );
+
+  it('lists only the devices of collections the caller may view, and refuses one without any role', async () => {
+    const inAlpha = await device('alpha');
+    const inBeta = await device('beta');
+    const viewer = await principalWith(deps.store, 'list-viewer', [{ collection: 'alpha', role: 'view' }]);
+    const listed = await call(viewer, 'GET', '/devices?limit=1000');
+    expect(listed.status).toBe(200);
+    const uuids = listed.json().devices.map((d: { uuid: string }) => d.uuid);
+    expect(uuids).toContain(inAlpha);
+    expect(uuids).not.toContain(inBeta);
+    expect(listed.json().devices.every((d: { collection: string }) => d.collection === 'alpha')).toBe(true);
+    const searched = await call(viewer, 'GET', `/devices?q=${inAlpha.slice(0, 8)}`);
+    expect(searched.json()).toMatchObject({ total: 1, devices: [{ uuid: inAlpha }] });
+    const nobody = await principalWith(deps.store, 'list-nobody', []);
+    expect((await call(nobody, 'GET', '/devices')).status).toBe(403);
+    expect((await call({}, 'GET', '/devices')).status).toBe(401);
+    const revoked = await principalWith(deps.store, 'list-revoked', [{ collection: '*', role: 'view' }]);
+    const [token] = await deps.store.principals.tokens('list-revoked');
+    await deps.store.principals.revokeToken(token!.id);
+    expect((await call(revoked, 'GET', '/devices')).status).toBe(401);
+  });
+
+  it('imports a CSV row by row: broken rows are reported by line and never block the good ones', async () => {
+    const manager = await principalWith(deps.store, 'csv-manager', [{ collection: 'alpha', role: 'manage' }]);
+    const good1 = newDeviceUuid();
+    const good2 = newDeviceUuid();
+    const csv = [
+      'uuid,hostName,domain,collection',
+      `${good1},pc-a1,corp.example.test,alpha`,
+      `not-a-uuid,pc-a2,corp.example.test,alpha`,
+      `${newDeviceUuid()},bad_host!,corp.example.test,alpha`,
+      `${newDeviceUuid()},pc-a4,corp.example.test,nosuch`,
+      `${newDeviceUuid()},pc-a5,corp.example.test,beta`,
+      `${newDeviceUuid()},pc-a6,corp.example.test,alpha,extra`,
+      `${good2},"pc-a7",corp.example.test,alpha`,
+      `${good1},pc-a1,corp.example.test,alpha`,
+    ].join('\n');
+    const answer = await call(manager, 'POST', '/devices/import', csv, 'text/csv');
+    expect(answer.status).toBe(200);
+    const result = answer.json();
+    expect(result).toMatchObject({ created: 2, unchanged: 1, failed: 5 });
+    expect(
+      result.results.map((r: { line: number; status: string; code?: string }) => [r.line, r.status, r.code]),
+    ).toEqual([
+      [2, 'created', undefined],
+      [3, 'failed', 'INVALID_INPUT'],
+      [4, 'failed', 'INVALID_INPUT'],
+      [5, 'failed', 'FORBIDDEN'],
+      [6, 'failed', 'FORBIDDEN'],
+      [7, 'failed', 'INVALID_REQUEST'],
+      [8, 'created', undefined],
+      [9, 'unchanged', undefined],
+    ]);
+    expect(result.results[2].issues).toEqual([expect.objectContaining({ field: 'hostName' })]);
+    expect(await deps.store.devices.get(good1)).toMatchObject({ hostName: 'pc-a1', collection: 'alpha' });
+    expect(await deps.store.devices.get(good2)).toMatchObject({ hostName: 'pc-a7', collection: 'alpha' });
+    expect(await deps.store.audit.forTarget(good2)).toEqual([
+      expect.objectContaining({ actor: 'csv-manager', action: 'device.import', outcome: 'success' }),
+    ]);
+  });
+
+  it('reveals the current AMT admin password to an administrator with a reason, audited, rate-limited, never logged', async () => {
+    const uuid = await device('alpha');
+    const password = 'Br3ak-Gl4ss!pw';
+    const staged = await deps.store.credentials.stagePending(uuid, 'amt_admin', `test/${uuid}/admin`, {
+      value: password,
+    });
+    await deps.store.credentials.promote(staged);
+    const admin = await principalWith(deps.store, 'glass-admin', [{ collection: 'alpha', role: 'administrator' }]);
+    const url = `/devices/${uuid}/break-glass`;
+
+    const noReason = await call(admin, 'POST', url, {});
+    expect(noReason.json()).toMatchObject({ code: 'INVALID_REQUEST', issues: [{ field: 'reason' }] });
+    const first = await call(admin, 'POST', url, { reason: 'console outage, ticket 4711' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(first.json()).toMatchObject({ uuid, kind: 'amt_admin', version: staged.version, password });
+    expect((await call(admin, 'POST', url, { reason: 'console outage, ticket 4711' })).status).toBe(200);
+    const third = await call(admin, 'POST', url, { reason: 'console outage, ticket 4711' });
+    expect(third.status).toBe(429);
+    expect(third.json().code).toBe('RATE_LIMITED');
+
+    const audit = (await deps.store.audit.forTarget(uuid)).filter(
+      (a) => a.action === 'api.post /devices/:uuid/break-glass',
+    );
+    expect(audit.map((a) => a.outcome)).toEqual(['failure', 'success', 'success', 'failure']);
+    expect(audit[1]?.details).toMatchObject({
+      kind: 'amt_admin',
+      version: staged.version,
+      reason: 'console outage, ticket 4711',
+    });
+    expect(JSON.stringify(audit)).not.toContain(password);
+    expect(JSON.stringify(lines)).not.toContain(password);
+  });
+});
