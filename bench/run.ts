@@ -347,7 +347,10 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   } else {
     await waitForProvisioned(deps.database.db, devices, o.timeoutSeconds);
     const runs = await mapLimit(devices, 16, async (d) => {
-      const desc = await (client as Client).workflow.getHandle(deviceWorkflowId(parseDeviceUuid(d.uuid))).describe();
+      const handle = (client as Client).workflow.getHandle(deviceWorkflowId(parseDeviceUuid(d.uuid)));
+      // The site database says provisioned at OOB10, a moment before the run closes.
+      await handle.result();
+      const desc = await handle.describe();
       if (!desc.closeTime) throw new Error(`${d.uuid}: run ${desc.runId} still ${desc.status.name}`);
       return { start: desc.startTime.getTime(), end: desc.closeTime.getTime(), events: desc.historyLength };
     });
