@@ -5,6 +5,8 @@
  *
  *   node --import tsx bench/baseline-worker.ts <job.json> <result.json>
  *
+ * It prints `baseline ready` once its dependencies are up and starts when a line arrives on stdin,
+ * so that its start-up is outside the measured interval, as the workers' is.
  * job.json: { concurrency, rootSha256, devices: [{ uuid, address, httpPort, tlsPort }] };
  * result.json: { devices: [{ uuid, startedAt, endedAt, error? }] } (epoch milliseconds).
  */
@@ -32,6 +34,10 @@ async function main(): Promise<void> {
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as BaselineJob;
   const deps = await buildActivityDeps(loadConfig());
   const activities = createActivities(deps);
+  // Start-up is not part of the measurement: say so, then wait for the bench's go (a line on stdin).
+  console.log('baseline ready');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  process.stdin.pause();
   try {
     const outcomes = await pool(job.devices, job.concurrency, async (d) => {
       const startedAt = Date.now();

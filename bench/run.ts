@@ -108,12 +108,19 @@ function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /** A TypeScript entry point as one node process (tsx's loader, not its launcher): its pid is the process. */
-function spawnTs(runDir: string, name: string, file: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+function spawnTs(
+  runDir: string,
+  name: string,
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+): ChildProcess {
   const out = openSync(path.join(runDir, `${name}.log`), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', out, out],
+    stdio: [stdin, out, out],
   });
   child.on('exit', (code, signal) => {
     if (code !== 0 && code !== null) log(`${name} exited with ${code} (see ${path.join(runDir, `${name}.log`)})`);
@@ -266,6 +273,29 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       })),
     }),
   );
+  // The baseline's process starts (and loads what it needs) before the measured interval, as the workers do.
+  const jobFile = path.join(runDir, 'baseline-job.json');
+  const resultFile = path.join(runDir, 'baseline-result.json');
+  let loop: ChildProcess | undefined;
+  if (o.baseline) {
+    const job: BaselineJob = {
+      concurrency: o.concurrency,
+      rootSha256,
+      // The fleet runs on the real AMT ports, one address per device.
+      devices: devices.map((d) => ({ uuid: d.uuid, address: d.address, httpPort: 16992, tlsPort: 16993 })),
+    };
+    writeFileSync(jobFile, JSON.stringify(job));
+    const started = spawnTs(runDir, 'baseline', 'bench/baseline-worker.ts', [jobFile, resultFile], childEnv, 'pipe');
+    loop = started;
+    groups.workers = [started.pid as number];
+    stack.add('baseline', () => stopChild(started, 'the baseline'));
+    await waitFor(
+      'the baseline process',
+      async () => readFileSync(path.join(runDir, 'baseline.log'), 'utf8').includes('baseline ready'),
+      180_000,
+      250,
+    );
+  }
   const sampler = new GroupSampler(() => groups);
   sampler.start();
   const emulator = spawnTs(
@@ -311,19 +341,10 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   const endpoints = new Map(listed.map((d) => [d.uuid, d]));
 
   let measurement: Omit<RunMeasurement, 'groups'>;
-  if (o.baseline) {
-    const job: BaselineJob = {
-      concurrency: o.concurrency,
-      rootSha256,
-      devices: devices.map((d) => endpoints.get(d.uuid) as BaselineJob['devices'][number]),
-    };
-    const jobFile = path.join(runDir, 'baseline-job.json');
-    const resultFile = path.join(runDir, 'baseline-result.json');
-    writeFileSync(jobFile, JSON.stringify(job));
-    const loop = spawnTs(runDir, 'baseline', 'bench/baseline-worker.ts', [jobFile, resultFile], childEnv);
-    groups.workers = [loop.pid as number];
-    stack.add('baseline', () => stopChild(loop, 'the baseline'));
-    const code = await new Promise<number | null>((resolve) => loop.once('exit', resolve));
+  if (loop) {
+    const exited = new Promise<number | null>((resolve) => (loop as ChildProcess).once('exit', resolve));
+    loop.stdin?.end('go\n');
+    const code = await exited;
     if (code !== 0 || !existsSync(resultFile))
       throw new Error(`the baseline failed (exit ${code}); see ${runDir}/baseline.log`);
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as BaselineResult;
@@ -553,7 +574,7 @@ function writeReports(stateDir: string, runDir: string, report: RunReport): void
     .filter((f) => f.endsWith(suffix) && f !== reportName(report))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunReport);
   const baseline = report.mode === 'baseline' ? report : peers.find((r) => r.mode === 'baseline');
-  const amtflow = report.mode === 'amtflow' ? report : undefined;
+  const amtflow = report.mode === 'amtflow' ? report : peers.find((r) => r.mode === 'amtflow');
   const ratios = amtflow && baseline ? compare(amtflow, baseline) : undefined;
   const table = markdownTable([report, ...peers.filter((r) => r.mode !== report.mode)], ratios);
   writeFileSync(path.join(runDir, 'report.md'), `${table}\n`);
