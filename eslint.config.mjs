@@ -2,7 +2,8 @@
 // wrong import fails the build instead of waiting for a review: workflow code runs in Temporal's
 // deterministic sandbox (no Node built-ins, nothing from lib/ or activities/ but types); lib/ knows
 // nothing of Temporal nor of any layer above it; front doors do not import one another; only tests
-// and scripts import scripts/ and tests/; the emulator and the AMT client share no protocol code.
+// and scripts import scripts/ and tests/ (bench/, which starts servers with the scripts, imports
+// scripts/ but not tests/); the emulator and the AMT client share no protocol code.
 // tests/unit/lint/layers.test.ts proves each rule fails on a deliberate violation.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -104,7 +105,13 @@ export default tseslint.config(
   layer(['workers/**/*.ts'], { patterns: [FRONT_DOORS('workers')] }),
   layer(['api/**/*.ts'], { patterns: [FRONT_DOORS('api')] }),
   layer(['cli/**/*.ts'], { patterns: [FRONT_DOORS('cli')] }),
-  layer(['bench/**/*.ts'], {}),
+  // The benchmark starts the servers with the project's own scripts, as a script would; tests/ stay out.
+  {
+    files: ['bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [refuse('Only tests and scripts import tests/.', 'tests')] }],
+    },
+  },
   layer(['emulator/**/*.ts'], {
     patterns: [
       {

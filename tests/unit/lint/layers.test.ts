@@ -58,6 +58,7 @@ describe('layer rules', () => {
     ['api/probe.ts', "export * from '../runtime/lifecycle-client';"],
     ['cli/probe.ts', "export * from '../runtime/lifecycle-client';"],
     ['bench/probe.ts', "export * from '../lib/amt';"],
+    ['bench/probe.ts', "export * from '../scripts/temporal-cluster';"],
     ['tests/unit/probe.test.ts', "export * from '../../scripts/lib/process';"],
     ['scripts/probe.ts', "export * from '../tests/support/temporal';"],
   ])('%s may: %s', async (file, code) => {

@@ -1,0 +1,169 @@
+/**
+ * The benchmark's arithmetic and its report: percentiles, rates, per-device costs, the
+ * amtflow/baseline ratios, and the Markdown table. Pure functions over measured numbers.
+ */
+
+/** What the OS says one process group used over the measured interval (bench/proc.ts). */
+export interface GroupUsage {
+  /** User + system CPU time, seconds, of every process of the group. */
+  cpuSeconds: number;
+  /** Highest sampled sum of the group's resident sets, bytes. */
+  peakRssBytes: number;
+}
+
+export const GROUPS = ['workers', 'temporal', 'emulator', 'directory', 'database', 'frontDoor'] as const;
+export type Group = (typeof GROUPS)[number];
+
+export interface RunMeasurement {
+  mode: 'amtflow' | 'baseline';
+  topology: 'dev' | 'cluster';
+  devices: number;
+  latencyMs: number;
+  workers: number;
+  concurrency: number;
+  /** From the first device's start to the last device's end, seconds. */
+  wallSeconds: number;
+  /** Per-device time from its run's start to its end, milliseconds. */
+  deviceMs: number[];
+  groups: Partial<Record<Group, GroupUsage>>;
+  /** Temporal history events written during the run (absent for the baseline). */
+  historyEvents?: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface RunReport {
+  mode: RunMeasurement['mode'];
+  topology: RunMeasurement['topology'];
+  devices: number;
+  latencyMs: number;
+  workers: number;
+  concurrency: number;
+  wallSeconds: number;
+  devicesPerMinute: number;
+  deviceSeconds: Percentiles;
+  /** CPU-seconds per device, per group and in total. */
+  cpuSecondsPerDevice: Partial<Record<Group | 'total', number>>;
+  peakRssMiB: Partial<Record<Group, number>>;
+  /** History events per second of wall time (each event is one state transition of a run). */
+  historyEventsPerSecond?: number;
+}
+
+export interface Ratios {
+  /** amtflow devices/min ÷ baseline devices/min (below 1: amtflow is slower). */
+  devicesPerMinute: number;
+  /** amtflow CPU-seconds per device ÷ baseline's, all groups (above 1: amtflow costs more). */
+  cpuSecondsPerDevice: number;
+}
+
+/** Nearest-rank percentile (the smallest value with at least p% of the samples at or below it). */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new RangeError('percentile of no samples');
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[rank - 1] as number;
+}
+
+export function percentiles(samples: readonly number[]): Percentiles {
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99) };
+}
+
+/** Devices per minute over the wall time; throws on a zero or negative interval. */
+export function devicesPerMinute(devices: number, wallSeconds: number): number {
+  if (!(wallSeconds > 0)) throw new RangeError(`wall time must be positive, got ${wallSeconds}`);
+  return (devices * 60) / wallSeconds;
+}
+
+export function ratio(amtflow: number, baseline: number): number {
+  if (!(baseline > 0)) throw new RangeError(`baseline must be positive, got ${baseline}`);
+  return amtflow / baseline;
+}
+
+const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+
+export function summarise(m: RunMeasurement): RunReport {
+  if (m.deviceMs.length !== m.devices)
+    throw new RangeError(`${m.deviceMs.length} device times for ${m.devices} devices`);
+  const cpu: RunReport['cpuSecondsPerDevice'] = {};
+  const rss: RunReport['peakRssMiB'] = {};
+  let total = 0;
+  for (const g of GROUPS) {
+    const usage = m.groups[g];
+    if (!usage) continue;
+    cpu[g] = round(usage.cpuSeconds / m.devices, 4);
+    rss[g] = round(usage.peakRssBytes / 1024 ** 2, 1);
+    total += usage.cpuSeconds;
+  }
+  cpu.total = round(total / m.devices, 4);
+  const seconds = percentiles(m.deviceMs.map((ms) => ms / 1000));
+  return {
+    mode: m.mode,
+    topology: m.topology,
+    devices: m.devices,
+    latencyMs: m.latencyMs,
+    workers: m.workers,
+    concurrency: m.concurrency,
+    wallSeconds: round(m.wallSeconds, 2),
+    devicesPerMinute: round(devicesPerMinute(m.devices, m.wallSeconds), 1),
+    deviceSeconds: { p50: round(seconds.p50), p95: round(seconds.p95), p99: round(seconds.p99) },
+    cpuSecondsPerDevice: cpu,
+    peakRssMiB: rss,
+    ...(m.historyEvents !== undefined && { historyEventsPerSecond: round(m.historyEvents / m.wallSeconds, 1) }),
+  };
+}
+
+export function compare(amtflow: RunReport, baseline: RunReport): Ratios {
+  return {
+    devicesPerMinute: round(ratio(amtflow.devicesPerMinute, baseline.devicesPerMinute)),
+    cpuSecondsPerDevice: round(ratio(amtflow.cpuSecondsPerDevice.total ?? 0, baseline.cpuSecondsPerDevice.total ?? 0)),
+  };
+}
+
+const cell = (n: number | undefined) => (n === undefined ? '–' : String(n));
+
+/** One Markdown table: a row per run, then the ratios when both runs are given. */
+export function markdownTable(reports: readonly RunReport[], ratios?: Ratios): string {
+  const header = [
+    'mode',
+    'topology',
+    'devices',
+    'latency ms',
+    'workers',
+    'devices/min',
+    'p50 s',
+    'p95 s',
+    'p99 s',
+    ...GROUPS.map((g) => `CPU-s/device ${g}`),
+    'CPU-s/device total',
+    ...GROUPS.map((g) => `peak RSS MiB ${g}`),
+    'history events/s',
+  ];
+  const rows = reports.map((r) => [
+    r.mode,
+    r.topology,
+    String(r.devices),
+    String(r.latencyMs),
+    r.mode === 'baseline' ? '–' : String(r.workers),
+    String(r.devicesPerMinute),
+    String(r.deviceSeconds.p50),
+    String(r.deviceSeconds.p95),
+    String(r.deviceSeconds.p99),
+    ...GROUPS.map((g) => cell(r.cpuSecondsPerDevice[g])),
+    cell(r.cpuSecondsPerDevice.total),
+    ...GROUPS.map((g) => cell(r.peakRssMiB[g])),
+    cell(r.historyEventsPerSecond),
+  ]);
+  const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`);
+  if (ratios) {
+    lines.push(
+      '',
+      `amtflow/baseline: devices/min ×${ratios.devicesPerMinute}, CPU-seconds per device ×${ratios.cpuSecondsPerDevice}`,
+    );
+  }
+  return lines.join('\n');
+}
