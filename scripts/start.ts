@@ -200,18 +200,18 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
   logger.info({ auditId: check.auditId }, 'system check passed');
   stop.check();
 
-  const { host, apiPort } = config.listeners;
-  const api = `http://${host}:${apiPort}`;
+  const { apiPort } = config.listeners;
+  const api = `http://${config.listeners.apiHost ?? config.listeners.host}:${apiPort}`;
   const tokenDir = path.join(config.stateDir, 'keys');
   // The first screen: where to look, and with what.
   logger.info(
     {
       webUi: `${server.uiUrl}/namespaces/${namespace}/workflows`,
       api: `${api}/api/v1`,
-      apiDocs: 'docs/api.md',
-      metrics: 'none exported by amtflow yet; the Temporal dev server keeps its own',
+      apiDocs: `${api}/docs (OpenAPI: ${api}/docs/json; the narrative: docs/api.md)`,
+      metrics: `${api}/metrics`,
       operatorToken: path.join(tokenDir, 'api-operator.token'),
-      agentToken: path.join(tokenDir, 'api-agent.token'),
+      agentCredentials: 'one per computer: POST /api/v1/devices/<uuid>/agent-credential',
       codecServer: `${codecServer.endpoint.replace(/\/[^/]+$/, '')}/<token> (already set in the Web UI)`,
     },
     `Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`,
