@@ -18,7 +18,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
 import { startCodecServer, startFrontDoor } from '../api/front-door';
-import { apiTokens } from '../api/tokens';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
 import { RedirectionBroker } from '../lib/console';
@@ -226,7 +225,7 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     store: deps.store,
     client,
     root: deps.ca.provisioning.summary().rootThumbprints,
-    agentReportUrl: `${api}/api/v1/agent/${apiTokens(kek).agent}/reports`,
+    apiUrl: api,
     onStop: (what, stopIt) => started.add(what, stopIt),
   });
 }
