@@ -99,6 +99,8 @@ export interface LifecycleActivities {
     deviceUuid: DeviceUuid;
     protocol: AmtInterface;
     endpoint?: AmtPorts;
+    /** OOB3's choice: the SHA-256 of the root whose provisioning chain to present (the main one when absent). */
+    provisioningRoot?: string;
   }): Promise<{ serverCertificateSha256: string }>;
   loginWithDigest(input: {
     session: DeviceSession;

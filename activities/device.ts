@@ -62,8 +62,8 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
   }
 
   return {
-    connectForProvisioning: ({ deviceUuid, protocol, endpoint }) =>
-      connectForProvisioning(deps, deviceUuid, protocol, endpoint),
+    connectForProvisioning: ({ deviceUuid, protocol, endpoint, provisioningRoot }) =>
+      connectForProvisioning(deps, deviceUuid, protocol, endpoint, provisioningRoot),
 
     /**
      * OOB5/OOB6 (UPD1, DEP1.0): Digest with the stored and configured credentials in order, the

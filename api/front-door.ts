@@ -81,6 +81,7 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     logger: deps.logger.child({ component: 'api' }),
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
     ...(deps.config.schedules ? { schedules: deps.config.schedules } : {}),
+    ...(deps.config.listeners.trustedProxies.length ? { trustedProxies: deps.config.listeners.trustedProxies } : {}),
   });
   await api.listen({ host, port: apiPort });
   if (deps.config.schedules) await syncSchedules(deps, deps.config.schedules);

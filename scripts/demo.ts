@@ -108,8 +108,8 @@ export interface DemoContext {
   store: Store;
   client: Client;
   root: { sha1: string; sha256: string };
-  /** The in-band agent's report URL (with its token). */
-  agentReportUrl: string;
+  /** The API's base URL, e.g. http://127.0.0.1:8080; the agents report to it. */
+  apiUrl: string;
   /** Called with what to stop at Ctrl-C. */
   onStop: (what: string, stop: () => Promise<unknown>) => void;
 }
@@ -146,7 +146,10 @@ export async function runDemo(ctx: DemoContext): Promise<void> {
   const plan = demoPlan(config.dev.demoDevices, config.dev.demoFirstIp);
   for (const device of plan) {
     if (device.refusal === 'not-imported') {
-      logger.info({ uuid: device.uuid, address: device.address }, `demo device ${device.hostName} left out of the import`);
+      logger.info(
+        { uuid: device.uuid, address: device.address },
+        `demo device ${device.hostName} left out of the import`,
+      );
       continue;
     }
     const known = await store.devices.get(device.uuid);
@@ -161,7 +164,12 @@ export async function runDemo(ctx: DemoContext): Promise<void> {
         })
       ).device;
     logger.info(
-      { uuid: device.uuid, address: device.address, collection: imported.collection, state: imported.provisioningState },
+      {
+        uuid: device.uuid,
+        address: device.address,
+        collection: imported.collection,
+        state: imported.provisioningState,
+      },
       `demo device ${imported.fqdn} ${known ? 'already imported' : 'imported'}`,
     );
   }
@@ -210,11 +218,19 @@ async function runAgents(ctx: DemoContext, fleet: Fleet, plan: PlannedDevice[]):
     const known = await ctx.store.devices.get(device.uuid);
     if (known?.provisioningState === 'provisioned') continue;
     try {
-      await runAgent(fleet.device(device.uuid), { reporter: httpReporter(ctx.agentReportUrl) });
+      // IB2: each computer's agent speaks with its own credential, from its own address (issue 9).
+      const credential = await ctx.store.contacts.issueAgentCredential(device.uuid, 'demo');
+      const reporter = httpReporter(`${ctx.apiUrl}/api/v1/agent/${credential}/reports`, {
+        localAddress: fleet.device(device.uuid).address,
+      });
+      await runAgent(fleet.device(device.uuid), { reporter });
       ctx.logger.info({ uuid: device.uuid }, `demo: the agent of ${device.hostName} reported its OTP hash`);
     } catch (err) {
       // A device left provisioned or removed by an earlier start: its agent has nothing to do.
-      ctx.logger.info({ uuid: device.uuid, reason: (err as Error).message }, `demo: no agent report from ${device.hostName}`);
+      ctx.logger.info(
+        { uuid: device.uuid, reason: (err as Error).message },
+        `demo: no agent report from ${device.hostName}`,
+      );
     }
   }
 }
@@ -249,9 +265,11 @@ class DemoWatch {
   ) {
     this.finaleMarker = path.join(ctx.config.stateDir, 'demo-finale.done');
     this.timer = setInterval(() => {
-      this.polling = this.polling.then(() => this.poll()).catch((err: unknown) => {
-        ctx.logger.debug({ err: (err as Error).message }, 'demo watch: poll failed');
-      });
+      this.polling = this.polling
+        .then(() => this.poll())
+        .catch((err: unknown) => {
+          ctx.logger.debug({ err: (err as Error).message }, 'demo watch: poll failed');
+        });
     }, 1_000);
   }
 
@@ -263,7 +281,11 @@ class DemoWatch {
   private async view(device: PlannedDevice): Promise<{ view: DeviceView; settled: boolean }> {
     const { client, store } = this.ctx;
     const known = await store.devices.get(device.uuid);
-    const view: DeviceView = { uuid: device.uuid, hostName: device.hostName, state: known?.provisioningState ?? 'not imported' };
+    const view: DeviceView = {
+      uuid: device.uuid,
+      hostName: device.hostName,
+      state: known?.provisioningState ?? 'not imported',
+    };
     if (!known) {
       view.refusal = 'not imported: its hellos are discarded (OOB2)';
       return { view, settled: this.helloed.has(device.uuid) };
@@ -283,7 +305,9 @@ class DemoWatch {
       );
     }
     if (status === 'RUNNING') {
-      const progress = await operatorCommands(client).progress(device.uuid).catch(() => undefined);
+      const progress = await operatorCommands(client)
+        .progress(device.uuid)
+        .catch(() => undefined);
       view.run.stage = progress?.stage;
       if (progress?.awaiting) view.waiting = `${progress.awaiting.step}: ${progress.awaiting.error.code}`;
       if (progress?.waiting) view.waiting = progress.waiting.message;
@@ -321,7 +345,8 @@ class DemoWatch {
     for (const v of devices) byState.set(v.state, [...(byState.get(v.state) ?? []), v.hostName]);
     for (const [state, names] of byState) logger.info({ state, devices: names }, `demo: ${names.length} ${state}`);
     const refused = devices.filter((v) => v.refusal);
-    for (const v of refused) logger.info({ uuid: v.uuid, reason: v.refusal }, `demo: ${v.hostName} refused: ${v.refusal}`);
+    for (const v of refused)
+      logger.info({ uuid: v.uuid, reason: v.refusal }, `demo: ${v.hostName} refused: ${v.refusal}`);
     const counts = Object.fromEntries([...byState].map(([state, names]) => [state, names.length]));
     logger.info(
       {
@@ -350,11 +375,16 @@ class DemoWatch {
     for (const v of devices) counts.set(v.state, (counts.get(v.state) ?? 0) + 1);
     const line =
       `demo: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}; ${running.length} runs in flight` +
-      (waiting.length ? `; waiting for an operator: ${waiting.map((v) => `${v.hostName} (${v.waiting})`).join(', ')}` : '');
+      (waiting.length
+        ? `; waiting for an operator: ${waiting.map((v) => `${v.hostName} (${v.waiting})`).join(', ')}`
+        : '');
     if (line === this.lastLive) return;
     this.lastLive = line;
     this.ctx.logger.info(
-      { running: running.map((v) => `${v.hostName} ${v.run?.stage ?? ''}`.trim()), waiting: waiting.map((v) => v.uuid) },
+      {
+        running: running.map((v) => `${v.hostName} ${v.run?.stage ?? ''}`.trim()),
+        waiting: waiting.map((v) => v.uuid),
+      },
       line,
     );
   }

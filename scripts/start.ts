@@ -18,7 +18,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
 import { startCodecServer, startFrontDoor } from '../api/front-door';
-import { apiTokens } from '../api/tokens';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
 import { loadDerivationKey } from '../lib/crypto/kek';
 import { RedirectionBroker } from '../lib/console';
@@ -200,18 +199,18 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
   logger.info({ auditId: check.auditId }, 'system check passed');
   stop.check();
 
-  const { host, apiPort } = config.listeners;
-  const api = `http://${host}:${apiPort}`;
+  const { apiPort } = config.listeners;
+  const api = `http://${config.listeners.apiHost ?? config.listeners.host}:${apiPort}`;
   const tokenDir = path.join(config.stateDir, 'keys');
   // The first screen: where to look, and with what.
   logger.info(
     {
       webUi: `${server.uiUrl}/namespaces/${namespace}/workflows`,
       api: `${api}/api/v1`,
-      apiDocs: 'docs/api.md',
-      metrics: 'none exported by amtflow yet; the Temporal dev server keeps its own',
+      apiDocs: `${api}/docs (OpenAPI: ${api}/docs/json; the narrative: docs/api.md)`,
+      metrics: `${api}/metrics`,
       operatorToken: path.join(tokenDir, 'api-operator.token'),
-      agentToken: path.join(tokenDir, 'api-agent.token'),
+      agentCredentials: 'one per computer: POST /api/v1/devices/<uuid>/agent-credential',
       codecServer: `${codecServer.endpoint.replace(/\/[^/]+$/, '')}/<token> (already set in the Web UI)`,
     },
     `Web UI: ${server.uiUrl}/namespaces/${namespace}/workflows`,
@@ -226,7 +225,7 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     store: deps.store,
     client,
     root: deps.ca.provisioning.summary().rootThumbprints,
-    agentReportUrl: `${api}/api/v1/agent/${apiTokens(kek).agent}/reports`,
+    apiUrl: api,
     onStop: (what, stopIt) => started.add(what, stopIt),
   });
 }

@@ -31,18 +31,24 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
     markDevice(device.fqdn, device.collection);
     const { amtVersion, protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
     await runner.run(VALIDATE.directory, { deviceUuid, fqdn: device.fqdn, domain: device.domain });
-    await runner.run(VALIDATE.rootHash, { deviceUuid });
+    const { rootThumbprint: provisioningRoot } = await runner.run(VALIDATE.rootHash, { deviceUuid });
 
     // OOB3–OOB6 (IB8): reach and identify the device before anything changes (issue 9). The
     // certificate it presents is pinned for every later provisioning-TLS call of this run, and the
     // login reads its platform UUID back (DEVICE_IDENTITY_MISMATCH otherwise).
-    const { serverCertificateSha256 } = await runner.run(CONNECT.tls, { deviceUuid, protocol, endpoint });
+    const { serverCertificateSha256 } = await runner.run(CONNECT.tls, {
+      deviceUuid,
+      protocol,
+      endpoint,
+      provisioningRoot,
+    });
     const reached = {
       deviceUuid,
       tls: 'provisioning' as const,
       protocol,
       endpoint,
       certificateSha256: serverCertificateSha256,
+      provisioningRoot,
     };
     const login = await runner.run(CONNECT.login, { session: reached });
     let session: DeviceSession = { ...reached, credentialRef: login.credentialRef };

@@ -28,7 +28,7 @@ const plainAddress = (address: string) => (address.startsWith('::ffff:') ? addre
  * (issue 9): its credential is the one an operator issued to that computer
  * (`POST /devices/:uuid/agent-credential`, revocable on its own), the report must name that
  * computer's UUID (AGENT_NOT_FOR_DEVICE), and its wired address must be the connection's source —
- * as a trusted proxy (`ApiServerDeps.trustedProxies`) forwards it — (AGENT_ADDRESS_MISMATCH). While
+ * as a trusted proxy (config `listeners.trustedProxies`) forwards it — (AGENT_ADDRESS_MISMATCH). While
  * the device's run is in flight a report from another address is kept as a conflict and audited,
  * never used (RUN_IN_FLIGHT). Agents that cannot send headers put the credential in the path.
  */

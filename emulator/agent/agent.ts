@@ -1,4 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
+import http from 'node:http';
 import type { Device } from '../device/device';
 import { EmulatorError } from '../errors';
 
@@ -64,22 +65,37 @@ export async function runAgent(device: Device, options: AgentOptions): Promise<A
   return report;
 }
 
-/** Reporter that POSTs the report as JSON to amtflow's API. */
-export function httpReporter(url: string): Reporter {
-  return async (report) => {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(report),
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new EmulatorError('AGENT_REPORT_FAILED', `report to ${url} failed: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (!response.ok) throw new EmulatorError('AGENT_REPORT_FAILED', `report to ${url} answered ${response.status}`);
-  };
+/**
+ * Reporter that POSTs the report as JSON to amtflow's API, from `localAddress` when given — the
+ * computer's own address, which amtflow requires a report to come from (issue 9). Errors name the
+ * API's origin only: the URL's path may carry the computer's agent credential.
+ */
+export function httpReporter(url: string, options: { localAddress?: string } = {}): Reporter {
+  const target = new URL(url);
+  return (report) =>
+    new Promise<void>((resolve, reject) => {
+      const fail = (why: string, cause?: unknown) =>
+        reject(new EmulatorError('AGENT_REPORT_FAILED', `report to ${target.origin} ${why}`, { cause }));
+      const body = JSON.stringify(report);
+      const request = http.request(
+        target,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          timeout: 10_000,
+          ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            const status = response.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve();
+            else fail(`answered ${status}`);
+          });
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error('no answer within 10 s')));
+      request.on('error', (err) => fail(`failed: ${err.message}`, err));
+      request.end(body);
+    });
 }

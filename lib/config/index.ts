@@ -1,2 +1,10 @@
-export { configSchema, type AmtflowConfig, type DirectoryConfig, type CaConfig, type AmtConfig, type SchedulesConfig, type ThrottleConfig } from './schema';
+export {
+  configSchema,
+  type AmtflowConfig,
+  type DirectoryConfig,
+  type CaConfig,
+  type AmtConfig,
+  type SchedulesConfig,
+  type ThrottleConfig,
+} from './schema';
 export { loadConfig, pgliteDir, ConfigError, type LoadOptions } from './load';

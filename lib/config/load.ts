@@ -15,7 +15,10 @@ export class ConfigError extends Error {
  * Environment variables that override file values. Each maps to one key path; numbers and booleans
  * are converted here so that the schema's message speaks of the value the operator typed.
  */
-const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'boolean' }> = {
+/** How an environment variable's text becomes a configuration value. */
+type EnvType = 'string' | 'number' | 'boolean' | 'list';
+
+const ENV_KEYS: Record<string, { path: string[]; type: EnvType }> = {
   AMTFLOW_STATE_DIR: { path: ['stateDir'], type: 'string' },
   AMTFLOW_DATABASE_URL: { path: ['database', 'url'], type: 'string' },
   AMTFLOW_TEMPORAL_PROFILE: { path: ['temporal', 'profile'], type: 'string' },
@@ -28,6 +31,7 @@ const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'number' | 'bo
   AMTFLOW_API_HOST: { path: ['listeners', 'apiHost'], type: 'string' },
   AMTFLOW_HELLO_HOST: { path: ['listeners', 'helloHost'], type: 'string' },
   AMTFLOW_CODEC_HOST: { path: ['listeners', 'codecHost'], type: 'string' },
+  AMTFLOW_TRUSTED_PROXIES: { path: ['listeners', 'trustedProxies'], type: 'list' },
   AMTFLOW_WORKER_METRICS_ADDRESS: { path: ['metrics', 'workerAddress'], type: 'string' },
   AMTFLOW_HELLO_PORT: { path: ['listeners', 'helloPort'], type: 'number' },
   AMTFLOW_CODEC_PORT: { path: ['listeners', 'codecPort'], type: 'number' },
@@ -82,7 +86,13 @@ function setPath(target: Json, keys: string[], value: unknown): void {
   node[keys[keys.length - 1] as string] = value;
 }
 
-function convert(raw: string, type: 'string' | 'number' | 'boolean'): unknown {
+function convert(raw: string, type: EnvType): unknown {
+  // A comma-separated list, e.g. AMTFLOW_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16.
+  if (type === 'list')
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   if (type === 'number') return raw.trim() === '' ? Number.NaN : Number(raw);
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   return raw;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -168,6 +169,15 @@ export const listenersSchema = z
     codecPort: port.default(8888),
     /** Browser origins of the Temporal Web UI, which call the codec server to show decoded payloads. */
     webUiOrigins: z.array(z.url()).default(['http://127.0.0.1:8233']),
+    /**
+     * Reverse proxies in front of the API whose `X-Forwarded-For` names the client (addresses or
+     * CIDR ranges, Fastify `trustProxy`). An agent report's wired address must equal its connection's
+     * source (issue 9), which behind a proxy only the proxy knows. None by default.
+     */
+    trustedProxies: z
+      .array(z.string().refine((v) => isIP(v.split('/')[0] ?? '') !== 0, 'must be an IP address or CIDR range'))
+      .max(64)
+      .default([]),
   })
   .strict();
 
@@ -266,6 +276,7 @@ export const configSchema = z
       helloPort: 9971,
       codecPort: 8888,
       webUiOrigins: ['http://127.0.0.1:8233'],
+      trustedProxies: [],
     }),
     amt: amtSchema.default({
       connectTimeoutMs: 10_000,

@@ -47,6 +47,13 @@ export interface DeviceSession {
    * same certificate (TLS_PIN_MISMATCH otherwise). A fingerprint of a public certificate: no secret.
    */
   certificateSha256?: string;
+  /**
+   * OOB3: SHA-256 of the root of the provisioning chain chosen for this device (the held chain under
+   * a root it listed that its firmware accepts, `ca.provisioning.choose`); every provisioning-TLS
+   * call of the run presents that chain. Absent in runs started before several chains existed: the
+   * main chain.
+   */
+  provisioningRoot?: string;
 }
 
 /** What reaching a device needs: the records, the CA's credentials, the configured accounts. */
@@ -100,11 +107,11 @@ export async function needsLegacyTls(
  */
 export async function tlsOptions(
   access: Pick<DeviceAccess, 'store' | 'ca'>,
-  session: Pick<DeviceSession, 'deviceUuid' | 'protocol' | 'tls' | 'certificateSha256'>,
+  session: Pick<DeviceSession, 'deviceUuid' | 'protocol' | 'tls' | 'certificateSha256' | 'provisioningRoot'>,
 ): Promise<AmtTlsOptions> {
   const legacyProtocols = await needsLegacyTls(access, session);
   if (session.tls === 'provisioning') {
-    const { cert, key } = access.ca.provisioning.tlsOptions();
+    const { cert, key } = access.ca.provisioning.tlsOptions(session.provisioningRoot);
     return {
       mode: 'provisioning',
       clientCertificateChainPem: cert,

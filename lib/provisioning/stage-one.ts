@@ -32,7 +32,8 @@ import { deviceProfile, profileSecret } from './profile';
  */
 
 /**
- * OOB3/OOB4: the device at the run's address (`fixed`) takes amtflow's provisioning chain. Resolves
+ * OOB3/OOB4: the device at the run's address (`fixed`) takes amtflow's provisioning chain (the one
+ * under `provisioningRoot`, which OOB3 chose for it; the main one without). Resolves
  * with the fingerprint of the certificate it serves, which the run pins for every later
  * provisioning-TLS call (issue 9); TLS_HANDSHAKE_REJECTED when it refuses the chain.
  */
@@ -41,10 +42,11 @@ export async function connectForProvisioning(
   deviceUuid: DeviceUuid,
   protocol: AmtInterface,
   fixed?: AmtPorts,
+  provisioningRoot?: string,
 ): Promise<{ serverCertificateSha256: string }> {
   await refuseDuplicateUuid(access, deviceUuid);
   const endpoint = await deviceEndpoint(access, deviceUuid, fixed);
-  const { cert, key } = access.ca.provisioning.tlsOptions();
+  const { cert, key } = access.ca.provisioning.tlsOptions(provisioningRoot);
   const legacyProtocols = await needsLegacyTls(access, { deviceUuid, protocol });
   return checkProvisioningAccepted(
     endpoint,

@@ -47,7 +47,12 @@ describe('npm start: the default demo', () => {
   it('reaches "all demo devices settled", and the summary matches the site database', async () => {
     run = StartRun.launch(env);
     const first = await run.waitForLine('the first screen', (l) => l.msg.startsWith('Web UI: http://'));
-    expect(first).toMatchObject({ api: expect.stringMatching(/^http:\/\//), operatorToken: expect.any(String) });
+    expect(first).toMatchObject({
+      api: expect.stringMatching(/^http:\/\//),
+      apiDocs: expect.stringMatching(/^http:\/\/.*\/docs /),
+      metrics: expect.stringMatching(/^http:\/\/.*\/metrics$/),
+      operatorToken: expect.any(String),
+    });
 
     const settled = await run.waitForLine(
       'all demo devices settled',
@@ -73,7 +78,9 @@ describe('npm start: the default demo', () => {
         expect([planned.n, device.state]).toEqual([planned.n, 'provisioned']);
         expect([planned.n, device.run]).toEqual([
           planned.n,
-          planned.collection === DEMO_FINALE.update ? 'updateManagementController completed' : 'provisionDevice completed',
+          planned.collection === DEMO_FINALE.update
+            ? 'updateManagementController completed'
+            : 'provisionDevice completed',
         ]);
       }
     }
@@ -90,10 +97,7 @@ describe('npm start: the default demo', () => {
     try {
       for (const device of devices) {
         const stored = await site.store.devices.get(device.uuid);
-        expect([device.hostName, stored?.provisioningState ?? 'not imported']).toEqual([
-          device.hostName,
-          device.state,
-        ]);
+        expect([device.hostName, stored?.provisioningState ?? 'not imported']).toEqual([device.hostName, device.state]);
       }
     } finally {
       await site.database.close();

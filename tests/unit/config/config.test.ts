@@ -29,4 +29,12 @@ describe('configuration', () => {
     writeFileSync(path.join(dir, 'amtflow.config.json'), JSON.stringify({ ca: { keyBits: 2048 } }));
     expect(loadConfig({ cwd: dir, env: {} }).ca.keyBits).toBe(2048);
   });
+
+  it("takes the reverse proxies trusted to name an agent report's source from a comma-separated list (issue 9)", () => {
+    const env = { AMTFLOW_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16' };
+    expect(loadConfig({ cwd: cwd(), env }).listeners.trustedProxies).toEqual(['10.0.0.5', '10.1.0.0/16']);
+    expect(loadConfig({ cwd: cwd(), env: {} }).listeners.trustedProxies).toEqual([]);
+    const err = configError(() => loadConfig({ cwd: cwd(), env: { AMTFLOW_TRUSTED_PROXIES: 'proxy.corp' } }));
+    expect(err.problems).toEqual(['listeners.trustedProxies.0: must be an IP address or CIDR range']);
+  });
 });
