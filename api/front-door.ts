@@ -83,12 +83,11 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     ...(deps.config.schedules ? { schedules: deps.config.schedules } : {}),
     ...(deps.config.listeners.trustedProxies.length ? { trustedProxies: deps.config.listeners.trustedProxies } : {}),
   });
+  // The token files exist before the API answers: whoever waits for it can use them at once.
+  const tokenFiles = await writeTokenFiles(deps.config, deps.store, tokens, deps.logger);
   await api.listen({ host, port: apiPort });
+  deps.logger.info({ url: `http://${host}:${apiPort}`, tokens: tokenFiles }, 'API listening');
   if (deps.config.schedules) await syncSchedules(deps, deps.config.schedules);
-  deps.logger.info(
-    { url: `http://${host}:${apiPort}`, tokens: await writeTokenFiles(deps.config, deps.store, tokens, deps.logger) },
-    'API listening',
-  );
   try {
     const hello = await startHelloListener({
       host: helloHost,

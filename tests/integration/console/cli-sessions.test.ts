@@ -115,7 +115,7 @@ describe('amtflow sol / ider / power', () => {
     expect(await sol.exit).toBe(0);
     expect(sol.out() + sol.err()).not.toContain(PASSWORD);
     const [record] = await c.deps.store.console.sessions(enabled);
-    expect(record).toMatchObject({ kind: 'sol', actor: 'dana', outcome: 'closed' });
+    expect(record).toMatchObject({ kind: 'sol', actor: 'console-operator', outcome: 'closed' });
     expect(record!.endedAt).not.toBeNull();
   });
 
@@ -136,7 +136,10 @@ describe('amtflow sol / ider / power', () => {
       10_000,
       20,
     );
-    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({ kind: 'ider', actor: 'dana' });
+    expect((await c.deps.store.console.sessions(enabled)).at(-1)).toMatchObject({
+      kind: 'ider',
+      actor: 'console-operator',
+    });
   });
 
   it('refuses sessions the settings profile disabled, with a non-zero exit', async () => {

@@ -77,7 +77,7 @@ describe.each([
     );
     await waitFor(
       'REN2',
-      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'waiting',
       120_000,
       250,
     );

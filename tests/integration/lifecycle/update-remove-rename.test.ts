@@ -80,7 +80,7 @@ describe('update, remove and rename end to end', () => {
     );
     await waitFor(
       'REN2',
-      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'succeeded',
+      async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'waiting',
       120_000,
       250,
     );

@@ -129,21 +129,21 @@ describe('npm start starts again from any state', () => {
   const [renamed, moved] = ['amt-renamed-1', 'emea.corp.example.test'];
   let removedRunId = '';
 
-  it('carries out a domain move issued while it was stopped, then a rename and a full removal, beside a Temporal server started by hand that Ctrl-C leaves running', async () => {
+  it('carries out a domain move, then a rename and a full removal, beside a Temporal server started by hand that Ctrl-C leaves running', async () => {
     const [first, second] = devices as [DeviceUuid, DeviceUuid];
     expect(await temporalScript(env, 'start')).toMatch(/^Temporal dev server 127\.0\.0\.1:\d+ /);
-    // A move to a domain the dev forest does not hold, confirmed at once: the operator's word is all
-    // REN2 checks. The CLI talks to Temporal only, so both wait there for the next start.
-    const beforeMove = (await describeRun(second))?.runId;
-    await cli(env, ['rename', second, '--host-name', 'amt-demo-2', '--domain', moved]);
-    await cli(env, ['rename-complete', second, '--host-name', 'amt-demo-2', '--domain', moved]);
-
     run = StartRun.launch(env);
     await run.up();
     byHand = run.find(line('Temporal dev server already running, started by hand (left running at Ctrl-C)'))
       ?.pid as number;
     expect(isAlive(byHand)).toBe(true);
     expect(run.find(line('directory: dev Samba DC started'))).toBeDefined();
+
+    // A move to a domain the dev forest does not hold, confirmed at once: the operator's word is all
+    // REN2 checks. The CLI goes through the API of the running npm start.
+    const beforeMove = (await describeRun(second))?.runId;
+    await cli(env, ['rename', second, '--host-name', 'amt-demo-2', '--domain', moved]);
+    await cli(env, ['rename-complete', second, '--host-name', 'amt-demo-2', '--domain', moved]);
     // Provisioning again in a domain the DC does not serve ends at validation (P4), changing nothing.
     expect((await ended(second, 'provisionDevice', beforeMove)).status.name).toBe('FAILED');
 
