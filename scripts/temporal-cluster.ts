@@ -35,6 +35,9 @@ export const CLUSTER_TEMPLATE_FILE = path.join(PROJECT_ROOT, 'temporal-config', 
 export const POSTGRES_PASSWORD_ENV = 'AMTFLOW_TEMPORAL_POSTGRES_PASSWORD';
 
 const port = z.number().int().min(1).max(65535);
+// The server records its services' ports in PostgreSQL's cluster_membership table as smallint: a
+// port above 32767 makes it exit at start ("greater than maximum value for int2").
+const servicePort = port.max(32767, 'Temporal stores service ports in a PostgreSQL smallint: at most 32767');
 // Database names go into `create database`: plain lower-case identifiers only.
 const databaseName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier');
 
@@ -48,14 +51,14 @@ export const clusterSettingsSchema = z.object({
   }),
   ip: z.ipv4(),
   ports: z.object({
-    frontend: port,
-    history: port,
-    matching: port,
-    worker: port,
-    frontendMembership: port,
-    historyMembership: port,
-    matchingMembership: port,
-    workerMembership: port,
+    frontend: servicePort,
+    history: servicePort,
+    matching: servicePort,
+    worker: servicePort,
+    frontendMembership: servicePort,
+    historyMembership: servicePort,
+    matchingMembership: servicePort,
+    workerMembership: servicePort,
     metrics: port,
   }),
   postgres: z.object({
