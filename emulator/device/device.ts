@@ -37,6 +37,8 @@ import { isLegacy } from './version';
 
 export const AMT_HTTP_PORT = 16992;
 export const AMT_TLS_PORT = 16993;
+/** Kerberos' allowed clock skew (5 minutes), which AMT applies to tickets. */
+const KERBEROS_MAX_SKEW_MS = 5 * 60 * 1000;
 
 export interface DeviceOptions {
   nvram: Nvram;
@@ -150,6 +152,31 @@ export class Device {
    */
   operations(): { operation: string; at: number }[] {
     return this.journal.map((entry) => ({ ...entry }));
+  }
+
+  /** AMT's clock now (the host's clock plus the firmware's offset). */
+  clock(): Date {
+    return this.now();
+  }
+
+  /**
+   * The real-time clock drifts by `seconds` (a flat CMOS battery, months without power): what
+   * SetHighAccuracyTimeSynch corrects.
+   */
+  async driftClock(seconds: number): Promise<void> {
+    this.state.clockOffsetSeconds += seconds;
+    await this.writer.save();
+  }
+
+  /**
+   * Whether the firmware accepts a Kerberos ticket whose authenticator was made at `clientTime`:
+   * like every Kerberos service, AMT refuses one more than 5 minutes from its own clock
+   * (KRB_AP_ERR_SKEW, RFC 4120 §5.2.4's default skew; Intel's AMT SDK: "the Intel AMT clock must be
+   * synchronised within 5 minutes of the KDC"). The emulator has no Kerberos on its ports: this is
+   * the rule, for tests.
+   */
+  acceptsKerberosTicket(clientTime: Date): boolean {
+    return Math.abs(clientTime.getTime() - this.now().getTime()) <= KERBEROS_MAX_SKEW_MS;
   }
 
   get helloRunning(): boolean {

@@ -74,6 +74,16 @@ export const deviceProfileSchema = z
      * OpenSSL 3 clients refuse unless they allow legacy servers (docs/emulator.md).
      */
     secureRenegotiation: z.boolean().default(true),
+    /**
+     * AMT's clock ahead (positive) or behind the host's, in seconds, at first power-up: a real-time
+     * clock that drifted (a flat CMOS battery, months in a box). Kerberos fails beyond 5 minutes.
+     */
+    clockDriftSeconds: z
+      .number()
+      .int()
+      .min(-10 * 365 * 86_400)
+      .max(10 * 365 * 86_400)
+      .default(0),
     /** Added before every answer on the device ports. */
     latencyMs: z.number().int().min(0).max(60_000).default(0),
   })
