@@ -1,0 +1,229 @@
+import type { Client as LdapClient } from 'ldapts';
+import { runAgent } from '../../../emulator/agent/agent';
+import { childDn } from '../../../lib/directory/dn';
+import type { AmtSettingsInput } from '../../../lib/store';
+import { operatorCommands, startLifecycle } from '../../../runtime/lifecycle-client';
+import { waitFor } from '../../../scripts/lib/process';
+import { progressQuery, wiredIeee8021xDecisionSignal } from '../../../workflows/messages';
+import { adminClient, uniqueTag } from '../../support/directory';
+import { startLifecycleEnv, testProfile, type E2eDevice, type LifecycleEnv } from '../../support/lifecycle-env';
+
+/**
+ * Issue 12 §3 and §6 end to end, each against the firmware rule the emulator enforces from its own
+ * reading: Kerberos needs AMT's clock within 5 minutes, so an update sets it again (I7); UPD4 warns
+ * before 802.1X wired settings go to a device whose OS is not running and does what the operator
+ * answers; I5 puts the AMT account into the profile's security groups in band and takes it out on
+ * removal, in the real Samba DC.
+ */
+const WIRED = {
+  protocol: 'peapv0_eap_mschapv2',
+  username: 'amt-wired',
+  password: 'Eap!Password1',
+  serverCertificateName: 'radius.corp.example.test',
+} as const;
+
+describe('firmware rules in update, provisioning and removal', () => {
+  let env: LifecycleEnv;
+  let admin: LdapClient;
+  const fixtures: string[] = [];
+  const tag = uniqueTag();
+
+  beforeAll(async () => {
+    env = await startLifecycleEnv(
+      [
+        { hostName: `amt-clock-${tag}`, amtVersion: '11.8.50' },
+        { hostName: `amt-wired-skip-${tag}`, amtVersion: '15.0.23' },
+        { hostName: `amt-wired-apply-${tag}`, amtVersion: '15.0.23' },
+        { hostName: `amt-groups-${tag}`, amtVersion: '15.0.23' },
+      ],
+      { firstIp: '127.31.212.1' },
+    );
+    admin = await adminClient();
+  });
+  afterAll(async () => {
+    for (const dn of fixtures.reverse()) await admin?.del(dn).catch(() => undefined);
+    await admin?.unbind();
+    await env?.stop();
+  });
+
+  const opts = () => ({ taskQueue: env.taskQueue });
+  const run = async (...args: Parameters<typeof startLifecycle>) => (await startLifecycle(...args)).result();
+  const provision = (device: E2eDevice, mode: 'out-of-band' | 'in-band' = 'out-of-band') =>
+    run(env.env.client, 'provision', { deviceUuid: device.uuid, mode, requestedBy: 'e2e' }, opts());
+
+  /** The device moves to a collection of its own with this profile. */
+  async function useProfile(device: E2eDevice, name: string, settings: AmtSettingsInput) {
+    await env.deps.store.profiles.save(name, settings);
+    await env.deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: name });
+    const [hostName, ...domain] = device.fqdn.split('.');
+    await env.deps.store.devices.importComputer({
+      uuid: device.uuid,
+      hostName: hostName!,
+      domain: domain.join('.'),
+      collection: name,
+    });
+  }
+
+  it('update sets the AMT clock again (I7): a drifted clock that broke Kerberos is within 5 minutes after', async () => {
+    const device = env.devices[0]!;
+    await provision(device);
+    const emulated = env.fleet.device(device.uuid);
+    expect(emulated.acceptsKerberosTicket(new Date())).toBe(true);
+
+    // Months later the real-time clock is two hours off: the firmware refuses every Kerberos ticket.
+    await emulated.driftClock(2 * 60 * 60);
+    expect(emulated.acceptsKerberosTicket(new Date())).toBe(false);
+
+    const handle = await startLifecycle(
+      env.env.client,
+      'update',
+      { deviceUuid: device.uuid, requestedBy: 'e2e' },
+      opts(),
+    );
+    await handle.result();
+    const steps = (await handle.query(progressQuery)).steps.map((s) => [s.id, s.status]);
+    // Set before Kerberos is re-applied (OOB9.3a), after UPD1 reached and identified the device.
+    expect(steps.map(([id]) => id).indexOf('I7')).toBeLessThan(steps.map(([id]) => id).indexOf('OOB9.3a'));
+    expect(steps.map(([id]) => id).indexOf('I7')).toBeGreaterThan(steps.map(([id]) => id).indexOf('UPD1'));
+    expect(steps).toContainEqual(['I7', 'succeeded']);
+    expect(emulated.acceptsKerberosTicket(new Date())).toBe(true);
+    expect(Math.abs(emulated.clock().getTime() - Date.now())).toBeLessThan(5 * 60 * 1000);
+  });
+
+  it.each([
+    ['skip', 1, false],
+    ['apply', 2, true],
+  ] as const)(
+    'UPD4: with the OS off, update warns before the 802.1X wired settings and does what the operator answers (%s)',
+    async (answer, index, apply) => {
+      const device = env.devices[index]!;
+      const profile = `wired-${answer}-${tag}`;
+      await useProfile(device, profile, { ...testProfile(), wiredIeee8021x: WIRED });
+      await provision(device);
+      const emulated = env.fleet.device(device.uuid);
+      expect(emulated.nvram().ieee8021x.username).toBe('amt-wired');
+
+      // New wired settings in the profile; the computer is switched off (AMT stays up in S5).
+      await env.deps.store.profiles.save(profile, {
+        ...testProfile(),
+        wiredIeee8021x: { ...WIRED, username: 'amt-wired-2' },
+      });
+      await emulated.host.local('power-button');
+      expect(emulated.host.state).not.toBe('on');
+
+      const handle = await startLifecycle(
+        env.env.client,
+        'update',
+        { deviceUuid: device.uuid, requestedBy: 'e2e' },
+        opts(),
+      );
+      await waitFor(
+        'UPD4 waiting',
+        async () => (await handle.query(progressQuery)).waiting?.step === 'UPD4',
+        120_000,
+        250,
+      );
+      const waiting = await handle.query(progressQuery);
+      expect(waiting.state).toBe('waiting-for-signal');
+      expect(waiting.waiting).toMatchObject({
+        signal: wiredIeee8021xDecisionSignal.name,
+        message: expect.stringMatching(/operating system is not running.*loses its wired connection/),
+      });
+      // Nothing wired was sent while the run waits.
+      expect(emulated.nvram().ieee8021x.username).toBe('amt-wired');
+
+      // The operator answers through the same command the API and the CLI use.
+      await operatorCommands(env.env.client).wiredIeee8021x(device.uuid, { apply, reason: 'ticket 12' }, 'ops-anna');
+      await handle.result();
+      expect(emulated.nvram().ieee8021x.username).toBe(apply ? 'amt-wired-2' : 'amt-wired');
+      expect(await env.deps.store.audit.forTarget(device.uuid)).toContainEqual(
+        expect.objectContaining({
+          actor: 'ops-anna',
+          action: `update.wired-8021x.${answer}`,
+          details: expect.objectContaining({ step: 'UPD4', reason: 'ticket 12' }),
+        }),
+      );
+    },
+  );
+
+  it('UPD4 does not ask while the OS runs', async () => {
+    // The apply device, switched on again: the same update goes through without a question.
+    const device = env.devices[2]!;
+    const emulated = env.fleet.device(device.uuid);
+    await emulated.host.local('power-button');
+    expect(emulated.host.state).toBe('on');
+    const handle = await startLifecycle(
+      env.env.client,
+      'update',
+      { deviceUuid: device.uuid, requestedBy: 'e2e' },
+      opts(),
+    );
+    await handle.result();
+    const progress = await handle.query(progressQuery);
+    expect(progress.steps.find((s) => s.id === 'UPD4')?.status).toBe('succeeded');
+    expect(progress.steps.find((s) => s.id === 'OOB9.4')?.status).toBe('succeeded');
+  });
+
+  it('I5: in band the AMT account joins the profile’s 802.1X and wireless groups, and leaves them on removal', async () => {
+    const device = env.devices[3]!;
+    const domainDn = 'DC=corp,DC=example,DC=test';
+    const groups: string[] = [];
+    for (const name of [`amt-8021x-${tag}`, `amt-wifi-${tag}`]) {
+      const dn = childDn('CN', name, `CN=Users,${domainDn}`);
+      await admin.add(dn, { objectClass: 'group', sAMAccountName: name });
+      fixtures.push(dn);
+      groups.push(dn);
+    }
+    await useProfile(device, `groups-${tag}`, {
+      ...testProfile(),
+      wiredIeee8021x: { ...WIRED, securityGroups: [`amt-8021x-${tag}`] },
+      wireless: [
+        {
+          name: 'corp',
+          ssid: 'CORP',
+          authentication: 'wpa2_ieee8021x',
+          encryption: 'ccmp',
+          priority: 1,
+          ieee8021x: { ...WIRED, securityGroups: [`CORP\\amt-wifi-${tag}`] },
+        },
+      ],
+    });
+    const members = async (dn: string) => {
+      const { searchEntries } = await admin.search(dn, { scope: 'base', attributes: ['member'] });
+      const member = searchEntries[0]?.member ?? [];
+      // DNs compare without case (Samba may spell an attribute type otherwise than it was written).
+      return (Array.isArray(member) ? member : [member]).map((dn) => String(dn).toLowerCase());
+    };
+
+    // Out of band, I5 does not apply (spec: in-band only).
+    await provision(device, 'out-of-band');
+    for (const group of groups) expect(await members(group)).toEqual([]);
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, opts());
+
+    const emulated = env.fleet.device(device.uuid);
+    await runAgent(emulated, {
+      reporter: async (report) => {
+        await env.deps.store.otp.record(device.uuid, {
+          algorithm: 'sha256',
+          hash: report.otpHash,
+          reportedAmtVersion: report.amtVersion,
+          wiredIp: report.wiredIpAddress,
+        });
+      },
+    });
+    const handle = await startLifecycle(
+      env.env.client,
+      'provision',
+      { deviceUuid: device.uuid, mode: 'in-band', requestedBy: 'e2e' },
+      opts(),
+    );
+    await handle.result();
+    expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'I5')?.status).toBe('succeeded');
+    const account = await env.deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn));
+    expect(account).toBeDefined();
+    for (const group of groups) expect(await members(group)).toEqual([account!.dn.toLowerCase()]);
+
+    await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, opts());
+    for (const group of groups) expect(await members(group)).toEqual([]);
+  });
+});
