@@ -143,6 +143,8 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
 
     async checkWiredIeee8021xUpdate({ session }) {
       const { settings } = await deviceProfile(deps.store, session.deviceUuid);
+      // Without wired 802.1X settings there is nothing to warn about: the device is not asked.
+      if (!settings.wiredIeee8021x) return { hostState: 'not read' };
       const { amt } = await openDevice(deps, session);
       const { state } = await amt.power(session.protocol).getStatus();
       return { hostState: state, ...wiredIeee8021xWarning(settings, state) };

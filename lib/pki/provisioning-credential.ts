@@ -7,7 +7,12 @@ import {
   saveImportedProvisioning,
   type CaMaterial,
 } from './ca-state';
-import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
+import {
+  WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR,
+  certificateForKey,
+  checkProvisioningChainStrength,
+  readPkcs12,
+} from './chain';
 import { PkiError } from './errors';
 import { privateKeyPem } from './keys';
 import { normalizeFqdn } from './names';
@@ -19,6 +24,9 @@ import {
   type RootHashAlgorithm,
 } from './provisioning';
 import { parseCertificate, splitPemBundle, type ParsedCertificate, type Thumbprints } from './x509';
+
+/** The first firmware release that refuses weak provisioning chains: what a chain every device takes must pass. */
+const STRICTEST_FIRMWARE = `${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}.0.0`;
 
 export interface ProvisioningSummary {
   source: ProvisioningCredential['source'];
@@ -174,10 +182,20 @@ export class ProvisioningCertificate {
   /**
    * Adds a provisioning chain for the devices whose firmware trusts another root (a mixed fleet:
    * older devices under one public root, newer ones under another), checked like `import`. It
-   * replaces a chain under the same root; the main chain is left as it is.
+   * replaces a chain under the same root; the main chain is left as it is. `requireStrong` refuses
+   * (WEAK_PROVISIONING_CHAIN, nothing stored) a chain AMT 15/16 and later refuse; without it such a
+   * chain is kept, with its warnings, for the older devices.
    */
-  addChain(pkcs12: Buffer, password: string, extraCertificatesPem = ''): ProvisioningSummary {
+  addChain(
+    pkcs12: Buffer,
+    password: string,
+    extraCertificatesPem = '',
+    options: { requireStrong?: boolean } = {},
+  ): ProvisioningSummary {
     const { key, chain } = this.readPkcs12(pkcs12, password, extraCertificatesPem);
+    if (options.requireStrong) {
+      checkProvisioningChainStrength(chain, STRICTEST_FIRMWARE, 'provisioning certificate to add');
+    }
     const added = saveAdditionalProvisioning(this.dir, chain, key, this.box);
     const root = added.rootThumbprints.sha256;
     this.additional = [

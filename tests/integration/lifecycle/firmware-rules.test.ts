@@ -55,13 +55,7 @@ describe('firmware rules in update, provisioning and removal', () => {
   async function useProfile(device: E2eDevice, name: string, settings: AmtSettingsInput) {
     await env.deps.store.profiles.save(name, settings);
     await env.deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: name });
-    const [hostName, ...domain] = device.fqdn.split('.');
-    await env.deps.store.devices.importComputer({
-      uuid: device.uuid,
-      hostName: hostName!,
-      domain: domain.join('.'),
-      collection: name,
-    });
+    await env.deps.store.devices.update(device.uuid, { collection: name });
   }
 
   it('update sets the AMT clock again (I7): a drifted clock that broke Kerberos is within 5 minutes after', async () => {
