@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildApiServer } from '../../../api/server';
 import { apiTokens } from '../../../api/tokens';
@@ -16,6 +21,7 @@ import { capturingLogger, principalWith } from './support';
  * as lib/pki checks it at import, audited without its password.
  */
 const LIMIT = 5;
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A real API over PGlite, the test CA and the Temporal test server, for one describe block. */
 function useApi(limits?: ApiLimitsConfig) {
@@ -190,6 +196,38 @@ describe('provisioning chains through the API (issue 12 §2)', () => {
     const kept = await post(admin.authorization, { pkcs12: weak, password: PASSWORD, olderFirmwareOnly: true });
     expect(kept.status).toBe(201);
     expect(((await kept.json()) as { warnings: string[] }).warnings.join('\n')).toMatch(/AMT 15\/16 and later refuse/);
+
+    // The same through the CLI, the password from a file; the chain under the same root is replaced.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-chain-cli-'));
+    writeFileSync(path.join(dir, 'chain.p12'), Buffer.from(strong, 'base64'));
+    writeFileSync(path.join(dir, 'password'), `${PASSWORD}\n`, { mode: 0o600 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'cli/main.ts',
+        '--json',
+        'provisioning-chains',
+        'add',
+        path.join(dir, 'chain.p12'),
+        '--password-file',
+        path.join(dir, 'password'),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          AMTFLOW_API_URL: `http://127.0.0.1:${api.port}`,
+          AMTFLOW_TOKEN: admin.authorization.slice('Bearer '.length),
+        },
+      },
+    ).catch((err: unknown) => {
+      throw new Error(`amtflow provisioning-chains add failed: ${String((err as { stderr?: string }).stderr ?? err)}`);
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ commonName: 'oobsp-modern.corp.example.test' });
+    rmSync(dir, { recursive: true, force: true });
 
     const listed = (await (
       await fetch(`http://127.0.0.1:${api.port}/api/v1/provisioning-chains`, {
