@@ -1,8 +1,15 @@
+import { execFile } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Client as LdapClient } from 'ldapts';
+import pino from 'pino';
+import { buildApiServer } from '../../../api/server';
+import { apiTokens } from '../../../api/tokens';
 import { runAgent } from '../../../emulator/agent/agent';
 import { childDn } from '../../../lib/directory/dn';
 import type { AmtSettingsInput } from '../../../lib/store';
-import { operatorCommands, startLifecycle } from '../../../runtime/lifecycle-client';
+import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
 import { progressQuery, wiredIeee8021xDecisionSignal, type Progress } from '../../../workflows/messages';
 import { adminClient, uniqueTag } from '../../support/directory';
@@ -15,6 +22,7 @@ import { startLifecycleEnv, testProfile, type E2eDevice, type LifecycleEnv } fro
  * answers; I5 puts the AMT account into the profile's security groups in band and takes it out on
  * removal, in the real Samba DC.
  */
+const ROOT = path.resolve(__dirname, '..', '..', '..');
 const WIRED = {
   protocol: 'peapv0_eap_mschapv2',
   username: 'amt-wired',
@@ -27,6 +35,7 @@ describe('firmware rules in update, provisioning and removal', () => {
   let admin: LdapClient;
   const fixtures: string[] = [];
   const tag = uniqueTag();
+  const api = {} as { url: string; token: string; close?: () => Promise<void> };
 
   beforeAll(async () => {
     env = await startLifecycleEnv(
@@ -40,8 +49,25 @@ describe('firmware rules in update, provisioning and removal', () => {
       { firstIp: '127.31.212.1' },
     );
     admin = await adminClient();
+    const app = await buildApiServer({
+      store: env.deps.store,
+      client: env.env.client,
+      crl: () => env.deps.ca.crl(),
+      tokens: apiTokens(Buffer.alloc(32, 12)),
+      logger: pino({ level: 'silent' }),
+      taskQueue: env.taskQueue,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    api.url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    api.close = () => app.close();
+    const { token } = await env.deps.store.principals
+      .create({ name: 'ops-anna' })
+      .then(() => env.deps.store.principals.grant('ops-anna', { collection: '*', role: 'manage' }))
+      .then(() => env.deps.store.principals.issueToken('ops-anna', 'test'));
+    api.token = token;
   });
   afterAll(async () => {
+    await api.close?.();
     for (const dn of fixtures.reverse()) await admin?.del(dn).catch(() => undefined);
     await admin?.unbind();
     await env?.stop();
@@ -140,8 +166,21 @@ describe('firmware rules in update, provisioning and removal', () => {
       // Nothing wired was sent while the run waits.
       expect(emulated.nvram().ieee8021x.username).toBe('amt-wired');
 
-      // The operator answers through the same command the API and the CLI use.
-      await operatorCommands(env.env.client).wiredIeee8021x(device.uuid, { apply, reason: 'ticket 12' }, 'ops-anna');
+      // The operator answers through the API (skip) or the CLI (apply).
+      if (apply) {
+        await promisify(execFile)(
+          process.execPath,
+          ['--import', 'tsx', 'cli/main.ts', 'wired-8021x', device.uuid, '--apply', '--reason', 'ticket 12'],
+          { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', AMTFLOW_API_URL: api.url, AMTFLOW_TOKEN: api.token } },
+        );
+      } else {
+        const answered = await fetch(`${api.url}/api/v1/devices/${device.uuid}/wired-8021x`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ apply: false, reason: 'ticket 12' }),
+        });
+        expect(answered.status).toBe(202);
+      }
       await handle.result();
       expect(emulated.nvram().ieee8021x.username).toBe(apply ? 'amt-wired-2' : 'amt-wired');
       expect(await env.deps.store.audit.forTarget(device.uuid)).toContainEqual(
