@@ -23,6 +23,7 @@ import { startLifecycleEnv, testProfile, type E2eDevice, type LifecycleEnv } fro
  * removal, in the real Samba DC.
  */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SWITCH_PORT = { protocols: [2], usernames: ['amt-wired'] };
 const WIRED = {
   protocol: 'peapv0_eap_mschapv2',
   username: 'amt-wired',
@@ -41,8 +42,9 @@ describe('firmware rules in update, provisioning and removal', () => {
     env = await startLifecycleEnv(
       [
         { hostName: `amt-clock-${tag}`, amtVersion: '11.8.50' },
-        { hostName: `amt-wired-skip-${tag}`, amtVersion: '15.0.23' },
-        { hostName: `amt-wired-apply-${tag}`, amtVersion: '15.0.23' },
+        // Their switch port takes PEAP (2) for amt-wired only: what the network accepts with the OS off.
+        { hostName: `amt-wired-skip-${tag}`, amtVersion: '15.0.23', wiredNetwork8021x: SWITCH_PORT },
+        { hostName: `amt-wired-apply-${tag}`, amtVersion: '15.0.23', wiredNetwork8021x: SWITCH_PORT },
         // No Wi-Fi module: its profile's wireless network names a group without OOB9.4 storing it.
         { hostName: `amt-groups-${tag}`, amtVersion: '15.0.23', wireless: false },
       ],
@@ -183,6 +185,13 @@ describe('firmware rules in update, provisioning and removal', () => {
       }
       await handle.result();
       expect(emulated.nvram().ieee8021x.username).toBe(apply ? 'amt-wired-2' : 'amt-wired');
+      // What the warning was about: applied with the OS down, an identity the switch refuses cuts the
+      // device off the network; skipped, it stays reachable.
+      const reached = await fetch(`http://${emulated.address}:${emulated.httpPort}/wsman`, { method: 'POST' }).then(
+        (response) => response.status,
+        () => 'unreachable',
+      );
+      expect(reached).toBe(apply ? 'unreachable' : 401);
       expect(await env.deps.store.audit.forTarget(device.uuid)).toContainEqual(
         expect.objectContaining({
           actor: 'ops-anna',
@@ -199,6 +208,8 @@ describe('firmware rules in update, provisioning and removal', () => {
     const emulated = env.fleet.device(device.uuid);
     await emulated.host.local('power-button');
     expect(emulated.host.state).toBe('S0');
+    // With the OS up its supplicant answers the port: the device is back on the network.
+    expect(emulated.onNetwork()).toBe(true);
     const handle = await startLifecycle(
       env.env.client,
       'update',
