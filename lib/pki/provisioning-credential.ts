@@ -1,6 +1,7 @@
 import type { CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import {
+  additionalProvisioningStamp,
   loadAdditionalProvisioning,
   loadOrCreateProvisioning,
   saveAdditionalProvisioning,
@@ -55,6 +56,8 @@ export class ProvisioningCertificate {
     private current: ProvisioningCredential | PkiError,
     /** Further chains for devices that trust other roots; one that no longer passes keeps its error. */
     private additional: (ProvisioningCredential | PkiError)[],
+    /** The files `additional` was read from (`additionalProvisioningStamp`). */
+    private additionalStamp: string,
   ) {}
 
   /** Opens (or generates, under `ca`) the provisioning credential of the CA directory `dir`. */
@@ -72,10 +75,9 @@ export class ProvisioningCertificate {
           'PROVISIONING_DOMAIN_NOT_CONFIGURED',
           'set ca.provisioningDomain to the DNS namespace of the AMT devices',
         );
-    const additional = names
-      ? loadAdditionalProvisioning(dir, box).map(({ credential }) => recheck(credential, names.domain, now))
-      : [];
-    return new ProvisioningCertificate(dir, config, box, current, additional);
+    const stamp = additionalProvisioningStamp(dir);
+    const additional = names ? loadAdditional(dir, box, names.domain, now) : [];
+    return new ProvisioningCertificate(dir, config, box, current, additional, stamp);
   }
 
   /**
@@ -88,8 +90,12 @@ export class ProvisioningCertificate {
     return this.current;
   }
 
-  /** Every usable provisioning credential: the main one first, then the additional chains. */
+  /**
+   * Every usable provisioning credential: the main one first, then the additional chains — read
+   * again when another process (the front door's `POST /provisioning-chains`) has added one.
+   */
   credentials(): ProvisioningCredential[] {
+    this.refreshAdditional();
     return [this.current, ...this.additional].filter((c): c is ProvisioningCredential => !(c instanceof PkiError));
   }
 
@@ -205,6 +211,14 @@ export class ProvisioningCertificate {
     return summarize(added);
   }
 
+  private refreshAdditional(): void {
+    const domain = provisioningNames(this.config)?.domain;
+    const stamp = additionalProvisioningStamp(this.dir);
+    if (!domain || stamp === this.additionalStamp) return;
+    this.additional = loadAdditional(this.dir, this.box, domain, new Date());
+    this.additionalStamp = stamp;
+  }
+
   /** A provisioning certificate with its key from PKCS#12, checked like the firmware checks it (OOB4, P1). */
   private readPkcs12(
     pkcs12: Buffer,
@@ -286,6 +300,10 @@ async function openCredential(
  * An imported certificate that no longer passes (expired, domain changed) must not stop the CA:
  * issuing goes on, and the operator imports a new one. Its error is kept for whoever asks for it.
  */
+function loadAdditional(dir: string, box: SecretBox, domain: string, now: Date): (ProvisioningCredential | PkiError)[] {
+  return loadAdditionalProvisioning(dir, box).map(({ credential }) => recheck(credential, domain, now));
+}
+
 function recheck(credential: ProvisioningCredential, domain: string, now: Date): ProvisioningCredential | PkiError {
   try {
     checkProvisioningCertificate(
