@@ -400,7 +400,7 @@ describe('lifecycle workflows (fake activities)', () => {
         const result = await handle.result();
         expect(result).toMatchObject({ deviceUuid });
         const names = fake.names();
-        expect(names.slice(0, 9)).toEqual([
+        expect(names.slice(0, 10)).toEqual([
           // REN1: the new name and domain pass P4 before anything is removed.
           'checkDirectoryPrerequisites',
           'setAutomaticProvisioning',
