@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../../api/server';
 import { apiTokens } from '../../../api/tokens';
 import { apiLimitsSchema, type ApiLimitsConfig } from '../../../lib/config';
@@ -24,7 +25,7 @@ const LIMIT = 5;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A real API over PGlite, the test CA and the Temporal test server, for one describe block. */
-function useApi(limits?: ApiLimitsConfig) {
+function useApi(limits?: ApiLimitsConfig, extend?: (app: FastifyInstance) => Promise<void>) {
   const api = {} as { deps: TestDeps; port: number };
   let env: TestWorkflowEnvironment;
   let close: () => Promise<void>;
@@ -41,6 +42,7 @@ function useApi(limits?: ApiLimitsConfig) {
       taskQueue: uniqueQueue('hostile'),
       ...(limits ? { limits } : {}),
     });
+    await extend?.(app);
     await app.listen({ host: '127.0.0.1', port: 0 });
     api.port = (app.server.address() as AddressInfo).port;
     close = () => app.close();
@@ -60,6 +62,16 @@ describe('the API against slow and hostile clients', () => {
       bodyLimitBytes: 4096,
       unauthenticated: { max: LIMIT, windowMs: 60 * 60 * 1000 },
     }),
+    // A byte-stream route like the console's SOL and IDE-R (config.stream), counting what it receives.
+    async (app) =>
+      app.register(async (scope) => {
+        scope.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+        scope.post('/stream-probe', { config: { stream: true } }, async (request) => {
+          let bytes = 0;
+          for await (const chunk of request.body as AsyncIterable<Buffer>) bytes += chunk.length;
+          return { bytes };
+        });
+      }),
   );
 
   const url = (route: string) => `http://127.0.0.1:${api.port}/api/v1${route}`;
@@ -91,6 +103,31 @@ describe('the API against slow and hostile clients', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
     expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
+  });
+
+  it('lets a stream route outlive the body deadline', async () => {
+    // The stream starts first; a JSON body started after it is answered 408 — by then the stream's
+    // deadline would have passed too — and the stream still completes.
+    const stream = connect(api.port, '127.0.0.1');
+    let answer = '';
+    stream.on('data', (chunk) => (answer += chunk.toString('utf8')));
+    const closed = new Promise((resolve) => stream.on('close', resolve));
+    await new Promise<void>((resolve) =>
+      stream.write(
+        'POST /stream-probe HTTP/1.1\r\nHost: api\r\nContent-Type: application/octet-stream\r\n' +
+          'Content-Length: 10\r\nConnection: close\r\n\r\n12345',
+        () => resolve(),
+      ),
+    );
+    const late = await sendPartly(
+      'POST /api/v1/agent/reports HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n',
+      '{"uuid":',
+    );
+    expect(late).toMatch(/^HTTP\/1\.1 408 /);
+    stream.end('67890');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('{"bytes":10}');
   });
 
   it('refuses a body over the limit with 413', async () => {
