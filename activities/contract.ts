@@ -76,6 +76,10 @@ export interface LifecycleActivities {
     exceptRequestIds?: string[];
   }): Promise<{ revoked: string[] }>;
   publishAmtAccount(input: { deviceUuid: DeviceUuid } & Idempotent): Promise<{ dn: string; keyVersion: number }>;
+  /** I5 (SP2+, in band): the AMT account joins the 802.1X and wireless security groups the profile names. */
+  joinSecurityGroups(input: { deviceUuid: DeviceUuid }): Promise<{ joined: string[] }>;
+  /** I5 undone on removal: the AMT account leaves those groups before its object is deleted (DEP2.2). */
+  leaveSecurityGroups(input: { deviceUuid: DeviceUuid }): Promise<{ left: string[] }>;
   registerSpns(input: { deviceUuid: DeviceUuid }): Promise<{ spns: string[] }>;
   deleteAmtAccount(input: { deviceUuid: DeviceUuid }): Promise<{ deleted: boolean }>;
   /** I8: the SIDs of the Windows users and groups the settings profile names (SIDs are not secret). */
@@ -128,10 +132,19 @@ export interface LifecycleActivities {
   configureFeatures(input: { session: DeviceSession }): Promise<void>;
   enableKerberos(input: { session: DeviceSession }): Promise<void>;
   setPowerPolicy(input: { session: DeviceSession }): Promise<{ changed: boolean }>;
-  /** UPD4: on update, wireless profiles are left as they are; 802.1X wired settings are re-applied. */
+  /**
+   * UPD4: on update, wireless profiles are left as they are; 802.1X wired settings are re-applied,
+   * unless `skipWired` (the operator chose to keep the device's wired settings).
+   */
   configureNetworkAuthentication(
-    input: { session: DeviceSession; update: boolean } & Idempotent,
+    input: { session: DeviceSession; update: boolean; skipWired?: boolean } & Idempotent,
   ): Promise<{ profiles: number }>;
+  /**
+   * UPD4, before OOB9.4 on update: a warning when the profile's 802.1X wired settings would be
+   * re-applied while the host's operating system is not running (an incompatible setting then drops
+   * the device's connection); none otherwise.
+   */
+  checkWiredIeee8021xUpdate(input: { session: DeviceSession }): Promise<{ warning?: string; hostState: string }>;
   unprovisionDevice(input: { session: DeviceSession; mode: RemovalMode }): Promise<void>;
 
   // Certificate renewal (issue 11 §4): the new certificate in place, then the old one revoked.

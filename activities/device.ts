@@ -19,6 +19,7 @@ import {
   unprovisionDevice,
   verifyIdentity,
   verifyOneTimePassword,
+  wiredIeee8021xWarning,
   type DeviceSession,
   type StageTwoTarget,
 } from '../lib/provisioning';
@@ -43,6 +44,7 @@ type DeviceActivities = Pick<
   | 'enableKerberos'
   | 'setPowerPolicy'
   | 'configureNetworkAuthentication'
+  | 'checkWiredIeee8021xUpdate'
   | 'unprovisionDevice'
   | 'switchWebServerCertificate'
   | 'revokeSupersededCertificates'
@@ -133,10 +135,19 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
       return applyPowerPackage(amt, settings.powerPackage);
     },
 
-    async configureNetworkAuthentication({ session, update, idempotencyKey }) {
+    async configureNetworkAuthentication({ session, update, skipWired, idempotencyKey }) {
       const { fqdn } = await deps.store.devices.require(session.deviceUuid);
       const enrolment = { ca: deps.ca, deviceUuid: session.deviceUuid, fqdn, requestId: idempotencyKey };
-      return applyNetworkAuthentication(await stageTwo(session), enrolment, { update });
+      return applyNetworkAuthentication(await stageTwo(session), enrolment, { update, skipWired: skipWired === true });
+    },
+
+    async checkWiredIeee8021xUpdate({ session }) {
+      const { settings } = await deviceProfile(deps.store, session.deviceUuid);
+      // Without wired 802.1X settings there is nothing to warn about: the device is not asked.
+      if (!settings.wiredIeee8021x) return { hostState: 'not read' };
+      const { amt } = await openDevice(deps, session);
+      const { state } = await amt.power(session.protocol).getStatus();
+      return { hostState: state, ...wiredIeee8021xWarning(settings, state) };
     },
 
     unprovisionDevice: ({ session, mode }) => unprovisionDevice(deps, session, mode),

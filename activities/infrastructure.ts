@@ -1,5 +1,6 @@
 import type { AmtAccount, KerberosEncryptionType } from '../lib/directory';
 import { childDn } from '../lib/directory/dn';
+import { deviceProfile, securityGroupsOf } from '../lib/provisioning';
 import type { DevicePatch, Repositories } from '../lib/store';
 import type { LifecycleActivities, LifecycleOperation } from './contract';
 import type { ActivityDeps } from './deps';
@@ -10,6 +11,8 @@ type InfrastructureActivities = Pick<
   | 'revokeDeviceCertificates'
   | 'publishAmtAccount'
   | 'registerSpns'
+  | 'joinSecurityGroups'
+  | 'leaveSecurityGroups'
   | 'deleteAmtAccount'
   | 'resolveAccountSids'
   | 'setAutomaticProvisioning'
@@ -130,6 +133,24 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       const account = await deps.withDirectory((directory) => directory.registerSpns(device.fqdn));
       await recordPublished(device.uuid, account);
       return { spns: account.spns };
+    },
+
+    async joinSecurityGroups({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const groups = securityGroupsOf((await deviceProfile(store, deviceUuid)).settings);
+      if (groups.length === 0) return { joined: [] };
+      // Every group resolved before any changes (PRINCIPAL_NOT_FOUND changes nothing); a member stays one.
+      return { joined: await deps.withDirectory((directory) => directory.addAmtAccountToGroups(device.fqdn, groups)) };
+    },
+
+    async leaveSecurityGroups({ deviceUuid }) {
+      const device = await importedDevice(deps, deviceUuid);
+      const groups = securityGroupsOf((await deviceProfile(store, deviceUuid)).settings);
+      if (groups.length === 0) return { left: [] };
+      // No account (never published, or deleted already): nothing to leave.
+      return {
+        left: await deps.withDirectory((directory) => directory.removeAmtAccountFromGroups(device.fqdn, groups)),
+      };
     },
 
     async deleteAmtAccount({ deviceUuid }) {

@@ -11,13 +11,16 @@
  * 3. refuses with 403 `FORBIDDEN` naming the right missing and nothing else: an unknown device and a
  *    device in a collection the caller cannot view are refused alike, so a refusal reveals nothing,
  * 4. writes the audit entry, refusals included, before the answer leaves; its actor is the
- *    authenticated principal — never a header or a body field.
+ *    authenticated principal — never a header or a body field. Requests without a valid token are
+ *    the exception (issue 12 §4): rate-limited per source, and audited only for the first refusal of a source in a
+ *    window, and when it goes over the limit (`api.rate-limited`; api/limits.ts), so a flood cannot grow the log.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseDeviceUuid } from '../lib/device-uuid';
 import { ALL_COLLECTIONS, RIGHT_TITLES, collectionsWith, holds, type Grant, type Right } from '../lib/rights';
 import type { Store } from '../lib/store';
 import { ApiError } from './errors';
+import type { UnauthenticatedGate } from './limits';
 import { bearerToken } from './tokens';
 
 /** The authenticated caller of an operator route; `name` is the audit actor. */
@@ -85,7 +88,10 @@ export function principalOf(request: FastifyRequest): RequestPrincipal {
  * Installs authentication, authorization and auditing on the operator scope `app` (mounted under
  * /api/v1). Must run before the route modules register their routes.
  */
-export function installAuthorization(app: FastifyInstance, deps: { store: Store }): void {
+export function installAuthorization(
+  app: FastifyInstance,
+  deps: { store: Store; unauthenticated: UnauthenticatedGate },
+): void {
   app.addHook('onRoute', (route) => {
     const right = route.config?.right;
     if (!right) throw new Error(`operator route ${String(route.method)} ${route.url} declares no right (config.right)`);
@@ -99,7 +105,7 @@ export function installAuthorization(app: FastifyInstance, deps: { store: Store 
     } as typeof route.schema;
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url ?? '';
     const uuid = (request.params as { uuid?: string }).uuid;
     request.audit = {
@@ -112,8 +118,13 @@ export function installAuthorization(app: FastifyInstance, deps: { store: Store 
         'api',
     };
     const principal = await deps.store.principals.authenticate(bearerToken(request.headers.authorization));
-    if (!principal)
+    if (!principal) {
+      // Issue 12 §4: refusals are rate-limited per source and not each audited (api/limits.ts).
+      const entry = request.audit;
+      request.audit = undefined;
+      if ((await deps.unauthenticated(request, reply)).audit) request.audit = entry;
       throw new ApiError(401, 'UNAUTHORIZED', 'a valid API token is required (Authorization: Bearer <token>)');
+    }
     request.principal = { id: principal.id, name: principal.name, grants: principal.grants };
     request.audit.actor = principal.name;
   });

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { z } from 'zod';
 import { ConsoleError, type ConsoleErrorCode } from '../lib/console';
+import { PkiError, type PkiErrorCode } from '../lib/pki';
 import { StoreError, type StoreErrorCode } from '../lib/store';
 import { OperationInFlightError } from '../runtime/lifecycle-client';
 
@@ -14,6 +15,8 @@ export type ApiErrorCode =
   | 'OPERATION_IN_FLIGHT'
   | 'DECISION_REFUSED'
   | 'RATE_LIMITED'
+  /** Issue 12 §4: the request body did not arrive within `api.bodyTimeoutMs`. */
+  | 'REQUEST_TIMEOUT'
   | 'NO_CREDENTIAL'
   | 'INTERNAL'
   /** Issue 9: an agent report names another computer than the one its credential was issued to. */
@@ -28,7 +31,7 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly code: ApiErrorCode | StoreErrorCode | ConsoleErrorCode,
+    readonly code: ApiErrorCode | StoreErrorCode | ConsoleErrorCode | PkiErrorCode,
     message: string,
     readonly issues?: ReadonlyArray<{ field: string; message: string }>,
   ) {
@@ -82,6 +85,9 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof StoreError) return new ApiError(STORE_STATUS[err.code] ?? 500, err.code, err.message, err.issues);
   if (err instanceof ConsoleError) return new ApiError(CONSOLE_STATUS[err.code], err.code, err.message);
+  // The CA's errors are all validation or configuration (a certificate, a PKCS#12 refused); their
+  // messages name public values only, never a key or a password.
+  if (err instanceof PkiError) return new ApiError(400, err.code, err.message);
   if (err instanceof OperationInFlightError) return new ApiError(409, err.code, err.message);
   // The workflow's update validator refused the decision; its reason is the cause's message.
   if (err instanceof WorkflowUpdateFailedError)

@@ -51,10 +51,10 @@ export async function startCodecServer(
 
 export interface FrontDoorDeps {
   /** With `schedules`, the front door creates or brings up to date amtflow's Temporal Schedules at start. */
-  config: Pick<AmtflowConfig, 'listeners' | 'stateDir'> & Partial<Pick<AmtflowConfig, 'schedules'>>;
+  config: Pick<AmtflowConfig, 'listeners' | 'stateDir'> & Partial<Pick<AmtflowConfig, 'schedules' | 'api'>>;
   derivationKey: Buffer;
   store: Store;
-  ca: Pick<CertificateAuthority, 'crl'>;
+  ca: Pick<CertificateAuthority, 'crl' | 'provisioning'>;
   client: Client;
   logger: pino.Logger;
   /** The redirection session broker (OPS3): SOL and IDE-R sessions live in the front door. */
@@ -77,10 +77,12 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     store: deps.store,
     client: deps.client,
     crl: () => deps.ca.crl(),
+    provisioning: deps.ca.provisioning,
     tokens,
     logger: deps.logger.child({ component: 'api' }),
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
     ...(deps.config.schedules ? { schedules: deps.config.schedules } : {}),
+    ...(deps.config.api ? { limits: deps.config.api } : {}),
     ...(deps.config.listeners.trustedProxies.length ? { trustedProxies: deps.config.listeners.trustedProxies } : {}),
   });
   // The token files exist before the API answers: whoever waits for it can use them at once.

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pino from 'pino';
-import type { SchedulesConfig } from '../lib/config';
+import { apiLimitsSchema, type ApiLimitsConfig, type SchedulesConfig } from '../lib/config';
+import type { ProvisioningCertificate } from '../lib/pki';
+import { installBodyDeadline, serverLimits, unauthenticatedGate, type UnauthenticatedGate } from './limits';
+import { provisioningChainsRoutes } from './routes/provisioning-chains';
 import type { Store } from '../lib/store';
 import { installAuthorization } from './authorize';
 import { consoleRoutes } from './routes/console';
@@ -41,7 +44,14 @@ export interface ApiServerDeps {
   breakGlassLimit?: BreakGlassLimit;
   /** The front door's metrics; built here when not given (the front door shares them with the hello service). */
   metrics?: ApiMetrics;
+  /** Timeouts, body limits and the rate of unauthenticated requests (config `api`); the schema's defaults when absent. */
+  limits?: ApiLimitsConfig;
+  /** The provisioning chains (lib/pki); without it the provisioning-chain routes answer 500. */
+  provisioning?: Pick<ProvisioningCertificate, 'addChain' | 'summaries'>;
 }
+
+/** What the route modules get: the server's dependencies with the gate every credential check uses. */
+export type ApiRouteDeps = ApiServerDeps & { metrics: ApiMetrics; unauthenticated: UnauthenticatedGate };
 
 /**
  * amtflow's HTTP API (docs/api.md): health, the CRL, the in-band agent's report (IB2–IB4) and the
@@ -49,8 +59,14 @@ export interface ApiServerDeps {
  * calls. Errors are JSON `{ code, message }` with stable codes. Nothing logged carries a body, a token or a URL with one.
  */
 export async function buildApiServer(given: ApiServerDeps): Promise<FastifyInstance> {
-  const deps = { ...given, metrics: given.metrics ?? createApiMetrics(given.store) };
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: deps.trustedProxies ?? false });
+  const limits = given.limits ?? apiLimitsSchema.parse({});
+  const app = Fastify({ logger: false, ...serverLimits(limits), trustProxy: given.trustedProxies ?? false });
+  installBodyDeadline(app, limits);
+  const deps: ApiRouteDeps = {
+    ...given,
+    metrics: given.metrics ?? createApiMetrics(given.store),
+    unauthenticated: await unauthenticatedGate(app, limits, given.store),
+  };
   await registerOpenApi(app);
 
   app.setErrorHandler((err, request, reply) => {
@@ -96,6 +112,7 @@ export async function buildApiServer(given: ApiServerDeps): Promise<FastifyInsta
       await collectionsRoutes(operator, deps);
       await principalsRoutes(operator, deps);
       await reportsRoutes(operator, deps);
+      await provisioningChainsRoutes(operator, deps);
     },
     { prefix: '/api/v1' },
   );

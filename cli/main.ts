@@ -10,6 +10,7 @@ import { registerDeviceCommands } from './commands/devices';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerAdminCommands } from './commands/admin';
 import { registerInventoryCommands } from './commands/inventory';
+import { registerProvisioningCommands } from './commands/provisioning';
 import { describeFailure } from './context';
 
 const program = new Command('amtflow')
@@ -28,6 +29,7 @@ registerCollectionActionCommands(program);
 registerScheduleCommands(program);
 registerInventoryCommands(program);
 registerAdminCommands(program);
+registerProvisioningCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(describeFailure(err, Boolean(program.opts<{ json?: boolean }>().json)));

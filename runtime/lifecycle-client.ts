@@ -22,6 +22,7 @@ import {
   operatorDecisionUpdate,
   progressQuery,
   renameCompletedSignal,
+  wiredIeee8021xDecisionSignal,
   type OperatorAction,
   type Progress,
 } from '../workflows/messages';
@@ -139,6 +140,10 @@ export function operatorCommands(client: Client, options: LifecycleClientOptions
     /** REN2: the operator's word that the rename or move has taken place. */
     async renameComplete(deviceUuid: DeviceUuid, target: { hostName: string; domain: string }, operator: string) {
       await handle(deviceUuid).signal(renameCompletedSignal, { ...target, operator });
+    },
+    /** UPD4: the operator's answer to an update waiting at its warning before 802.1X wired settings. */
+    async wiredIeee8021x(deviceUuid: DeviceUuid, answer: { apply: boolean; reason?: string }, operator: string) {
+      await handle(deviceUuid).signal(wiredIeee8021xDecisionSignal, { ...answer, operator });
     },
     /**
      * The progress of the device's current or last run: asked of the run while it is open and a

@@ -5,7 +5,7 @@
  * activity summaries, the `progress` query and the logs all read from here.
  */
 import type { LifecycleActivities, ProvisioningMode } from '../activities/contract';
-import { renameCompletedSignal, type WaitingForSignal } from './messages';
+import { renameCompletedSignal, wiredIeee8021xDecisionSignal, type WaitingForSignal } from './messages';
 import type { StepDefinition } from './step-runner';
 
 type Step = StepDefinition<keyof LifecycleActivities & string>;
@@ -85,6 +85,15 @@ export const INFRASTRUCTURE = {
     title: 'register the service principal names',
     stage: 'infrastructure',
     activity: 'registerSpns',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  /** In band only; a profile naming no security group (the default) leaves I5 with nothing to do. */
+  groups: step({
+    id: 'I5',
+    title: 'add the AMT account to the 802.1X and wireless security groups',
+    stage: 'infrastructure',
+    activity: 'joinSecurityGroups',
     retry: 'idempotent',
     ...SYSTEM,
   }),
@@ -262,6 +271,18 @@ export const UPDATE = {
     retry: 'idempotent',
     ...DEVICE,
   }),
+  /**
+   * Kerberos (OOB9.3a) needs AMT's clock within 5 minutes of the KDC's, and a clock set once at
+   * provisioning drifts: every update sets it again from the server clock, as I7 does at OOB8.1.
+   */
+  clock: step({
+    id: 'I7',
+    title: 're-sync the AMT clock (Kerberos needs it within 5 minutes)',
+    stage: 'connect',
+    activity: 'setAmtClock',
+    retry: 'idempotent',
+    ...DEVICE,
+  }),
   publish: step({
     id: 'UPD2',
     title: 'refresh the directory object',
@@ -277,6 +298,18 @@ export const UPDATE = {
     activity: 'registerSpns',
     retry: 'idempotent',
     ...SYSTEM,
+  }),
+  /**
+   * Before OOB9.4 re-applies 802.1X wired settings while the host's OS is not running: the warning,
+   * and the operator's answer — apply or skip them — awaited as a signal.
+   */
+  wired: step({
+    id: 'UPD4',
+    title: 'warn before re-applying 802.1X wired settings while the OS is not running',
+    stage: 'stage-two',
+    activity: 'checkWiredIeee8021xUpdate',
+    retry: 'idempotent',
+    ...DEVICE,
   }),
   revoke: step({
     id: 'UPD3',
@@ -310,6 +343,15 @@ export const REMOVE = {
     title: 'revoke every AMT certificate',
     stage: 'remove',
     activity: 'revokeDeviceCertificates',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+  /** I5 undone before the object goes, so no group keeps a dangling member in any replica's view. */
+  groups: step({
+    id: 'I5.leave',
+    title: 'take the AMT account out of the security groups',
+    stage: 'remove',
+    activity: 'leaveSecurityGroups',
     retry: 'idempotent',
     ...SYSTEM,
   }),
@@ -461,7 +503,7 @@ export const AUDIT = {
 
 /**
  * The steps of one provisioning run, in order: validation (OOB2, or IB9 in band), connection
- * (IB5 in band only) — the device reached and identified before anything changes (issue 9) — this
+ * (IB5 and I5 in band only) — the device reached and identified before anything changes (issue 9) — this
  * run's certificate, stage one, the infrastructure once the firmware committed, stage two, result.
  * Undo steps are not part of it: they join a run's progress only when compensation runs them.
  */
@@ -477,7 +519,7 @@ export function provisionSteps(mode: ProvisioningMode): Step[] {
     ...(inBand ? [CONNECT.otp] : []),
     CONNECT.certificate,
     ...Object.values(STAGE_ONE),
-    ...Object.values(INFRASTRUCTURE),
+    ...Object.values(INFRASTRUCTURE).filter((s) => inBand || s !== INFRASTRUCTURE.groups),
     ...Object.values(STAGE_TWO),
     REPORT.result,
   ];
@@ -485,16 +527,21 @@ export function provisionSteps(mode: ProvisioningMode): Step[] {
 
 /**
  * UPD1–UPD4: UPD1's login (the device reached and identified) before anything changes (issue 9);
- * then the directory refreshed, stage two re-applied, and the 802.1X client certificates issued
- * before this run revoked once the new ones are installed.
+ * the AMT clock set again (I7) before Kerberos is; then the directory refreshed, stage two
+ * re-applied — with UPD4's warning, and the operator's answer, before 802.1X wired settings go to a
+ * device whose OS is not running — and the 802.1X client certificates issued before this run
+ * revoked once the new ones are installed.
  */
 export const UPDATE_STEPS: readonly Step[] = [
   VALIDATE.imported,
   VALIDATE.version,
   UPDATE.login,
+  UPDATE.clock,
   UPDATE.publish,
   UPDATE.spns,
-  ...Object.values(STAGE_TWO).filter((s) => s !== STAGE_TWO.login),
+  ...Object.values(STAGE_TWO).filter((s) => s !== STAGE_TWO.login && s !== STAGE_TWO.network),
+  UPDATE.wired,
+  STAGE_TWO.network,
   UPDATE.revoke,
   REPORT.result,
 ];
@@ -606,5 +653,16 @@ export function renameWait(input: {
       `waiting for rename-complete: once the computer is ${hostName}.${domain}, run ` +
       `\`amtflow rename-complete ${deviceUuid} --host-name ${hostName} --domain ${domain}\` (or send the signal ` +
       `${renameCompletedSignal.name} with {"hostName","domain","operator"}); the directory is checked again every ${RENAME_POLL}`,
+  };
+}
+
+/** UPD4's wait for the operator: the warning, then the signal to send and what to run. */
+export function wiredIeee8021xWait(deviceUuid: string, warning: string): Omit<WaitingForSignal, 'step'> {
+  return {
+    signal: wiredIeee8021xDecisionSignal.name,
+    message:
+      `waiting for the operator: ${warning}. Run \`amtflow wired-8021x ${deviceUuid} --apply\` or ` +
+      `\`amtflow wired-8021x ${deviceUuid} --skip\` (or send the signal ${wiredIeee8021xDecisionSignal.name} ` +
+      'with {"apply","operator","reason"})',
   };
 }

@@ -64,7 +64,12 @@ export async function recordSuccess(
 export async function applySecondStage(
   runner: LifecycleRunner,
   session: DeviceSession,
-  options: { login?: typeof STAGE_TWO.login; update: boolean },
+  options: {
+    login?: typeof STAGE_TWO.login;
+    update: boolean;
+    /** UPD4: asked just before OOB9.4; true keeps the device's 802.1X wired settings as they are. */
+    skipWired?: (managed: DeviceSession) => Promise<boolean>;
+  },
 ): Promise<DeviceSession> {
   log.info('I9 second-stage provisioning started', { deviceUuid: session.deviceUuid });
   const managed = options.login
@@ -75,9 +80,11 @@ export async function applySecondStage(
   await runner.run(STAGE_TWO.features, { session: managed });
   await runner.run(STAGE_TWO.kerberos, { session: managed });
   await runner.run(STAGE_TWO.power, { session: managed });
+  const skipWired = options.skipWired ? await options.skipWired(managed) : false;
   await runner.run(STAGE_TWO.network, {
     session: managed,
     update: options.update,
+    ...(skipWired ? { skipWired } : {}),
     idempotencyKey: idempotencyKey(STAGE_TWO.network.id),
   });
   log.info('I9 second-stage provisioning complete', { deviceUuid: session.deviceUuid });

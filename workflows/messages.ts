@@ -84,3 +84,14 @@ export const operatorDecisionSignal = defineSignal<[OperatorDecision]>('operator
 /** REN2: the rename or domain move of the computer has completed; re-provisioning may start. */
 export const renameCompletedSignal =
   defineSignal<[{ hostName: string; domain: string; operator: string }]>('rename-completed');
+
+/** UPD4: the operator's answer to the warning before 802.1X wired settings are re-applied. */
+export interface WiredIeee8021xDecision {
+  /** true: apply the profile's wired settings anyway; false: skip them, the device keeps its own. */
+  apply: boolean;
+  operator: string;
+  reason?: string;
+}
+
+/** UPD4: apply or skip the 802.1X wired settings of an update waiting at its warning. */
+export const wiredIeee8021xDecisionSignal = defineSignal<[WiredIeee8021xDecision]>('wired-8021x-decision');

@@ -23,3 +23,16 @@ export const SEARCH_ATTRIBUTES = {
 export function deviceWorkflowId(deviceUuid: DeviceUuid): string {
   return `amt-device-${deviceUuid}`;
 }
+
+/**
+ * `patched()` ids of steps added to flows that runs in flight may have started without: such a run
+ * replays without the step, a new run takes it. Deprecate one once no run older than it is open.
+ */
+export const PATCHES = {
+  /** I7 in update (issue 12 §3). */
+  updateClock: 'update-resyncs-amt-clock',
+  /** UPD4's warning before 802.1X wired settings in update (issue 12 §6). */
+  updateWiredWarning: 'update-warns-before-wired-8021x',
+  /** I5 in in-band provisioning and its undo in removal (issue 12 §6). */
+  securityGroups: 'amt-account-security-groups',
+} as const;

@@ -1,6 +1,8 @@
+import { patched } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, RemovalMode } from '../activities/contract';
 import { REMOVAL_STEPS, REMOVE, VALIDATE } from './catalogue';
 import { lifecycleRunner, markDevice, recordSuccess, type LifecycleRunner } from './lifecycle';
+import { PATCHES } from './names';
 
 export interface RemoveInput {
   deviceUuid: DeviceUuid;
@@ -29,6 +31,8 @@ export async function removeSteps(
     reason: 'superseded',
     templates: ['amt-web-server', 'ieee8021x-client'],
   });
+  // I5 undone: the account leaves the security groups the profile names, then goes.
+  if (patched(PATCHES.securityGroups)) await runner.run(REMOVE.groups, { deviceUuid });
   await runner.run(REMOVE.account, { deviceUuid });
   await recordSuccess(runner, {
     deviceUuid,

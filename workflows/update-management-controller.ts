@@ -1,6 +1,16 @@
+import { log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid } from '../activities/contract';
-import { STAGE_TWO, UPDATE, UPDATE_STEPS, VALIDATE } from './catalogue';
-import { applySecondStage, idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
+import { AUDIT, STAGE_TWO, UPDATE, UPDATE_STEPS, VALIDATE, wiredIeee8021xWait } from './catalogue';
+import {
+  applySecondStage,
+  idempotencyKey,
+  lifecycleRunner,
+  markDevice,
+  recordSuccess,
+  type LifecycleRunner,
+} from './lifecycle';
+import { wiredIeee8021xDecisionSignal, type WiredIeee8021xDecision } from './messages';
+import { PATCHES } from './names';
 
 export interface UpdateInput {
   deviceUuid: DeviceUuid;
@@ -25,10 +35,16 @@ export async function updateManagementController(input: UpdateInput): Promise<{ 
     const reached: DeviceSession = { deviceUuid, tls: 'managed', protocol, endpoint };
     const login = await runner.run(UPDATE.login, { session: reached });
     const session = { ...reached, credentialRef: login.credentialRef };
+    // I7 before Kerberos is re-applied (OOB9.3a): a drifted clock breaks Kerberos logins. Runs that
+    // started before this step existed replay without it.
+    if (patched(PATCHES.updateClock)) await runner.run(UPDATE.clock, { session });
 
     await runner.run(UPDATE.publish, { deviceUuid, idempotencyKey: idempotencyKey(UPDATE.publish.id) });
     await runner.run(UPDATE.spns, { deviceUuid });
-    await applySecondStage(runner, session, { update: true });
+    await applySecondStage(runner, session, {
+      update: true,
+      ...(patched(PATCHES.updateWiredWarning) ? { skipWired: (managed) => askBeforeWired(runner, managed) } : {}),
+    });
     // UPD3 once the firmware holds the new 802.1X certificates: those issued before this run go.
     await runner.run(UPDATE.revoke, {
       deviceUuid,
@@ -44,4 +60,41 @@ export async function updateManagementController(input: UpdateInput): Promise<{ 
     });
     return { deviceUuid };
   });
+}
+
+/**
+ * UPD4: when OOB9.4 would re-apply 802.1X wired settings to a device whose OS is not running, the
+ * run shows the warning and waits for the operator to apply or skip them; the answer is audited (P7).
+ * Resolves with true when the wired settings are to be skipped.
+ */
+async function askBeforeWired(runner: LifecycleRunner, session: DeviceSession): Promise<boolean> {
+  let answer: WiredIeee8021xDecision | undefined;
+  let asking = false;
+  setHandler(wiredIeee8021xDecisionSignal, (decision) => {
+    // Signals cannot be refused: one that comes while nothing is asked, or without an operator, is ignored.
+    if (asking && answer === undefined && decision.operator) answer = decision;
+    else log.warn('wired 802.1X decision ignored: the run is not waiting for one', { deviceUuid: session.deviceUuid });
+  });
+  const check = await runner.run(UPDATE.wired, { session });
+  if (!check.warning) return false;
+  asking = true;
+  await runner.waitForSignal(
+    UPDATE.wired,
+    wiredIeee8021xWait(session.deviceUuid, check.warning),
+    () => answer !== undefined,
+  );
+  const decision = answer as WiredIeee8021xDecision;
+  await runner.run(AUDIT.decision, {
+    actor: decision.operator,
+    action: `update.wired-8021x.${decision.apply ? 'apply' : 'skip'}`,
+    target: session.deviceUuid,
+    outcome: 'success',
+    details: {
+      step: UPDATE.wired.id,
+      hostState: check.hostState,
+      reason: decision.reason ?? null,
+      workflowId: workflowInfo().workflowId,
+    },
+  });
+  return !decision.apply;
 }

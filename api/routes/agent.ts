@@ -5,7 +5,7 @@ import { deviceUuidSchema } from '../../lib/device-uuid';
 import { runInFlight } from '../../runtime/lifecycle-client';
 import { provisionAutomatically } from '../automatic-provisioning';
 import { ApiError, parseBody } from '../errors';
-import type { ApiServerDeps } from '../server';
+import type { ApiRouteDeps } from '../server';
 import { bearerToken } from '../tokens';
 
 /** Exactly what the in-band agent sends (emulator/agent/agent.ts `AgentReport`, spec IB2/IB3). */
@@ -32,11 +32,15 @@ const plainAddress = (address: string) => (address.startsWith('::ffff:') ? addre
  * the device's run is in flight a report from another address is kept as a conflict and audited,
  * never used (RUN_IN_FLIGHT). Agents that cannot send headers put the credential in the path.
  */
-export async function agentRoutes(app: FastifyInstance, deps: ApiServerDeps): Promise<void> {
+export async function agentRoutes(app: FastifyInstance, deps: ApiRouteDeps): Promise<void> {
   const handler = async (request: FastifyRequest<{ Params: { token?: string } }>, reply: FastifyReply) => {
     const token = request.params.token ?? bearerToken(request.headers.authorization);
     const computer = token ? await deps.store.contacts.agentDevice(token) : undefined;
-    if (!computer) throw new ApiError(401, 'UNAUTHORIZED', 'a valid agent credential of this computer is required');
+    if (!computer) {
+      // Issue 12 §4: refused agents are rate-limited per source like operators (api/limits.ts).
+      await deps.unauthenticated(request, reply);
+      throw new ApiError(401, 'UNAUTHORIZED', 'a valid agent credential of this computer is required');
+    }
     const report = parseBody(agentReport, request.body, 'agent report');
     if (report.uuid !== computer) {
       throw new ApiError(

@@ -117,58 +117,66 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiServerDeps): 
     return reply.code(202).send({ workflowId: handle.workflowId });
   });
 
-  app.post('/devices/:uuid/sol', { config: { right: 'manage' } }, async (request: DeviceRequest, reply) => {
-    const deviceUuid = await uuidOf(request);
-    const { timeLimitSeconds } = parseBody(sessionQuery, request.query, 'session options');
-    const input = request.body as Readable | undefined;
-    const brokered = await broker().openSol({
-      deviceUuid,
-      actor: actorOf(request),
-      ...(timeLimitSeconds ? { timeLimitMs: timeLimitSeconds * 1000 } : {}),
-    });
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Amtflow-Session': brokered.record.id });
-    res.flushHeaders();
-    brokered.session.on('data', (chunk: Buffer) => res.write(chunk));
-    input?.on('data', (chunk: Buffer) => brokered.session.write(chunk));
-    input?.on('end', () => void brokered.close());
-    res.on('close', () => void brokered.close());
-    const outcome = await brokered.ended;
-    res.end();
-    deps.logger.info({ device: deviceUuid, session: brokered.record.id, outcome }, 'SOL session ended');
-  });
-
-  app.post('/devices/:uuid/ider', { config: { right: 'manage' } }, async (request: DeviceRequest, reply) => {
-    const deviceUuid = await uuidOf(request);
-    const { timeLimitSeconds } = parseBody(sessionQuery, request.query, 'session options');
-    const size = Number(request.headers['content-length']);
-    if (!Number.isInteger(size) || size <= 0 || size % 512 !== 0 || size > MAX_IMAGE_BYTES)
-      throw new ApiError(
-        400,
-        'INVALID_REQUEST',
-        'the image must be the body, a non-zero multiple of 512 bytes, at most 8 GiB',
-      );
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'amtflow-ider-'));
-    const image = path.join(dir, 'image');
-    try {
-      const file = await open(image, 'wx', 0o400);
-      await pipeline(request.body as Readable, file.createWriteStream());
-      const brokered = await broker().openIder({
+  app.post(
+    '/devices/:uuid/sol',
+    { config: { right: 'manage', stream: true } },
+    async (request: DeviceRequest, reply) => {
+      const deviceUuid = await uuidOf(request);
+      const { timeLimitSeconds } = parseBody(sessionQuery, request.query, 'session options');
+      const input = request.body as Readable | undefined;
+      const brokered = await broker().openSol({
         deviceUuid,
         actor: actorOf(request),
-        image,
         ...(timeLimitSeconds ? { timeLimitMs: timeLimitSeconds * 1000 } : {}),
       });
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'X-Amtflow-Session': brokered.record.id });
-      res.write(`${JSON.stringify({ session: brokered.record.id, state: 'serving', bytes: size })}\n`);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'X-Amtflow-Session': brokered.record.id });
+      res.flushHeaders();
+      brokered.session.on('data', (chunk: Buffer) => res.write(chunk));
+      input?.on('data', (chunk: Buffer) => brokered.session.write(chunk));
+      input?.on('end', () => void brokered.close());
       res.on('close', () => void brokered.close());
       const outcome = await brokered.ended;
-      res.end(`${JSON.stringify({ state: 'ended', outcome, reads: brokered.session.stats.reads.length })}\n`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+      res.end();
+      deps.logger.info({ device: deviceUuid, session: brokered.record.id, outcome }, 'SOL session ended');
+    },
+  );
+
+  app.post(
+    '/devices/:uuid/ider',
+    { config: { right: 'manage', stream: true } },
+    async (request: DeviceRequest, reply) => {
+      const deviceUuid = await uuidOf(request);
+      const { timeLimitSeconds } = parseBody(sessionQuery, request.query, 'session options');
+      const size = Number(request.headers['content-length']);
+      if (!Number.isInteger(size) || size <= 0 || size % 512 !== 0 || size > MAX_IMAGE_BYTES)
+        throw new ApiError(
+          400,
+          'INVALID_REQUEST',
+          'the image must be the body, a non-zero multiple of 512 bytes, at most 8 GiB',
+        );
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'amtflow-ider-'));
+      const image = path.join(dir, 'image');
+      try {
+        const file = await open(image, 'wx', 0o400);
+        await pipeline(request.body as Readable, file.createWriteStream());
+        const brokered = await broker().openIder({
+          deviceUuid,
+          actor: actorOf(request),
+          image,
+          ...(timeLimitSeconds ? { timeLimitMs: timeLimitSeconds * 1000 } : {}),
+        });
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'X-Amtflow-Session': brokered.record.id });
+        res.write(`${JSON.stringify({ session: brokered.record.id, state: 'serving', bytes: size })}\n`);
+        res.on('close', () => void brokered.close());
+        const outcome = await brokered.ended;
+        res.end(`${JSON.stringify({ state: 'ended', outcome, reads: brokered.session.stats.reads.length })}\n`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 }

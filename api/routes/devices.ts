@@ -26,6 +26,7 @@ const provisionBody = z.strictObject({ mode: mode.default('out-of-band') });
 const removeBody = z.strictObject({ mode: z.enum(['partial', 'full']) });
 const renameBody = z.strictObject({ hostName: dnsName, domain: dnsName, mode: mode.default('out-of-band') });
 const renameCompleteBody = z.strictObject({ hostName: dnsName, domain: dnsName });
+const wiredBody = z.strictObject({ apply: z.boolean(), reason: z.string().max(1024).optional() });
 const decisionBody = z.strictObject({
   action: z.enum(['retry', 'skip', 'abort']),
   step: z.string().min(1).max(32).optional(),
@@ -108,14 +109,31 @@ export async function devicesRoutes(app: FastifyInstance, deps: ApiServerDeps): 
       return reply.code(202).send({ workflowId });
     },
   );
-  app.post(
-    '/devices/:uuid/rename-complete',
-    manage('The rename or move has taken place (REN2)', renameCompleteBody),
-    async (request: DeviceRequest, reply) => {
-      const body = parseBody(renameCompleteBody, request.body, 'rename-complete request');
-      await commands.renameComplete(uuidOf(request), body, actor(request));
+  /** An operator's word to the device's run, as a signal: 202 once Temporal has it. */
+  const signalRoute = <B>(
+    path: string,
+    summary: string,
+    body: z.ZodType<B>,
+    what: string,
+    send: (uuid: DeviceUuid, body: B, operator: string) => Promise<void>,
+  ) =>
+    app.post(path, manage(summary, body), async (request: DeviceRequest, reply) => {
+      await send(uuidOf(request), parseBody(body, request.body, what), actor(request));
       return reply.code(202).send({ signalled: true });
-    },
+    });
+  signalRoute(
+    '/devices/:uuid/rename-complete',
+    'The rename or move has taken place (REN2)',
+    renameCompleteBody,
+    'rename-complete request',
+    commands.renameComplete,
+  );
+  signalRoute(
+    '/devices/:uuid/wired-8021x',
+    'Apply or skip the 802.1X wired settings an update warned about (UPD4)',
+    wiredBody,
+    'wired 802.1X decision',
+    commands.wiredIeee8021x,
   );
   const view = {
     config: { right: 'view' as const },

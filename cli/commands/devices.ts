@@ -82,6 +82,28 @@ export function registerDeviceCommands(program: Command): void {
     );
 
   program
+    .command('wired-8021x')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description(
+      "answer an update's warning before 802.1X wired settings go to a device whose OS is not running (UPD4)",
+    )
+    .option('--apply', 'apply the new wired settings anyway')
+    .option('--skip', 'keep the wired settings the device has')
+    .option('--reason <text>')
+    .action((uuid: DeviceUuid, o: { apply?: boolean; skip?: boolean; reason?: string }, command: Command) =>
+      withContext(command, async (c) => {
+        if (Boolean(o.apply) === Boolean(o.skip)) throw new Error('give either --apply or --skip');
+        c.print(
+          await c.api.post<{ signalled: boolean }>(`/devices/${uuid}/wired-8021x`, {
+            apply: Boolean(o.apply),
+            ...(o.reason ? { reason: o.reason } : {}),
+          }),
+          () => undefined,
+        );
+      }),
+    );
+
+  program
     .command('progress')
     .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
     .description("show every step of the device's current or last run")

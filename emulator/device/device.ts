@@ -33,10 +33,13 @@ import { ha1, inSetupMode, unprovision, type Nvram } from './nvram';
 import { checkProvisioningChain } from './provisioning-cert';
 import { NvramWriter, nvramPath } from './store';
 import { checkMutualClient, tlsModeFor, type TlsMode } from './tls';
+import type { DeviceProfile } from './profile';
 import { isLegacy } from './version';
 
 export const AMT_HTTP_PORT = 16992;
 export const AMT_TLS_PORT = 16993;
+/** Kerberos' allowed clock skew (5 minutes), which AMT applies to tickets. */
+const KERBEROS_MAX_SKEW_MS = 5 * 60 * 1000;
 
 export interface DeviceOptions {
   nvram: Nvram;
@@ -45,6 +48,8 @@ export interface DeviceOptions {
   faults: FaultRegistry;
   log: Logger;
   latencyMs: number;
+  /** The switch port's 802.1X (profile `wiredNetwork8021x`); absent: none. */
+  wiredNetwork8021x?: DeviceProfile['wiredNetwork8021x'];
   /** 0 asks the OS for ephemeral ports. */
   ports: { http: number; tls: number };
   helloTimeScale: number;
@@ -99,8 +104,9 @@ export class Device {
   private constructor(private readonly options: DeviceOptions) {
     this.state = options.nvram;
     this.writer = new NvramWriter(nvramPath(options.stateDir, this.state.uuid), () => this.state);
-    // The ME answers only while the host's power state lets it run (host/host.ts).
-    this.network = new DeviceNetwork(this.state.address, () => this.host.meAwake());
+    // The ME answers only while the host's power state lets it run (host/host.ts), and while the
+    // network lets it on (802.1X with the OS down).
+    this.network = new DeviceNetwork(this.state.address, () => this.host.meAwake() && this.onNetwork());
     this.hello = new HelloSender({
       nvram: () => this.state,
       timeScale: options.helloTimeScale,
@@ -150,6 +156,48 @@ export class Device {
    */
   operations(): { operation: string; at: number }[] {
     return this.journal.map((entry) => ({ ...entry }));
+  }
+
+  /**
+   * Whether the wired network lets the device on. With the OS running its supplicant answers the
+   * port; otherwise AMT's own 802.1X settings must be enabled (Enabled 2) with a method and an
+   * identity the network accepts — else the switch keeps the port closed, and the device cannot be
+   * reached until the OS runs again (spec UPD4).
+   */
+  onNetwork(): boolean {
+    const network = this.options.wiredNetwork8021x;
+    if (!network || this.host.state === 'S0') return true;
+    const d = this.state.ieee8021x;
+    return (
+      d.enabled === 2 &&
+      network.protocols.includes(d.authenticationProtocol) &&
+      (network.usernames === undefined || network.usernames.includes(d.username))
+    );
+  }
+
+  /** AMT's clock now (the host's clock plus the firmware's offset). */
+  clock(): Date {
+    return this.now();
+  }
+
+  /**
+   * The real-time clock drifts by `seconds` (a flat CMOS battery, months without power): what
+   * SetHighAccuracyTimeSynch corrects.
+   */
+  async driftClock(seconds: number): Promise<void> {
+    this.state.clockOffsetSeconds += seconds;
+    await this.writer.save();
+  }
+
+  /**
+   * Whether the firmware accepts a Kerberos ticket whose authenticator was made at `clientTime`:
+   * like every Kerberos service, AMT refuses one more than 5 minutes from its own clock
+   * (KRB_AP_ERR_SKEW, RFC 4120 §5.2.4's default skew; Intel's AMT SDK: "the Intel AMT clock must be
+   * synchronised within 5 minutes of the KDC"). The emulator has no Kerberos on its ports: this is
+   * the rule, for tests.
+   */
+  acceptsKerberosTicket(clientTime: Date): boolean {
+    return Math.abs(clientTime.getTime() - this.now().getTime()) <= KERBEROS_MAX_SKEW_MS;
   }
 
   get helloRunning(): boolean {

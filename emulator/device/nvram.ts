@@ -388,7 +388,7 @@ export function createNvram(
     realm: `Digest:${randomBytes(16).toString('hex').toUpperCase()}`,
     admin: { username: 'admin', ha1: null, isDefault: true },
     identity,
-    clockOffsetSeconds: 0,
+    clockOffsetSeconds: profile.clockDriftSeconds,
     ...factoryConfiguration(profile.address, profile.wireless),
   };
   if (profile.state === 'post') {

@@ -74,6 +74,31 @@ export const deviceProfileSchema = z
      * OpenSSL 3 clients refuse unless they allow legacy servers (docs/emulator.md).
      */
     secureRenegotiation: z.boolean().default(true),
+    /**
+     * AMT's clock ahead (positive) or behind the host's, in seconds, at first power-up: a real-time
+     * clock that drifted (a flat CMOS battery, months in a box). Kerberos fails beyond 5 minutes.
+     */
+    clockDriftSeconds: z
+      .number()
+      .int()
+      .min(-10 * 365 * 86_400)
+      .max(10 * 365 * 86_400)
+      .default(0),
+    /**
+     * The switch port's 802.1X, which decides while the host's OS is not running (with the OS up,
+     * its own supplicant answers the port): null, no 802.1X on the port; else the EAP methods
+     * (IPS_IEEE8021xSettings.AuthenticationProtocol values) and, when given, the identities the
+     * RADIUS server accepts. Firmware whose 802.1X settings the network refuses is cut off from it
+     * until the OS runs again (spec UPD4).
+     */
+    wiredNetwork8021x: z
+      .object({
+        protocols: z.array(z.number().int().min(0).max(10)).min(1).max(11),
+        usernames: z.array(z.string().min(1).max(128)).max(64).optional(),
+      })
+      .strict()
+      .nullable()
+      .default(null),
     /** Added before every answer on the device ports. */
     latencyMs: z.number().int().min(0).max(60_000).default(0),
   })

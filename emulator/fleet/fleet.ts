@@ -142,6 +142,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             faults: faultRegistry,
             log,
             latencyMs: profile.latencyMs,
+            wiredNetwork8021x: profile.wiredNetwork8021x,
             secureRenegotiation: profile.secureRenegotiation,
             ports: options.ephemeralPorts ? { http: 0, tls: 0 } : { http: AMT_HTTP_PORT, tls: AMT_TLS_PORT },
             helloTimeScale: options.helloTimeScale ?? 1,

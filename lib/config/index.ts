@@ -1,5 +1,7 @@
 export {
   configSchema,
+  apiLimitsSchema,
+  type ApiLimitsConfig,
   type AmtflowConfig,
   type DirectoryConfig,
   type CaConfig,

@@ -181,6 +181,44 @@ export const listenersSchema = z
   })
   .strict();
 
+/**
+ * Limits of the HTTP API against slow or hostile clients (issue 12 §4). Fastify's own options where
+ * they fit: `connectionTimeout`, `keepAliveTimeout`, `bodyLimit`; Node's `headersTimeout`. Node's
+ * `requestTimeout` is not used: it bounds the whole request, and would cut the console's SOL and
+ * IDE-R byte streams (up to a day, time-limited by their broker); a body deadline applies to every
+ * other route instead.
+ */
+export const apiLimitsSchema = z
+  .object({
+    /** A connection with nothing read or written for this long is closed (console streams excepted). */
+    connectionTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    /** Every request header must have arrived within this (slow headers: the connection is closed). */
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** The whole body must have arrived within this after the headers: 408 `REQUEST_TIMEOUT` otherwise. */
+    bodyTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Largest JSON body, in bytes (413 beyond). CSV imports have their own limit. */
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
+    /**
+     * Requests without a valid token (operator routes) or agent credential, per source address:
+     * beyond `max` in `windowMs` they are answered 429 `RATE_LIMITED` (@fastify/rate-limit).
+     */
+    unauthenticated: z
+      .object({
+        max: z.number().int().min(1).max(100_000).default(30),
+        windowMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+      })
+      .strict()
+      .default({ max: 30, windowMs: 60_000 }),
+  })
+  .strict();
+
 /** Seconds, minutes, hours or days, e.g. `15 minutes`, `1 day` (Temporal's duration strings). */
 const duration = z
   .string()
@@ -278,6 +316,14 @@ export const configSchema = z
       webUiOrigins: ['http://127.0.0.1:8233'],
       trustedProxies: [],
     }),
+    api: apiLimitsSchema.default({
+      connectionTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
+      bodyLimitBytes: 64 * 1024,
+      unauthenticated: { max: 30, windowMs: 60_000 },
+    }),
     amt: amtSchema.default({
       connectTimeoutMs: 10_000,
       responseTimeoutMs: 20_000,
@@ -303,5 +349,6 @@ export type AmtflowConfig = z.infer<typeof configSchema>;
 export type DirectoryConfig = z.infer<typeof directorySchema>;
 export type CaConfig = z.infer<typeof caSchema>;
 export type AmtConfig = z.infer<typeof amtSchema>;
+export type ApiLimitsConfig = z.infer<typeof apiLimitsSchema>;
 export type SchedulesConfig = z.infer<typeof schedulesSchema>;
 export type ThrottleConfig = z.infer<typeof throttleSchema>;

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AmtflowConfig, CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
@@ -314,6 +314,19 @@ export function loadAdditionalProvisioning(
     file,
     credential: credential(readJson<ProvisioningFile>(file) as ProvisioningFile, box, file),
   }));
+}
+
+/**
+ * What the additional chains on disk look like now (names, sizes, times): it changes whenever any
+ * process adds or replaces one, so a process can tell it must read them again.
+ */
+export function additionalProvisioningStamp(dir: string): string {
+  return additionalProvisioningFiles(dir)
+    .map((file) => {
+      const stat = statSync(file, { throwIfNoEntry: false });
+      return `${path.basename(file)}:${stat?.size ?? 0}:${stat?.mtimeMs ?? 0}`;
+    })
+    .join('|');
 }
 
 function additionalProvisioningFiles(dir: string): string[] {

@@ -1,13 +1,19 @@
 import type { CaConfig } from '../config';
 import type { SecretBox } from '../crypto/secret-box';
 import {
+  additionalProvisioningStamp,
   loadAdditionalProvisioning,
   loadOrCreateProvisioning,
   saveAdditionalProvisioning,
   saveImportedProvisioning,
   type CaMaterial,
 } from './ca-state';
-import { certificateForKey, checkProvisioningChainStrength, readPkcs12 } from './chain';
+import {
+  WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR,
+  certificateForKey,
+  checkProvisioningChainStrength,
+  readPkcs12,
+} from './chain';
 import { PkiError } from './errors';
 import { privateKeyPem } from './keys';
 import { normalizeFqdn } from './names';
@@ -19,6 +25,9 @@ import {
   type RootHashAlgorithm,
 } from './provisioning';
 import { parseCertificate, splitPemBundle, type ParsedCertificate, type Thumbprints } from './x509';
+
+/** The first firmware release that refuses weak provisioning chains: what a chain every device takes must pass. */
+const STRICTEST_FIRMWARE = `${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}.0.0`;
 
 export interface ProvisioningSummary {
   source: ProvisioningCredential['source'];
@@ -47,6 +56,8 @@ export class ProvisioningCertificate {
     private current: ProvisioningCredential | PkiError,
     /** Further chains for devices that trust other roots; one that no longer passes keeps its error. */
     private additional: (ProvisioningCredential | PkiError)[],
+    /** The files `additional` was read from (`additionalProvisioningStamp`). */
+    private additionalStamp: string,
   ) {}
 
   /** Opens (or generates, under `ca`) the provisioning credential of the CA directory `dir`. */
@@ -64,10 +75,9 @@ export class ProvisioningCertificate {
           'PROVISIONING_DOMAIN_NOT_CONFIGURED',
           'set ca.provisioningDomain to the DNS namespace of the AMT devices',
         );
-    const additional = names
-      ? loadAdditionalProvisioning(dir, box).map(({ credential }) => recheck(credential, names.domain, now))
-      : [];
-    return new ProvisioningCertificate(dir, config, box, current, additional);
+    const stamp = additionalProvisioningStamp(dir);
+    const additional = names ? loadAdditional(dir, box, names.domain, now) : [];
+    return new ProvisioningCertificate(dir, config, box, current, additional, stamp);
   }
 
   /**
@@ -80,8 +90,12 @@ export class ProvisioningCertificate {
     return this.current;
   }
 
-  /** Every usable provisioning credential: the main one first, then the additional chains. */
+  /**
+   * Every usable provisioning credential: the main one first, then the additional chains — read
+   * again when another process (the front door's `POST /provisioning-chains`) has added one.
+   */
   credentials(): ProvisioningCredential[] {
+    this.refreshAdditional();
     return [this.current, ...this.additional].filter((c): c is ProvisioningCredential => !(c instanceof PkiError));
   }
 
@@ -174,10 +188,20 @@ export class ProvisioningCertificate {
   /**
    * Adds a provisioning chain for the devices whose firmware trusts another root (a mixed fleet:
    * older devices under one public root, newer ones under another), checked like `import`. It
-   * replaces a chain under the same root; the main chain is left as it is.
+   * replaces a chain under the same root; the main chain is left as it is. `requireStrong` refuses
+   * (WEAK_PROVISIONING_CHAIN, nothing stored) a chain AMT 15/16 and later refuse; without it such a
+   * chain is kept, with its warnings, for the older devices.
    */
-  addChain(pkcs12: Buffer, password: string, extraCertificatesPem = ''): ProvisioningSummary {
+  addChain(
+    pkcs12: Buffer,
+    password: string,
+    extraCertificatesPem = '',
+    options: { requireStrong?: boolean } = {},
+  ): ProvisioningSummary {
     const { key, chain } = this.readPkcs12(pkcs12, password, extraCertificatesPem);
+    if (options.requireStrong) {
+      checkProvisioningChainStrength(chain, STRICTEST_FIRMWARE, 'provisioning certificate to add');
+    }
     const added = saveAdditionalProvisioning(this.dir, chain, key, this.box);
     const root = added.rootThumbprints.sha256;
     this.additional = [
@@ -185,6 +209,14 @@ export class ProvisioningCertificate {
       added,
     ];
     return summarize(added);
+  }
+
+  private refreshAdditional(): void {
+    const domain = provisioningNames(this.config)?.domain;
+    const stamp = additionalProvisioningStamp(this.dir);
+    if (!domain || stamp === this.additionalStamp) return;
+    this.additional = loadAdditional(this.dir, this.box, domain, new Date());
+    this.additionalStamp = stamp;
   }
 
   /** A provisioning certificate with its key from PKCS#12, checked like the firmware checks it (OOB4, P1). */
@@ -268,6 +300,10 @@ async function openCredential(
  * An imported certificate that no longer passes (expired, domain changed) must not stop the CA:
  * issuing goes on, and the operator imports a new one. Its error is kept for whoever asks for it.
  */
+function loadAdditional(dir: string, box: SecretBox, domain: string, now: Date): (ProvisioningCredential | PkiError)[] {
+  return loadAdditionalProvisioning(dir, box).map(({ credential }) => recheck(credential, domain, now));
+}
+
 function recheck(credential: ProvisioningCredential, domain: string, now: Date): ProvisioningCredential | PkiError {
   try {
     checkProvisioningCertificate(

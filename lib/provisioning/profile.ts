@@ -21,3 +21,15 @@ export async function profileSecret(store: Store, profile: DeviceProfile, secret
   if (profile.name === null) throw new Error(`the default settings hold no secret ${secretName}`);
   return store.profiles.revealSecret(profile.name, secretName);
 }
+
+/**
+ * I5: the security groups the profile names for its 802.1X networks (wired and each wireless one),
+ * each once. None — the default — turns I5 off.
+ */
+export function securityGroupsOf(settings: AmtSettings): string[] {
+  const networks = [
+    settings.wiredIeee8021x,
+    ...settings.wireless.map((wireless) => ('ieee8021x' in wireless ? wireless.ieee8021x : null)),
+  ];
+  return [...new Set(networks.flatMap((network) => network?.securityGroups ?? []))];
+}

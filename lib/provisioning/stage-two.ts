@@ -11,6 +11,7 @@ import {
   powerPackageGuid,
   type AmtInterface,
   type AmtSession,
+  type HostPowerState,
   type Ieee8021xProfile,
   type WiFiProfile,
   type WirelessCapabilities,
@@ -244,13 +245,31 @@ function assertWirelessSupported(
 }
 
 /**
+ * UPD4: re-applying 802.1X wired settings while the host's operating system is not running is the
+ * risky case — with the OS down only AMT holds the port, and settings the network does not accept
+ * drop the device off it until someone fixes the settings at the machine. The warning to show the
+ * operator then; none when the profile has no wired 802.1X settings or the OS runs.
+ */
+export function wiredIeee8021xWarning(settings: AmtSettings, hostState: HostPowerState): { warning?: string } {
+  if (!settings.wiredIeee8021x || hostState === 'on') return {};
+  return {
+    warning:
+      `the host is ${hostState === 'unknown' ? 'in an unknown power state' : hostState}, so its operating system is not ` +
+      `running: if the new 802.1X wired settings (${settings.wiredIeee8021x.protocol}) are incompatible with the ` +
+      'network, the device loses its wired connection and can no longer be managed out of band. Confirm to apply ' +
+      'them anyway, or skip them and keep the settings the device has',
+  };
+}
+
+/**
  * OOB9.4: wireless profiles replaced where the firmware has wireless (left alone on update,
- * UPD4); the 802.1X wired settings re-applied. Resolves with the number of wireless profiles stored.
+ * UPD4); the 802.1X wired settings re-applied unless `skipWired` (an operator's choice at UPD4).
+ * Resolves with the number of wireless profiles stored.
  */
 export async function applyNetworkAuthentication(
   target: StageTwoTarget,
   enrolment: Ieee8021xEnrolment,
-  options: { update: boolean },
+  options: { update: boolean; skipWired?: boolean },
 ): Promise<{ profiles: number }> {
   const { settings } = target;
   const { network } = target.amt.wsman;
@@ -266,7 +285,7 @@ export async function applyNetworkAuthentication(
     if (wanted.length > 0) await network.enableWirelessPort();
     profiles = wanted.length;
   }
-  const wired = settings.wiredIeee8021x;
+  const wired = options.skipWired ? null : settings.wiredIeee8021x;
   if (wired) {
     const fields = await ieee8021xProfile(target, 'wired', wired, profileSecretName.wiredIeee8021x());
     await network.updateWired8021x({

@@ -40,6 +40,8 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
       keyVersion: 2,
     }),
     registerSpns: act('registerSpns', { spns: ['HTTP/amt-0001.corp.example.test:16992'] }),
+    joinSecurityGroups: act('joinSecurityGroups', { joined: [] }),
+    leaveSecurityGroups: act('leaveSecurityGroups', { left: [] }),
     deleteAmtAccount: act('deleteAmtAccount', { deleted: true }),
     resolveAccountSids: act('resolveAccountSids', {
       accounts: [{ name: 'CORP\\AMT Operators', sidBase64: 'AQUAAAAAAAUVAAAA' }],
@@ -62,6 +64,7 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
     enableKerberos: act('enableKerberos', undefined),
     setPowerPolicy: act('setPowerPolicy', { changed: true }),
     configureNetworkAuthentication: act('configureNetworkAuthentication', { profiles: 0 }),
+    checkWiredIeee8021xUpdate: act('checkWiredIeee8021xUpdate', { hostState: 'on' }),
     unprovisionDevice: act('unprovisionDevice', undefined),
     switchWebServerCertificate: act('switchWebServerCertificate', { switched: true }),
     revokeSupersededCertificates: act('revokeSupersededCertificates', { revoked: ['0a1b2b'] }),

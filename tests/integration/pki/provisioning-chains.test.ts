@@ -112,6 +112,30 @@ describe('several provisioning chains (issue 12 §2)', () => {
     );
   });
 
+  it('a chain another process adds (the front door) is used here without a restart', async () => {
+    const frontDoor = await CertificateAuthority.open({ config, box, db: database.db });
+    const otherRootKey = rsaKey(2048);
+    const otherRoot = foreignCertificate({
+      subject: [{ shortName: 'CN', value: 'Other Vendor Root' }],
+      key: otherRootKey,
+      ca: true,
+    });
+    const otherLeaf = foreignCertificate({
+      subject: [{ shortName: 'CN', value: 'oobsp-other.corp.example.test' }],
+      key: leafKey,
+      issuer: { certificate: otherRoot, key: otherRootKey },
+      extKeyUsage: [SERVER_AUTH_OID, AMT_PROVISIONING_OID],
+      serial: '5252',
+    });
+    const added = frontDoor.provisioning.addChain(pkcs12(leafKey, [otherLeaf, otherRoot], PASSWORD), PASSWORD);
+    const otherRootSha256 = added.rootThumbprints.sha256;
+    // The worker's CA, opened before the chain existed, picks it at its next OOB3.
+    expect(ca.provisioning.choose(listed(otherRootSha256), '16.1.25', 'amt-other.corp.example.test').commonName).toBe(
+      'oobsp-other.corp.example.test',
+    );
+    expect(ca.provisioning.summaries()).toHaveLength(3);
+  });
+
   it('finds both chains again after a restart', async () => {
     const reopened = await CertificateAuthority.open({ config, box, db: database.db });
     expect(reopened.provisioning.forRoot(vendorRootSha256).commonName).toBe('oobsp-legacy.corp.example.test');

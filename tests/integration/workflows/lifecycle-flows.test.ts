@@ -5,7 +5,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { OperationInFlightError, startLifecycle } from '../../../runtime/lifecycle-client';
-import { operatorDecisionUpdate, progressQuery, renameCompletedSignal } from '../../../workflows/messages';
+import {
+  operatorDecisionUpdate,
+  progressQuery,
+  renameCompletedSignal,
+  wiredIeee8021xDecisionSignal,
+} from '../../../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/names';
 import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
@@ -147,6 +152,9 @@ describe('lifecycle workflows (fake activities)', () => {
       expect(ids.slice(0, 2)).toEqual(['IB9', 'P2']);
       expect(ids).not.toContain('OOB2');
       expect(ids.indexOf('IB5')).toBe(ids.indexOf('OOB6') + 1);
+      // I5 (in band only) once the account and its SPNs exist.
+      expect(ids.indexOf('I5')).toBe(ids.indexOf('I4') + 1);
+      expect(names.indexOf('joinSecurityGroups')).toBe(names.indexOf('registerSpns') + 1);
       await keepHistory(handle, 'provision-in-band');
     });
   });
@@ -242,6 +250,7 @@ describe('lifecycle workflows (fake activities)', () => {
         'loadImportedDevice',
         'probeAmtVersion',
         'loginWithDigest',
+        'setAmtClock',
         'publishAmtAccount',
         'registerSpns',
         'resolveAccountSids',
@@ -249,6 +258,7 @@ describe('lifecycle workflows (fake activities)', () => {
         'configureFeatures',
         'enableKerberos',
         'setPowerPolicy',
+        'checkWiredIeee8021xUpdate',
         'configureNetworkAuthentication',
         'revokeDeviceCertificates',
         'recordResult',
@@ -265,9 +275,12 @@ describe('lifecycle workflows (fake activities)', () => {
         'OOB2',
         'P2',
         'UPD1',
+        'I7',
         'UPD2',
         'UPD2.1',
-        ...STAGE_TWO_AND_RESULT.slice(0, -1),
+        ...STAGE_TWO_AND_RESULT.slice(0, -2),
+        'UPD4',
+        'OOB9.4',
         'UPD3',
         'OOB10',
       ]);
@@ -275,6 +288,52 @@ describe('lifecycle workflows (fake activities)', () => {
       await keepHistory(handle, 'update');
     });
   });
+
+  it.each([
+    [true, false],
+    [false, true],
+  ])(
+    'UPD4: waits at the warning, then does what the operator answers (apply %s: skipWired %s), audited',
+    async (apply, skipWired) => {
+      const checkWiredIeee8021xUpdate: LifecycleActivities['checkWiredIeee8021xUpdate'] = async () => ({
+        hostState: 'off',
+        warning: 'the host is off, so its operating system is not running',
+      });
+      await withWorker(
+        {},
+        async ({ taskQueue, fake }) => {
+          const deviceUuid = newDevice();
+          const handle = await startLifecycle(
+            env.client,
+            'update',
+            { deviceUuid, requestedBy: 'alice' },
+            { taskQueue },
+          );
+          await waitFor(
+            'the update to wait at UPD4',
+            async () => (await handle.query(progressQuery)).waiting?.step === 'UPD4',
+            30_000,
+            100,
+          );
+          const waiting = await handle.query(progressQuery);
+          expect(waiting.state).toBe('waiting-for-signal');
+          expect(waiting.waiting?.message).toContain(`amtflow wired-8021x ${deviceUuid} --apply`);
+          expect(fake.names()).not.toContain('configureNetworkAuthentication');
+          await handle.signal(wiredIeee8021xDecisionSignal, { apply, operator: 'bob', reason: 'ticket 7' });
+          await handle.result();
+          const network = fake.calls.find((c) => c.name === 'configureNetworkAuthentication')?.input;
+          expect((network as { skipWired?: boolean }).skipWired ?? false).toBe(skipWired);
+          expect(fake.calls.find((c) => c.name === 'recordAudit')?.input).toMatchObject({
+            actor: 'bob',
+            action: `update.wired-8021x.${apply ? 'apply' : 'skip'}`,
+            target: deviceUuid,
+            details: { step: 'UPD4', hostState: 'off', reason: 'ticket 7' },
+          });
+        },
+        { checkWiredIeee8021xUpdate },
+      );
+    },
+  );
 
   it.each(['partial', 'full'] as const)(
     'removes provisioning (%s): unprovision, revoke, delete the directory account',
@@ -293,6 +352,7 @@ describe('lifecycle workflows (fake activities)', () => {
           'loginWithDigest',
           'unprovisionDevice',
           'revokeDeviceCertificates',
+          'leaveSecurityGroups',
           'deleteAmtAccount',
           'recordResult',
         ]);
@@ -340,7 +400,7 @@ describe('lifecycle workflows (fake activities)', () => {
         const result = await handle.result();
         expect(result).toMatchObject({ deviceUuid });
         const names = fake.names();
-        expect(names.slice(0, 9)).toEqual([
+        expect(names.slice(0, 10)).toEqual([
           // REN1: the new name and domain pass P4 before anything is removed.
           'checkDirectoryPrerequisites',
           'setAutomaticProvisioning',
@@ -349,6 +409,7 @@ describe('lifecycle workflows (fake activities)', () => {
           'loginWithDigest',
           'unprovisionDevice',
           'revokeDeviceCertificates',
+          'leaveSecurityGroups',
           'deleteAmtAccount',
           'recordResult',
         ]);

@@ -1,0 +1,117 @@
+/**
+ * The API's limits against slow and hostile clients (issue 12 §4; config `api`, lib/config/schema.ts):
+ *
+ * - Fastify's `connectionTimeout` (idle sockets), `keepAliveTimeout` and `bodyLimit`, and Node's
+ *   `headersTimeout` (slow headers), set where the server is built;
+ * - a body deadline: a request whose body has not arrived whole `bodyTimeoutMs` after its headers is
+ *   answered 408 `REQUEST_TIMEOUT`. Node's `requestTimeout` would do the same for every request,
+ *   but it also cuts the console's SOL and IDE-R byte streams, which last as long as their session
+ *   (routes declaring `config.stream`); those are exempt from the body deadline and the idle timeout;
+ * - requests without a valid credential, counted per source address by @fastify/rate-limit: beyond
+ *   `unauthenticated.max` in `unauthenticated.windowMs` they are answered 429 `RATE_LIMITED`.
+ *
+ * Auditing of failed authentication is bounded: on the operator routes the first refusal from a
+ * source in a window is audited (as before, the route's action with outcome `denied`), and the
+ * moment that source goes over the limit (`api.rate-limited`, on the agent's route too); every other
+ * refusal in the window writes nothing, so a flood of bad tokens cannot grow the audit log. The metrics count every refusal
+ * (`amtflow_api_request_duration_seconds{status="401"|"429"}`).
+ */
+import { PassThrough } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiLimitsConfig } from '../lib/config';
+import type { Store } from '../lib/store';
+import { ApiError } from './errors';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's body is a byte stream for as long as a session lasts (console SOL, IDE-R). */
+    stream?: boolean;
+  }
+}
+
+/** Fastify's options for these limits: what `Fastify({...})` takes. */
+export function serverLimits(limits: ApiLimitsConfig) {
+  return {
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    bodyLimit: limits.bodyLimitBytes,
+  };
+}
+
+/**
+ * Installs the body deadline and the stream exemptions on `app`; sets Node's headers timeout once
+ * the server exists. Call before routes are registered.
+ */
+export function installBodyDeadline(app: FastifyInstance, limits: ApiLimitsConfig): void {
+  // Node refuses a headersTimeout above requestTimeout unless the latter is 0, which Fastify sets.
+  app.server.headersTimeout = limits.headersTimeoutMs;
+
+  app.addHook('onRequest', async (request) => {
+    // A console session may be silent for minutes: its broker bounds it, not the idle timeout.
+    if (request.routeOptions.config.stream) request.raw.socket.setTimeout(0);
+  });
+
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.routeOptions.config.stream) return payload;
+    // The body Fastify reads is a pass-through of the socket's, cut with 408 at the deadline: the
+    // socket stays open for the answer.
+    const body = new PassThrough();
+    const timer = setTimeout(() => {
+      payload.unpipe(body);
+      body.destroy(
+        new ApiError(
+          408,
+          'REQUEST_TIMEOUT',
+          `the request body did not arrive within ${limits.bodyTimeoutMs} ms (api.bodyTimeoutMs)`,
+        ),
+      );
+    }, limits.bodyTimeoutMs);
+    const done = () => clearTimeout(timer);
+    payload.once('end', done);
+    payload.once('error', done);
+    reply.raw.once('close', done);
+    payload.pipe(body);
+    return body;
+  });
+}
+
+/**
+ * What a route calls when a request carries no valid credential, just before it answers 401: throws
+ * 429 `RATE_LIMITED` once the source is over the limit. Returns whether this refusal is the one to
+ * audit (the first from its source in the window).
+ */
+export type UnauthenticatedGate = (request: FastifyRequest, reply: FastifyReply) => Promise<{ audit: boolean }>;
+
+export async function unauthenticatedGate(
+  app: FastifyInstance,
+  limits: ApiLimitsConfig,
+  store: Store,
+): Promise<UnauthenticatedGate> {
+  await app.register(rateLimit, { global: false });
+  const { max, windowMs } = limits.unauthenticated;
+  const check = app.createRateLimit({ max, timeWindow: windowMs, keyGenerator: (request) => request.ip });
+  return async (request, reply) => {
+    // What the source had counted before this request, then this request counted: the difference
+    // tells the first refusal of a window and the moment the source went over the limit.
+    const before = await check(request, { increment: false });
+    const limit = await check(request);
+    if (before.isAllowed || limit.isAllowed) return { audit: true };
+    if (!limit.isExceeded) return { audit: before.remaining === max };
+    if (!before.isExceeded) {
+      await store.audit.append({
+        actor: 'anonymous',
+        action: 'api.rate-limited',
+        target: `source:${request.ip}`,
+        outcome: 'denied',
+        details: { route: request.routeOptions.url ?? null, max, windowMs },
+      });
+    }
+    void reply.header('retry-after', String(limit.ttlInSeconds));
+    throw new ApiError(
+      429,
+      'RATE_LIMITED',
+      `too many requests without a valid credential from this address; try again in ${limit.ttlInSeconds} s`,
+    );
+  };
+}
