@@ -95,6 +95,15 @@ describe('rights per collection', () => {
       outcome: 'success',
     },
     {
+      name: 'forget it',
+      right: 'manage',
+      method: 'POST',
+      path: '/forget',
+      body: { reason: 'scrapped' },
+      ok: 202,
+      outcome: 'success',
+    },
+    {
       name: 'break glass',
       right: 'administrator',
       method: 'POST',
