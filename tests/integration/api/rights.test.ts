@@ -245,4 +245,30 @@ describe('rights per collection', () => {
     expect(JSON.stringify(audit)).not.toContain(password);
     expect(JSON.stringify(lines)).not.toContain(password);
   });
+
+  it('never reveals more than the limit to concurrent break-glass requests', async () => {
+    const uuid = await device('alpha');
+    const staged = await deps.store.credentials.stagePending(uuid, 'amt_admin', `test/${uuid}/admin`, {
+      value: 'C0ncurr3nt!pw',
+    });
+    await deps.store.credentials.promote(staged);
+    const admin = await principalWith(deps.store, 'glass-racer', [{ collection: 'alpha', role: 'administrator' }]);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call(admin, 'POST', `/devices/${uuid}/break-glass`, { reason: 'console outage, ticket 4712' }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429, 429]);
+    const audit = (await deps.store.audit.forTarget(uuid)).filter(
+      (a) => a.action === 'api.post /devices/:uuid/break-glass',
+    );
+    expect(audit.map((a) => a.outcome).sort()).toEqual([
+      'failure',
+      'failure',
+      'failure',
+      'failure',
+      'success',
+      'success',
+    ]);
+  });
 });
