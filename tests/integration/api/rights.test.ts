@@ -6,6 +6,9 @@ import { ALL_COLLECTIONS, roleIncludes, type Right, type Role } from '../../../l
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, uniqueQueue } from '../../support/temporal';
+import { schedulesSchema } from '../../../lib/config/schema';
+import { ensureSchedules, listScheduleIds, scheduleIds } from '../../../runtime/schedules';
+import { waitFor } from '../../../scripts/lib/process';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { capturingLogger, principalWith } from './support';
 
@@ -21,6 +24,7 @@ describe('rights per collection', () => {
   let close: () => Promise<void>;
   const { logger, lines } = capturingLogger();
   const started: string[] = [];
+  const scheduleIdPrefix = uniqueQueue('rights-sched');
 
   beforeAll(async () => {
     env = await connectTestEnv();
@@ -33,6 +37,7 @@ describe('rights per collection', () => {
       logger,
       taskQueue: uniqueQueue('rights'),
       breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 },
+      scheduleIdPrefix,
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
@@ -40,8 +45,24 @@ describe('rights per collection', () => {
     await deps.store.profiles.save('rights', {});
     for (const name of ['alpha', 'beta'])
       await deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: 'rights' });
+    // The schedules' cells: gamma's automatic-provisioning sweep and the two site-wide schedules.
+    await deps.store.collections.save({ name: 'gamma', automaticProvisioning: true, settingsProfile: 'rights' });
+    await ensureSchedules(env.client, deps.store, schedulesSchema.parse({}), {
+      idPrefix: scheduleIdPrefix,
+      taskQueue: uniqueQueue('rights-sched-queue'),
+    });
   });
   afterAll(async () => {
+    for (const id of Object.values(scheduleIds(scheduleIdPrefix)))
+      if (typeof id === 'string')
+        await env.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
+    await env.client.schedule
+      .getHandle(scheduleIds(scheduleIdPrefix).automaticProvisioning('gamma'))
+      .delete()
+      .catch(() => undefined);
     for (const id of started)
       await env.client.workflow
         .getHandle(id)
@@ -151,6 +172,73 @@ describe('rights per collection', () => {
       ]);
     },
   );
+
+  // Schedules (issue 11 §4) follow what they start: a sweep its collection, the others the site.
+  const scheduleActions = [
+    {
+      name: "pause gamma's sweep",
+      id: () => scheduleIds(scheduleIdPrefix).automaticProvisioning('gamma'),
+      site: false,
+    },
+    { name: 'pause certificate renewal', id: () => scheduleIds(scheduleIdPrefix).certificateRenewal, site: true },
+  ];
+  const scheduleScopes = [
+    { name: "the sweep's collection", grant: 'gamma' },
+    { name: 'another collection', grant: 'beta' },
+    { name: 'every collection', grant: ALL_COLLECTIONS },
+  ];
+  const scheduleCells = roles.flatMap((role) =>
+    (role === 'none' ? [scheduleScopes[0]!] : scheduleScopes).flatMap((scope) =>
+      scheduleActions.map((action) => ({ role, scope, action })),
+    ),
+  );
+
+  it.each(scheduleCells)(
+    '$role on $scope.name may $action.name only with Manage on its scope',
+    async ({ role, scope, action }) => {
+      const name = `s-${role}-${scope.grant === '*' ? 'all' : scope.grant}-${action.site ? 'site' : 'sweep'}`;
+      const headers = await principalWith(deps.store, name, role === 'none' ? [] : [{ collection: scope.grant, role }]);
+      const scheduleId = action.id();
+      const allowed =
+        role !== 'none' &&
+        roleIncludes(role, 'manage') &&
+        (scope.grant === ALL_COLLECTIONS || (!action.site && scope.grant === 'gamma'));
+      const answer = await call(headers, 'POST', `/schedules/${scheduleId}/pause`, { reason: 'rights matrix' });
+      expect(answer.status).toBe(allowed ? 200 : 403);
+      if (allowed) expect(answer.json()).toMatchObject({ scheduleId, paused: true });
+      else expect(answer.json()).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(name) });
+      const audit = (await deps.store.audit.recent({ actor: name })).filter((a) => a.action.includes('/schedules'));
+      expect(audit).toEqual([
+        expect.objectContaining({
+          action: 'api.post /schedules/:scheduleId/pause',
+          // The hook refuses one who manages nothing before the route names the schedule.
+          target: role !== 'none' && roleIncludes(role, 'manage') ? scheduleId : 'schedules',
+          outcome: allowed ? 'success' : 'denied',
+        }),
+      ]);
+    },
+  );
+
+  it('lists the sweeps of collections the caller may view and the site-wide schedules', async () => {
+    const ids = scheduleIds(scheduleIdPrefix);
+    const ours = async () => (await listScheduleIds(env.client)).filter((id) => id.startsWith(`${scheduleIdPrefix}-`));
+    await waitFor('the schedules to be listed', async () => (await ours()).length === 3, 30_000);
+    const listed = async (grant: string) => {
+      const headers = await principalWith(deps.store, `s-list-${grant === '*' ? 'all' : grant}`, [
+        { collection: grant, role: 'view' },
+      ]);
+      const answer = await call(headers, 'GET', '/schedules');
+      expect(answer.status).toBe(200);
+      return answer
+        .json()
+        .map((s: { scheduleId: string }) => s.scheduleId)
+        .sort();
+    };
+    const siteWide = [ids.certificateRenewal, ids.passwordRotation].sort();
+    expect(await listed('beta')).toEqual(siteWide);
+    expect(await listed('gamma')).toEqual([ids.automaticProvisioning('gamma'), ...siteWide].sort());
+    expect(await listed(ALL_COLLECTIONS)).toEqual([ids.automaticProvisioning('gamma'), ...siteWide].sort());
+  });
 
   it('lists only the devices of collections the caller may view, and refuses one without any role', async () => {
     const inAlpha = await device('alpha');
