@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildApiServer } from '../../../api/server';
@@ -341,12 +342,22 @@ describe('rights per collection', () => {
     });
     await deps.store.credentials.promote(staged);
     const admin = await principalWith(deps.store, 'glass-racer', [{ collection: 'alpha', role: 'administrator' }]);
-    const answers = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        call(admin, 'POST', `/devices/${uuid}/break-glass`, { reason: 'console outage, ticket 4712' }),
-      ),
-    );
-    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429, 429]);
+    // One socket each (fetch here sends one request at a time to an origin): truly concurrent requests.
+    const post = () =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request(
+          `${base}/devices/${uuid}/break-glass`,
+          { method: 'POST', agent: false, headers: { ...admin, 'content-type': 'application/json' } },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode ?? 0));
+          },
+        );
+        request.on('error', reject);
+        request.end(JSON.stringify({ reason: 'console outage, ticket 4712' }));
+      });
+    const statuses = await Promise.all(Array.from({ length: 6 }, post));
+    expect(statuses.sort()).toEqual([200, 200, 429, 429, 429, 429]);
     const audit = (await deps.store.audit.forTarget(uuid)).filter(
       (a) => a.action === 'api.post /devices/:uuid/break-glass',
     );
