@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import pino from 'pino';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 import type { DeviceUuid } from '../../../lib/device-uuid';
@@ -50,4 +51,16 @@ export async function principalWith(
   for (const grant of grants) await store.principals.grant(name, grant);
   const { token } = await store.principals.issueToken(name, 'test');
   return { authorization: `Bearer ${token}` };
+}
+
+/** A port nothing listens on right now, for a process or listener that binds it next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
