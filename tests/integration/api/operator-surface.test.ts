@@ -1,17 +1,13 @@
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parse as parseCsv } from 'csv-parse/sync';
-import pino from 'pino';
-import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { ALL_COLLECTIONS } from '../../../lib/rights';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, uniqueQueue } from '../../support/temporal';
-import { principalWith } from './support';
+import { apiCaller, listenApi, principalWith } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -32,17 +28,7 @@ describe('reports, configuration routes and the CLI', () => {
   beforeAll(async () => {
     env = await connectTestEnv();
     deps = await createTestDeps({ directory: false });
-    const app = await buildApiServer({
-      store: deps.store,
-      client: env.client,
-      crl: () => deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 7)),
-      logger: pino({ level: 'silent' }),
-      taskQueue: uniqueQueue('surface'),
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    close = () => app.close();
+    ({ origin, close } = await listenApi(deps, env.client, { taskQueue: uniqueQueue('surface') }));
     admin = await principalWith(deps.store, 'site-admin', [{ collection: ALL_COLLECTIONS, role: 'administrator' }]);
   });
   afterAll(async () => {
@@ -56,16 +42,7 @@ describe('reports, configuration routes and the CLI', () => {
     await env?.teardown();
   });
 
-  async function call(headers: Record<string, string>, method: string, url: string, body?: unknown) {
-    const response = await fetch(`${origin}/api/v1${url}`, {
-      method,
-      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any field
-    return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) };
-  }
+  const call = apiCaller(() => `${origin}/api/v1`);
 
   async function device(collection: string, amtVersion?: string) {
     const uuid = newDeviceUuid();

@@ -1,8 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { ALL_COLLECTIONS, roleIncludes, type Right, type Role } from '../../../lib/rights';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
 import { newDeviceUuid } from '../../support/device-uuid';
@@ -11,7 +8,7 @@ import { schedulesSchema } from '../../../lib/config/schema';
 import { ensureSchedules, listScheduleIds, scheduleIds } from '../../../runtime/schedules';
 import { waitFor } from '../../../scripts/lib/process';
 import { deviceWorkflowId } from '../../../workflows/names';
-import { capturingLogger, principalWith } from './support';
+import { apiCaller, capturingLogger, listenApi, principalWith } from './support';
 
 /**
  * Spec P7 and issue 11 §1–2 against a real API over PGlite and a real Temporal server: the matrix
@@ -30,19 +27,14 @@ describe('rights per collection', () => {
   beforeAll(async () => {
     env = await connectTestEnv();
     deps = await createTestDeps({ directory: false });
-    const app = await buildApiServer({
-      store: deps.store,
-      client: env.client,
-      crl: () => deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 5)),
+    const api = await listenApi(deps, env.client, {
       logger,
       taskQueue: uniqueQueue('rights'),
       breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 },
       scheduleIdPrefix,
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
-    close = () => app.close();
+    base = `${api.origin}/api/v1`;
+    close = api.close;
     await deps.store.profiles.save('rights', {});
     for (const name of ['alpha', 'beta'])
       await deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: 'rights' });
@@ -74,16 +66,7 @@ describe('rights per collection', () => {
     await env?.teardown();
   });
 
-  async function call(headers: Record<string, string>, method: string, url: string, body?: unknown, type?: string) {
-    const response = await fetch(base + url, {
-      method,
-      headers: { ...headers, ...(body !== undefined ? { 'content-type': type ?? 'application/json' } : {}) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any field
-    return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) };
-  }
+  const call = apiCaller(() => base);
 
   async function device(collection: string) {
     const uuid = newDeviceUuid();

@@ -1,12 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
-import pino from 'pino';
-import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { startLifecycle } from '../../../runtime/lifecycle-client';
 import type { ForgetResult } from '../../../workflows/forget-device';
 import { deviceWorkflowId } from '../../../workflows/names';
-import { principalWith } from '../api/support';
+import { listenApi, principalWith } from '../api/support';
 import { startLifecycleEnv, TEST_COLLECTION, type LifecycleEnv } from '../../support/lifecycle-env';
 import { uniqueQueue } from '../../support/temporal';
 
@@ -30,17 +26,9 @@ describe('forget a device that is gone', () => {
       ],
       { firstIp: '127.31.11.1' },
     );
-    const app = await buildApiServer({
-      store: env.deps.store,
-      client: env.env.client,
-      crl: () => env.deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 11)),
-      logger: pino({ level: 'silent' }),
-      taskQueue: env.taskQueue,
-    });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
-    close = () => app.close();
+    const api = await listenApi(env.deps, env.env.client, { taskQueue: env.taskQueue });
+    base = `${api.origin}/api/v1`;
+    close = api.close;
   });
   afterAll(async () => {
     await close?.();
