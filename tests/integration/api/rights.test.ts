@@ -1,7 +1,7 @@
-import http from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_COLLECTIONS, roleIncludes, type Right, type Role } from '../../../lib/rights';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
+import { backends } from '../../support/databases';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, uniqueQueue } from '../../support/temporal';
 import { schedulesSchema } from '../../../lib/config/schema';
@@ -318,39 +318,38 @@ describe('rights per collection', () => {
     expect(JSON.stringify(lines)).not.toContain(password);
   });
 
-  it('never reveals more than the limit to concurrent break-glass requests', async () => {
-    const uuid = await device('alpha');
-    const staged = await deps.store.credentials.stagePending(uuid, 'amt_admin', `test/${uuid}/admin`, {
-      value: 'C0ncurr3nt!pw',
-    });
-    await deps.store.credentials.promote(staged);
-    const admin = await principalWith(deps.store, 'glass-racer', [{ collection: 'alpha', role: 'administrator' }]);
-    // One socket each (fetch here sends one request at a time to an origin): truly concurrent requests.
-    const post = () =>
-      new Promise<number>((resolve, reject) => {
-        const request = http.request(
-          `${base}/devices/${uuid}/break-glass`,
-          { method: 'POST', agent: false, headers: { ...admin, 'content-type': 'application/json' } },
-          (response) => {
-            response.resume();
-            response.on('end', () => resolve(response.statusCode ?? 0));
-          },
-        );
-        request.on('error', reject);
-        request.end(JSON.stringify({ reason: 'console outage, ticket 4712' }));
+  it('never reveals more than the limit to concurrent break-glass requests (PostgreSQL)', async () => {
+    // Over PostgreSQL, as in production: each request on its own connection, truly concurrent
+    // (PGlite's one connection runs a request's queries without letting another in between).
+    const postgres = backends.find((b) => b.name === 'postgres')!;
+    const database = await postgres.open();
+    const pg = await createTestDeps({ directory: false, databaseUrl: database.url });
+    const api = await listenApi(pg, env.client, { breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 } });
+    try {
+      const racing = apiCaller(() => `${api.origin}/api/v1`);
+      const uuid = newDeviceUuid();
+      await pg.store.devices.importComputer({ uuid, hostName: 'racer', domain: 'corp.example.test' });
+      const staged = await pg.store.credentials.stagePending(uuid, 'amt_admin', `test/${uuid}/admin`, {
+        value: 'C0ncurr3nt!pw',
       });
-    const statuses = await Promise.all(Array.from({ length: 6 }, post));
-    expect(statuses.sort()).toEqual([200, 200, 429, 429, 429, 429]);
-    const audit = (await deps.store.audit.forTarget(uuid)).filter(
-      (a) => a.action === 'api.post /devices/:uuid/break-glass',
-    );
-    expect(audit.map((a) => a.outcome).sort()).toEqual([
-      'failure',
-      'failure',
-      'failure',
-      'failure',
-      'success',
-      'success',
-    ]);
+      await pg.store.credentials.promote(staged);
+      const admin = await principalWith(pg.store, 'glass-racer', [
+        { collection: ALL_COLLECTIONS, role: 'administrator' },
+      ]);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          racing(admin, 'POST', `/devices/${uuid}/break-glass`, { reason: 'console outage, ticket 4712' }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429, 429, 429, 429]);
+      const audit = (await pg.store.audit.forTarget(uuid)).filter(
+        (a) => a.action === 'api.post /devices/:uuid/break-glass',
+      );
+      expect(audit.map((a) => a.outcome).sort()).toEqual([...Array(6).fill('failure'), 'success', 'success']);
+    } finally {
+      await api.close();
+      await pg.cleanup();
+      await database.close();
+    }
   });
 });
