@@ -11,9 +11,11 @@ import { deviceWorkflowId } from '../../../workflows/names';
 import { apiCaller, capturingLogger, listenApi, principalWith } from './support';
 
 /**
- * Spec P7 and issue 11 §1–2 against a real API over PGlite and a real Temporal server: the matrix
- * role × collection × action, generated, each cell asserting the status and the audit row; CSV
- * import with broken rows; break-glass audited, rate-limited and never logged.
+ * Spec P7 and issue 11 §1–2, §4 against a real API over PGlite and a real Temporal server: the
+ * matrix role × collection × action (device actions, forget included, and schedules), generated,
+ * each cell asserting the status and the audit row; the schedule list filtered by rights; CSV import
+ * with broken rows; break-glass audited, rate-limited (under concurrent requests too, over
+ * PostgreSQL) and never logged.
  */
 describe('rights per collection', () => {
   let env: TestWorkflowEnvironment;
