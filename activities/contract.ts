@@ -50,7 +50,16 @@ export interface LifecycleActivities {
   probeAmtVersion(input: {
     deviceUuid: DeviceUuid;
   }): Promise<{ amtVersion: string; protocol: AmtInterface; endpoint: AmtPorts }>;
-  checkDirectoryPrerequisites(input: { deviceUuid: DeviceUuid; fqdn: string; domain: string }): Promise<void>;
+  /**
+   * P4, read only. `renamed`: the name is the one a rename or move (REN1) will give the computer,
+   * so the Windows computer object recorded under the old name is not the one to check.
+   */
+  checkDirectoryPrerequisites(input: {
+    deviceUuid: DeviceUuid;
+    fqdn: string;
+    domain: string;
+    renamed?: boolean;
+  }): Promise<void>;
   matchTrustedRoot(input: { deviceUuid: DeviceUuid }): Promise<{ rootThumbprint: string }>;
 
   // Infrastructure around the device.

@@ -113,14 +113,14 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
       return { amtVersion, protocol: detectInterface(amtVersion), endpoint };
     },
 
-    async checkDirectoryPrerequisites({ deviceUuid, fqdn, domain }) {
+    async checkDirectoryPrerequisites({ deviceUuid, fqdn, domain, renamed = false }) {
       const device = await importedDevice(deps, deviceUuid);
       // Reads only; the P4 refusals come back as the directory's typed errors.
       await deps.withDirectory((directory) =>
         directory.checkPrerequisites({
           fqdn,
           domain,
-          ...(device.windowsComputerDn ? { computerDn: device.windowsComputerDn } : {}),
+          ...(device.windowsComputerDn && !renamed ? { computerDn: device.windowsComputerDn } : {}),
         }),
       );
     },

@@ -26,4 +26,6 @@ npx eslint --max-warnings 0 .
 export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-vm-modules --no-warnings=ExperimentalWarning"
 # One test file at a time: the suites share one Samba DC and one Temporal server, and several
 # prove "nothing changed" by the DC's highestCommittedUSN, which another file's writes would move.
-npx jest --maxWorkers=1 "$@"
+# --forceExit: a process a failed test left behind must not hold the run open until CI's limit;
+# the tests end what they start (tests/integration/start/support.ts StartRun.killAll).
+npx jest --maxWorkers=1 --forceExit "$@"

@@ -324,6 +324,14 @@ export const REMOVE = {
 } as const;
 
 export const RENAME = {
+  target: step({
+    id: 'REN1',
+    title: 'check the new name and domain (P4) before anything is removed',
+    stage: 'validate',
+    activity: 'checkDirectoryPrerequisites',
+    retry: 'validation',
+    ...SYSTEM,
+  }),
   disable: step({
     id: 'REN3',
     title: 'disable automatic provisioning',
@@ -517,8 +525,17 @@ export const REMOVAL_STEPS: readonly Step[] = [
   REPORT.result,
 ];
 
-/** REN1–REN3: automatic provisioning off, full removal, wait for the rename, automatic provisioning on. */
-export const RENAME_STEPS: readonly Step[] = [RENAME.disable, ...REMOVAL_STEPS, RENAME.wait, RENAME.enable];
+/**
+ * REN1–REN3: the new name checked, automatic provisioning off, full removal, wait for the rename,
+ * automatic provisioning on.
+ */
+export const RENAME_STEPS: readonly Step[] = [
+  RENAME.target,
+  RENAME.disable,
+  ...REMOVAL_STEPS,
+  RENAME.wait,
+  RENAME.enable,
+];
 
 /** Renewal: validation, login, the new certificate requested and served, the old one revoked, the result. */
 export const RENEWAL_STEPS: readonly Step[] = [

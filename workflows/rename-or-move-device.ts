@@ -1,4 +1,4 @@
-import { makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
+import { makeContinueAsNewFunc, patched, setHandler } from '@temporalio/workflow';
 import type { DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { RENAME, RENAME_POLL, RENAME_STEPS, renameWait } from './catalogue';
 import { lifecycleRunner } from './lifecycle';
@@ -17,7 +17,7 @@ export interface RenameInput {
 }
 
 /**
- * REN1–REN3: full removal with automatic provisioning disabled, wait until the rename or move is
+ * REN1–REN3: the new name and domain checked against the directory (P4), full removal with automatic provisioning disabled, wait until the rename or move is
  * complete (signalled by an operator or seen in the directory), re-enable automatic provisioning,
  * then provision again — as the same device's next run (continue-as-new keeps its workflow id).
  */
@@ -30,6 +30,17 @@ export async function renameOrMoveDevice(input: RenameInput): Promise<never> {
   const runner = lifecycleRunner('rename_or_move', deviceUuid, RENAME_STEPS);
 
   await runner.withCompensation(async () => {
+    // REN1 removes everything: a name or domain provisioning would refuse (P4) is refused first,
+    // while the device is still provisioned, instead of after its removal. Patched: a run that
+    // started before this check existed replays without it.
+    if (patched('REN1-check-new-name')) {
+      await runner.run(RENAME.target, {
+        deviceUuid,
+        fqdn: `${input.hostName}.${input.domain}`,
+        domain: input.domain,
+        renamed: true,
+      });
+    }
     await runner.run(RENAME.disable, { deviceUuid, enabled: false, by: input.requestedBy });
     await removeSteps(runner, deviceUuid, 'full', 'rename_or_move');
     // REN2: re-provisioning must wait until the change is complete.

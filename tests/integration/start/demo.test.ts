@@ -39,7 +39,7 @@ describe('npm start: the default demo', () => {
     writeFileSync(configFile, '{}\n');
   });
   afterAll(async () => {
-    if (run?.running) await run.kill();
+    await StartRun.killAll();
     await stopServer(stateDir);
     await stopSambaDc(dc);
   });

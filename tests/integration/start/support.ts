@@ -42,6 +42,8 @@ export interface LogLine {
  * launchers), so a signal reaches amtflow itself. Its log lines are collected as they come.
  */
 export class StartRun {
+  /** Every run launched by this test file that has not exited: {@link StartRun.killAll} ends them. */
+  private static readonly live = new Set<StartRun>();
   readonly lines: LogLine[] = [];
   private readonly output: string[] = [];
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -59,6 +61,7 @@ export class StartRun {
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
+        StartRun.live.delete(this);
         resolve(this.exit);
       }),
     );
@@ -70,7 +73,17 @@ export class StartRun {
       env: { ...process.env, ...env, NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new StartRun(child);
+    const started = new StartRun(child);
+    StartRun.live.add(started);
+    return started;
+  }
+
+  /**
+   * SIGKILLs every run still alive. A case that fails leaves its `npm start` running, holding ports
+   * and the state directory: the next case, the next test file and jest's own exit would wait on it.
+   */
+  static async killAll(): Promise<void> {
+    await Promise.all([...StartRun.live].map((started) => started.kill()));
   }
 
   get pid(): number {
@@ -125,10 +138,6 @@ export class StartRun {
   async kill(): Promise<void> {
     this.child.kill('SIGKILL');
     await this.exited;
-  }
-
-  get running(): boolean {
-    return this.exit === undefined;
   }
 }
 

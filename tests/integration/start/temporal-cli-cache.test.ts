@@ -48,7 +48,8 @@ describe('the cached Temporal CLI', () => {
     const machine = entryDir(temporalCliBuild(), goCacheRoot());
     if ((await ensureTemporalCli()) === path.join(machine, 'bin', 'temporal')) {
       mkdirSync(path.join(dir, 'bin'), { recursive: true });
-      for (const file of ['bin/temporal', 'manifest.json']) copyFileSync(path.join(machine, file), path.join(dir, file));
+      for (const file of ['bin/temporal', 'manifest.json'])
+        copyFileSync(path.join(machine, file), path.join(dir, file));
     }
   });
   afterAll(() => rmSync(cache, { recursive: true, force: true }));

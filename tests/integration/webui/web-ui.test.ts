@@ -19,9 +19,9 @@ import { TEST_KEK, TEST_WORKFLOW_BUNDLE, testDataConverter, uniqueQueue } from '
  * playwright-core. A dev server of its own with the Web UI and amtflow's codec server; a run parks
  * for an operator at an injected fault (OOB8.6 fails); the operator finds the run by its
  * `AmtDeviceUuid`, reads the failed attempts, the decoded input and the `progress` query (the step
- * waiting and its error, decoded by the codec server); the run, decided, shows complete. Sending the
- * `operator-decision` signal from the UI's dialog is not driven yet. Screenshots go to
- * test-artifacts/web-ui/ (git-ignored).
+ * waiting and its error, decoded by the codec server), sends the `operator-decision` signal from the
+ * run's "Send a Signal" dialog, and the run shows complete, the decision recorded as the operator's.
+ * Screenshots go to test-artifacts/web-ui/ (git-ignored).
  */
 jest.setTimeout(300_000);
 
@@ -98,7 +98,7 @@ describe('the Temporal Web UI in headless Chromium', () => {
     await stopServer(stateDir);
   });
 
-  it('finds a parked run by AmtDeviceUuid, shows its failed step, error and payloads decoded, and shows it complete once decided', async () => {
+  it('finds a parked run by AmtDeviceUuid, shows its failed step, error and payloads decoded, takes the decision from its Send a Signal dialog and shows it complete', async () => {
     // The injected fault: OOB8.6 (commit) fails until the operator has looked.
     const fake = fakeLifecycleActivities({ commitSetup: ['fail', 'fail', 'fail'] });
     const taskQueue = uniqueQueue('webui');
@@ -139,7 +139,11 @@ describe('the Temporal Web UI in headless Chromium', () => {
       await page.getByText(`"deviceUuid": "${uuid}"`).first().waitFor({ timeout: 60_000 });
       await page.getByText('commitSetup • OOB8.6 commit and enter post-provisioning').first().waitFor();
       await shot('2-run-parked');
-      await page.getByRole('link', { name: 'Queries' }).or(page.getByRole('tab', { name: 'Queries' })).first().click();
+      await page
+        .getByRole('link', { name: 'Queries' })
+        .or(page.getByRole('tab', { name: 'Queries' }))
+        .first()
+        .click();
       // The query type defaults to the run's own query, `progress`.
       await page.getByRole('button', { name: 'Run Query' }).click();
       await page.getByText('"state": "awaiting-operator"').first().waitFor({ timeout: 60_000 });
@@ -153,9 +157,26 @@ describe('the Temporal Web UI in headless Chromium', () => {
       await shot('3-progress-query-awaiting');
       await page.setViewportSize({ width: 1600, height: 1000 });
 
-      // 3. The operator's decision. Not yet from the UI's "Send a Signal" dialog (its signal picker
-      // is not driven yet): sent through amtflow's operator commands, and the UI shows the run complete.
-      await commands.decide(uuid, 'retry', 'alice', { step: 'OOB8.6', reason: 'checked in the Web UI' });
+      // 3. The operator's decision, from the run's "Send a Signal" dialog: the UI lists the signal
+      // the run declares, and the JSON typed in goes through amtflow's codec server to the workflow.
+      await page.getByRole('button', { name: 'More Actions' }).click();
+      await page.getByRole('menuitem', { name: 'Send a Signal' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Send a Signal' });
+      await dialog.getByRole('button', { name: 'Select a signal' }).click();
+      await dialog.getByRole('option', { name: 'operator-decision' }).click();
+      await dialog.getByRole('textbox').last().click();
+      // Typed as one insertion: the editor would otherwise close each bracket and quote itself.
+      await page.keyboard.insertText(
+        JSON.stringify({ action: 'retry', operator: 'alice', step: 'OOB8.6', reason: 'checked in the Web UI' }),
+      );
+      // Leaving the editor reformats the JSON and moves the buttons under a pointer: Submit is
+      // reached with the keyboard, as an operator tabbing out of the field would.
+      const submit = dialog.getByRole('button', { name: 'Submit' });
+      await submit.focus();
+      await shot('4-signal-dialog');
+      await submit.press('Enter');
+      await page.getByText('Workflow signaled.').first().waitFor({ timeout: 30_000 });
+      await shot('5-signalled');
 
       await client.workflow.getHandle(workflowId).result();
       await page.reload();
@@ -166,5 +187,12 @@ describe('the Temporal Web UI in headless Chromium', () => {
     expect(progress.state).toBe('completed');
     expect(progress.steps.find((s) => s.id === 'OOB8.6')).toMatchObject({ status: 'succeeded', attempts: 4 });
     expect(progress.steps.find((s) => s.id === 'P7')?.status).toBe('succeeded');
+    // The decision typed into the Web UI is the one recorded in the audit log (P7).
+    expect(fake.calls.filter((c) => c.name === 'recordAudit').map((c) => c.input)).toEqual([
+      expect.objectContaining({
+        actor: 'alice',
+        details: expect.objectContaining({ step: 'OOB8.6', reason: 'checked in the Web UI' }),
+      }),
+    ]);
   });
 });

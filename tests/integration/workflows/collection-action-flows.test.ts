@@ -143,7 +143,8 @@ describe('collection action and scheduled flows (fake activities)', () => {
       await waitFor(
         'the rename to wait for REN2',
         async () => (await rename!.query(progressQuery)).steps.some((s) => s.id === 'REN2' && s.status === 'running'),
-        30_000,
+        // A guard against a run that never gets there, not a speed goal: a loaded machine is slow.
+        120_000,
       );
       actionId = await actions.start({
         kind: 'provision',

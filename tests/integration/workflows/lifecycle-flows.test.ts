@@ -378,7 +378,9 @@ describe('lifecycle workflows (fake activities)', () => {
         const result = await handle.result();
         expect(result).toMatchObject({ deviceUuid });
         const names = fake.names();
-        expect(names.slice(0, 8)).toEqual([
+        expect(names.slice(0, 9)).toEqual([
+          // REN1: the new name and domain pass P4 before anything is removed.
+          'checkDirectoryPrerequisites',
           'setAutomaticProvisioning',
           'loadImportedDevice',
           'probeAmtVersion',
@@ -390,7 +392,7 @@ describe('lifecycle workflows (fake activities)', () => {
         ]);
         const reEnabled = names.lastIndexOf('setAutomaticProvisioning');
         expect(names.slice(reEnabled + 1)).toEqual(OOB_ORDER);
-        await keepHistory(handle, 'rename');
+        await keepHistory(handle, 'rename-checked');
       },
       { checkRenameComplete },
     );
