@@ -6,7 +6,7 @@
 
 import type { AmtInterface, AmtPorts, HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
 import type { DiscoveryTarget } from '../lib/console';
-import type { DiscoveryStatus } from '../lib/store/vocabulary';
+import type { DiscoveryStatus, ForgetReason } from '../lib/store/vocabulary';
 import type { DeviceUuid } from '../lib/device-uuid';
 import type { DeviceTemplate } from '../lib/pki';
 import type { DeviceSession, ResolvedAccount } from '../lib/provisioning';
@@ -18,7 +18,7 @@ export type { DeviceUuid } from '../lib/device-uuid';
 export type { DeviceTemplate } from '../lib/pki';
 export type { DeviceSession } from '../lib/provisioning';
 /** One vocabulary for the operations, the site database's (`provisioning_results.operation`). */
-export type { LifecycleOperation } from '../lib/store/vocabulary';
+export type { ForgetReason, LifecycleOperation } from '../lib/store/vocabulary';
 export type { ActionResult, TargetSelector } from '../lib/store/collection-actions';
 export type ProvisioningMode = 'out-of-band' | 'in-band';
 export type RemovalMode = 'partial' | 'full';
@@ -70,7 +70,8 @@ export interface LifecycleActivities {
    */
   revokeDeviceCertificates(input: {
     deviceUuid: DeviceUuid;
-    reason: 'superseded' | 'cessationOfOperation';
+    /** `keyCompromise` when a forgotten device was stolen or lost: its private key is out of reach. */
+    reason: 'superseded' | 'cessationOfOperation' | 'keyCompromise';
     templates: DeviceTemplate[];
     requestIds?: string[];
     exceptRequestIds?: string[];
@@ -95,6 +96,19 @@ export interface LifecycleActivities {
     domain: string;
     confirmedBy?: string;
   }): Promise<{ complete: boolean }>;
+  /**
+   * Issue 11 §2, the last step of forgetting a device: the device and its secrets removed from the
+   * site database in one transaction, audited (`device.forget`). Idempotent by key.
+   */
+  forgetDeviceRecords(
+    input: {
+      deviceUuid: DeviceUuid;
+      reason: ForgetReason;
+      note?: string;
+      requestedBy: string;
+      workflowId: string;
+    } & Idempotent,
+  ): Promise<{ forgotten: boolean }>;
   recordResult(
     input: {
       deviceUuid: DeviceUuid;

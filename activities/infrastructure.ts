@@ -17,6 +17,7 @@ type InfrastructureActivities = Pick<
   | 'resolveAccountSids'
   | 'setAutomaticProvisioning'
   | 'checkRenameComplete'
+  | 'forgetDeviceRecords'
   | 'recordResult'
 >;
 
@@ -172,6 +173,29 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       // A retry after a crash between the directory delete and the record finds nothing in the
       // directory, but the record still says published: the account existed, so report it deleted.
       return { deleted: removed || recorded?.status === 'published' };
+    },
+
+    async forgetDeviceRecords({ deviceUuid, reason, note, requestedBy, workflowId, idempotencyKey }) {
+      return store.transaction(async (s) => {
+        const { forgotten, counts } = await s.forgotten.forget({
+          device: deviceUuid,
+          reason,
+          ...(note ? { note } : {}),
+          by: requestedBy,
+          workflowId,
+          idempotencyKey,
+        });
+        // A retry after the commit finds the row: the audit entry was written with it.
+        if (counts)
+          await s.audit.append({
+            actor: requestedBy,
+            action: 'device.forget',
+            target: forgotten.device,
+            outcome: 'success',
+            details: { reason, fqdn: forgotten.fqdn, collection: forgotten.collection, workflowId, removed: counts },
+          });
+        return { forgotten: true };
+      });
     },
 
     async resolveAccountSids({ deviceUuid }) {

@@ -12,6 +12,8 @@
  * else `~/.config/amtflow/cli.json`. The token is sent as `Authorization: Bearer`, never printed.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -82,9 +84,44 @@ export class ApiRequestError extends Error {
   }
 }
 
-/** A thin JSON client of /api/v1; every method throws ApiRequestError on a non-2xx answer. */
+/** The API's refusal from its status and body: `{ code, message, issues? }`, or the text itself. */
+function refusal(status: number, text: string): ApiRequestError {
+  let answer: { code?: string; message?: string; issues?: Array<{ field: string; message: string }> } = {};
+  try {
+    answer = JSON.parse(text) as typeof answer;
+  } catch {
+    answer = { message: text.slice(0, 200) };
+  }
+  return new ApiRequestError(
+    status,
+    answer.code ?? `HTTP_${status}`,
+    answer.message ?? `HTTP ${status}`,
+    answer.issues,
+  );
+}
+
+/**
+ * A thin client of /api/v1: JSON calls, raw answers (CSV), and streams (console sessions). Every
+ * method throws ApiRequestError on a non-2xx answer, and `UNREACHABLE` when the API does not answer.
+ */
 export class ApiClient {
   constructor(readonly settings: ApiClientSettings) {}
+
+  private url(route: string): string {
+    return `${this.settings.url}/api/v1${route}`;
+  }
+
+  private authorization(): Record<string, string> {
+    return this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {};
+  }
+
+  private unreachable(err: unknown): ApiRequestError {
+    return new ApiRequestError(
+      0,
+      'UNREACHABLE',
+      `the amtflow API at ${this.settings.url} did not answer: ${(err as Error).message}`,
+    );
+  }
 
   /** The raw answer (for CSV and other non-JSON bodies). */
   async fetch(
@@ -97,40 +134,46 @@ export class ApiClient {
     let response: Response;
     const type = raw ? raw.type : body !== undefined ? 'application/json' : undefined;
     try {
-      response = await fetch(`${this.settings.url}/api/v1${route}`, {
+      response = await fetch(this.url(route), {
         method,
-        headers: {
-          accept,
-          ...(this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}),
-          ...(type ? { 'content-type': type } : {}),
-        },
+        headers: { accept, ...this.authorization(), ...(type ? { 'content-type': type } : {}) },
         body: raw ? raw.body : body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (err) {
-      throw new ApiRequestError(
-        0,
-        'UNREACHABLE',
-        `the amtflow API at ${this.settings.url} did not answer: ${(err as Error).message}`,
-      );
+      throw this.unreachable(err);
     }
-    if (!response.ok) {
-      const text = await response.text();
-      let answer: { code?: string; message?: string; issues?: Array<{ field: string; message: string }> } = {};
-      try {
-        answer = JSON.parse(text) as typeof answer;
-      } catch {
-        answer = { message: text.slice(0, 200) };
-      }
-      throw new ApiRequestError(
-        response.status,
-        answer.code ?? `HTTP_${response.status}`,
-        answer.message ?? `HTTP ${response.status}`,
-        answer.issues,
-      );
-    }
+    if (!response.ok) throw refusal(response.status, await response.text());
     return response;
   }
 
+  /**
+   * A POST whose body and answer are streams (a console session): `send` writes the body while the
+   * answer may already flow, which `fetch` cannot do both ways. Resolves once the answer's headers
+   * arrived.
+   */
+  stream(
+    route: string,
+    headers: Record<string, string | number>,
+    send: (req: http.ClientRequest) => void,
+  ): Promise<http.IncomingMessage> {
+    const target = new URL(this.url(route));
+    const client = target.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(
+        target,
+        { method: 'POST', headers: { ...this.authorization(), ...headers } },
+        (res) => {
+          const status = res.statusCode ?? 500;
+          if (status < 300) return resolve(res);
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+          res.on('end', () => reject(refusal(status, text)));
+        },
+      );
+      req.on('error', (err) => reject(this.unreachable(err)));
+      send(req);
+    });
+  }
   async request<T>(method: string, route: string, body?: unknown): Promise<T> {
     const response = await this.fetch(method, route, body);
     return (response.status === 204 ? undefined : await response.json()) as T;

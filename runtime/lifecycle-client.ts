@@ -9,8 +9,15 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import type { DeviceUuid, LifecycleOperation, ProvisioningMode, RemovalMode } from '../activities/contract';
+import type {
+  DeviceUuid,
+  ForgetReason,
+  LifecycleOperation,
+  ProvisioningMode,
+  RemovalMode,
+} from '../activities/contract';
 import {
+  forgetDevice,
   provisionDevice,
   removeProvisioning,
   renameOrMoveDevice,
@@ -54,6 +61,7 @@ const WORKFLOWS = {
   rename_or_move: renameOrMoveDevice,
   renew_certificate: renewDeviceCertificate,
   rotate_password: rotateAdminPassword,
+  forget: forgetDevice,
 } as const satisfies Record<LifecycleOperation, unknown>;
 
 export type LifecycleInputs = {
@@ -132,6 +140,9 @@ export function operatorCommands(client: Client, options: LifecycleClientOptions
       start('renew_certificate', { deviceUuid, requestedBy: operator }),
     rotatePassword: (deviceUuid: DeviceUuid, operator: string) =>
       start('rotate_password', { deviceUuid, requestedBy: operator }),
+    /** Issue 11 §2: forget a device that is gone, without reaching it (workflows/forget-device.ts). */
+    forget: (deviceUuid: DeviceUuid, reason: ForgetReason, note: string | undefined, operator: string) =>
+      start('forget', { deviceUuid, reason, ...(note ? { note } : {}), requestedBy: operator }),
     rename: (
       deviceUuid: DeviceUuid,
       target: { hostName: string; domain: string; mode: ProvisioningMode },

@@ -460,6 +460,24 @@ export const ROTATION = {
   }),
 } as const;
 
+/**
+ * Forgetting a device that is gone (issue 11 §2): DEP2's clean-up without DEP1 — the firmware is out
+ * of reach, so nothing talks to it — then the site database's records and secrets removed.
+ */
+export const FORGET = {
+  // DEP2's own steps (their ids and titles as in a removal): a run's history names them alike.
+  revoke: REMOVE.revoke,
+  account: REMOVE.account,
+  records: step({
+    id: 'DEP2.forget',
+    title: 'remove the device and its secrets from amtflow',
+    stage: 'remove',
+    activity: 'forgetDeviceRecords',
+    retry: 'idempotent',
+    ...SYSTEM,
+  }),
+} as const;
+
 /** Undo actions run on abort; they are steps too, so they show in the UI with their spec ids. */
 export const UNDO = {
   revoke: step({
@@ -582,6 +600,9 @@ export const ROTATION_STEPS: readonly Step[] = [
   REPORT.result,
 ];
 
+/** Forget: validation (the device is known), its certificates and directory object, its records. */
+export const FORGET_STEPS: readonly Step[] = [VALIDATE.imported, ...Object.values(FORGET)];
+
 /**
  * The steps a run of `workflowType` started with `input` lists, as its `progress` query does:
  * what `progress` answers from a run's history needs the same list. Undefined for a workflow type
@@ -601,6 +622,8 @@ export function stepsOfRun(workflowType: string, input: { mode?: string } | unde
       return RENEWAL_STEPS;
     case 'rotateAdminPassword':
       return ROTATION_STEPS;
+    case 'forgetDevice':
+      return FORGET_STEPS;
     default:
       return undefined;
   }
@@ -620,6 +643,7 @@ export const STEPS_BY_ID: ReadonlyMap<string, Step> = new Map(
     RENAME,
     RENEWAL,
     ROTATION,
+    FORGET,
     UNDO,
     AUDIT,
   ]
@@ -635,6 +659,7 @@ export const OPERATION_OF_WORKFLOW: Readonly<Record<string, string>> = {
   renameOrMoveDevice: 'rename_or_move',
   renewDeviceCertificate: 'renew_certificate',
   rotateAdminPassword: 'rotate_password',
+  forgetDevice: 'forget',
 };
 
 /** REN2: how often the directory is asked whether the rename or move has replicated. */

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { deviceUuidSchema, type DeviceUuid } from '../../lib/device-uuid';
+import { forgetRequestSchema } from '../../lib/store';
 import { operatorCommands } from '../../runtime/lifecycle-client';
 import { assertRight, principalOf } from '../authorize';
 import { parseBody } from '../errors';
@@ -134,6 +135,20 @@ export async function devicesRoutes(app: FastifyInstance, deps: ApiServerDeps): 
     wiredBody,
     'wired 802.1X decision',
     commands.wiredIeee8021x,
+  );
+  app.post(
+    '/devices/:uuid/forget',
+    manage(
+      'Forget a device that is gone (scrapped, stolen, lost, board replaced): certificates revoked, directory object and SPNs deleted, the device and its secrets removed — the firmware untouched',
+      forgetRequestSchema,
+    ),
+    async (request: DeviceRequest, reply) => {
+      const body = parseBody(forgetRequestSchema, request.body, 'forget request');
+      if (request.audit) request.audit.details = { ...body };
+      const workflowId = await commands.forget(await knownDevice(request), body.reason, body.note, actor(request));
+      started('forget');
+      return reply.code(202).send({ workflowId });
+    },
   );
   const view = {
     config: { right: 'view' as const },

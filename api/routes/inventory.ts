@@ -211,28 +211,41 @@ export async function inventoryRoutes(app: FastifyInstance, deps: ApiServerDeps)
       const body = parseBody(breakGlassBody, request.body, 'break-glass request');
       const principal = principalOf(request);
       if (request.audit) request.audit.details = { kind: body.kind, reason: body.reason };
-      const used = await deps.store.audit.count({
-        actor: principal.name,
-        action: BREAK_GLASS_ACTION,
-        outcome: 'success',
-        since: new Date(Date.now() - limit.windowMs),
-      });
-      if (used >= limit.count)
-        throw new ApiError(
-          429,
-          'RATE_LIMITED',
-          `${principal.name} has revealed ${used} password(s) in the last ${Math.round(limit.windowMs / 60000)} minutes, the most allowed; ask another administrator`,
-        );
       await deps.store.devices.require(uuid);
-      const credential = await deps.store.credentials.current(uuid, body.kind);
-      if (!credential)
-        throw new ApiError(
-          404,
-          'NO_CREDENTIAL',
-          `device ${uuid} has no current ${body.kind === 'mebx' ? 'MEBx' : 'AMT admin'} password`,
+      // The rate limit's count, the audit entry and the reveal are one transaction under a lock per
+      // principal: concurrent requests cannot reveal more than the limit, and a reveal that fails
+      // leaves no entry counted against it (the failure is audited by the hook instead).
+      const revealed = await deps.store.transaction(async (s) => {
+        const credential = await s.credentials.current(uuid, body.kind);
+        if (!credential)
+          throw new ApiError(
+            404,
+            'NO_CREDENTIAL',
+            `device ${uuid} has no current ${body.kind === 'mebx' ? 'MEBx' : 'AMT admin'} password`,
+          );
+        const details = { kind: body.kind, version: credential.version, reason: body.reason };
+        if (request.audit) request.audit.details = details;
+        const { used, record } = await s.audit.appendWithinLimit(
+          {
+            actor: principal.name,
+            action: BREAK_GLASS_ACTION,
+            target: uuid,
+            outcome: 'success',
+            details: { status: 200, ...details },
+          },
+          { count: limit.count, since: new Date(Date.now() - limit.windowMs) },
         );
-      const password = await deps.store.credentials.reveal(credential);
-      if (request.audit) request.audit.details = { kind: body.kind, version: credential.version, reason: body.reason };
+        if (!record)
+          throw new ApiError(
+            429,
+            'RATE_LIMITED',
+            `${principal.name} has revealed ${used} password(s) in the last ${Math.round(limit.windowMs / 60000)} minutes, the most allowed; ask another administrator`,
+          );
+        return { credential, password: await s.credentials.reveal(credential) };
+      });
+      // Audited in the transaction above: the hook must not write the entry a second time.
+      request.audit = undefined;
+      const { credential, password } = revealed;
       return reply
         .header('cache-control', 'no-store')
         .send({ uuid, kind: body.kind, username: credential.username, version: credential.version, password });

@@ -21,14 +21,10 @@ const runsQuery = z.strictObject({
 });
 const certificatesQuery = z.strictObject({ format, days: z.coerce.number().int().min(1).max(3660).default(42) });
 
+type Rows = Array<Record<string, unknown>>;
+
 /** Answers `rows` as CSV (header from the first row's keys) or as JSON `{ report, rows }`. */
-function answer(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  report: string,
-  rows: Array<Record<string, unknown>>,
-  asked?: 'json' | 'csv',
-) {
+function answer(request: FastifyRequest, reply: FastifyReply, report: string, rows: Rows, asked?: 'json' | 'csv') {
   const csv = asked === 'csv' || (asked === undefined && (request.headers.accept ?? '').includes('text/csv'));
   if (!csv) return reply.send({ report, rows });
   return reply
@@ -38,54 +34,55 @@ function answer(
 }
 
 export async function reportsRoutes(app: FastifyInstance, deps: ApiServerDeps): Promise<void> {
-  app.get(
-    '/reports/devices',
-    {
-      config: { right: 'view', scope: 'any' },
-      schema: doc('reports', 'Devices by management-controller status, collection and AMT version (OPS4)', {
-        querystring: devicesQuery,
-      }),
+  /** One report: `GET /reports/<name>`, its query validated, its rows answered as JSON or CSV. */
+  function report<Q extends z.ZodType<{ format?: 'json' | 'csv' }>>(
+    name: string,
+    options: {
+      scope: 'any' | 'site';
+      summary: string;
+      query: Q;
+      rows: (query: z.output<Q>, request: FastifyRequest) => Promise<Rows>;
     },
-    async (request, reply) => {
-      const q = parseBody(devicesQuery, request.query, 'report request');
-      const rows = await deps.store.devices.summary(visibleCollections(request));
-      return answer(request, reply, 'devices', rows, q.format);
+  ): void {
+    app.get(
+      `/reports/${name}`,
+      {
+        config: { right: 'view', scope: options.scope },
+        schema: doc('reports', options.summary, { querystring: options.query }),
+      },
+      async (request, reply) => {
+        const query = parseBody(options.query, request.query, 'report request');
+        return answer(request, reply, name, await options.rows(query, request), query.format);
+      },
+    );
+  }
+
+  report('devices', {
+    scope: 'any',
+    summary: 'Devices by management-controller status, collection and AMT version (OPS4)',
+    query: devicesQuery,
+    rows: async (_query, request) => deps.store.devices.summary(visibleCollections(request)),
+  });
+  report('runs', {
+    scope: 'site',
+    summary: 'Runs and failures by flow, outcome and step over a period (OPS4)',
+    query: runsQuery,
+    rows: async (query) => {
+      const since = query.since ? new Date(query.since) : new Date(Date.now() - query.days * 86_400_000);
+      return (await deps.store.results.countByStep(since)).map((r) => ({ since, ...r }));
     },
-  );
-  app.get(
-    '/reports/runs',
-    {
-      config: { right: 'view', scope: 'site' },
-      schema: doc('reports', 'Runs and failures by flow, outcome and step over a period (OPS4)', {
-        querystring: runsQuery,
-      }),
-    },
-    async (request, reply) => {
-      const q = parseBody(runsQuery, request.query, 'report request');
-      const since = q.since ? new Date(q.since) : new Date(Date.now() - q.days * 86_400_000);
-      const rows = (await deps.store.results.countByStep(since)).map((r) => ({ since, ...r }));
-      return answer(request, reply, 'runs', rows, q.format);
-    },
-  );
-  app.get(
-    '/reports/certificates',
-    {
-      config: { right: 'view', scope: 'site' },
-      schema: doc('reports', 'Certificates expiring within N days (default 42) (OPS4)', {
-        querystring: certificatesQuery,
-      }),
-    },
-    async (request, reply) => {
-      const q = parseBody(certificatesQuery, request.query, 'report request');
-      const certificates = await deps.store.certificates.expiringBefore(new Date(Date.now() + q.days * 86_400_000));
-      const rows = certificates.map((c) => ({
+  });
+  report('certificates', {
+    scope: 'site',
+    summary: 'Certificates expiring within N days (default 42) (OPS4)',
+    query: certificatesQuery,
+    rows: async (query) =>
+      (await deps.store.certificates.expiringBefore(new Date(Date.now() + query.days * 86_400_000))).map((c) => ({
         deviceUuid: c.deviceUuid,
         dnsName: c.dnsName,
         template: c.template,
         serial: c.serial,
         notAfter: c.notAfter,
-      }));
-      return answer(request, reply, 'certificates', rows, q.format);
-    },
-  );
+      })),
+  });
 }

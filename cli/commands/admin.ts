@@ -8,6 +8,38 @@ import { withContext } from '../context';
 
 const asJson = (value: unknown) => JSON.stringify(value, null, 2);
 
+/**
+ * The commands every named resource of the API shares: `list`, `show <name>` and, where the API
+ * deletes it, `delete <name>`. Returns the group, for the resource's own commands.
+ */
+function resourceCommands(
+  program: Command,
+  group: string,
+  description: string,
+  routes: { list: string; one: (name: string) => string; deletable: boolean },
+): Command {
+  const resource = program.command(group).description(description);
+  resource
+    .command('list')
+    .action((_o: unknown, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.get(routes.list), asJson)),
+    );
+  resource
+    .command('show')
+    .argument('<name>')
+    .action((name: string, _o: unknown, command: Command) =>
+      withContext(command, async (c) => c.print(await c.api.get(routes.one(name)), asJson)),
+    );
+  if (routes.deletable)
+    resource
+      .command('delete')
+      .argument('<name>')
+      .action((name: string, _o: unknown, command: Command) =>
+        withContext(command, async (c) => c.print(await c.api.delete(routes.one(name)), () => `deleted ${name}`)),
+      );
+  return resource;
+}
+
 export function registerAdminCommands(program: Command): void {
   program
     .command('reports')
@@ -32,12 +64,11 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
 
-  const collections = program.command('collections').description('collections of devices');
-  collections
-    .command('list')
-    .action((_o: unknown, command: Command) =>
-      withContext(command, async (c) => c.print(await c.api.get('/collections'), asJson)),
-    );
+  const collections = resourceCommands(program, 'collections', 'collections of devices', {
+    list: '/collections',
+    one: (name) => `/collections/${encodeURIComponent(name)}`,
+    deletable: true,
+  });
   collections
     .command('set')
     .argument('<name>')
@@ -54,21 +85,12 @@ export function registerAdminCommands(program: Command): void {
         ),
       ),
     );
-  collections
-    .command('delete')
-    .argument('<name>')
-    .action((name: string, _o: unknown, command: Command) =>
-      withContext(command, async (c) =>
-        c.print(await c.api.delete(`/collections/${encodeURIComponent(name)}`), () => `deleted ${name}`),
-      ),
-    );
 
-  const profiles = program.command('profiles').description('AMT settings profiles');
-  profiles
-    .command('list')
-    .action((_o: unknown, command: Command) =>
-      withContext(command, async (c) => c.print(await c.api.get('/profiles'), asJson)),
-    );
+  const profiles = resourceCommands(program, 'profiles', 'AMT settings profiles', {
+    list: '/profiles',
+    one: (name) => `/profiles/${encodeURIComponent(name)}`,
+    deletable: true,
+  });
   profiles
     .command('set')
     .argument('<name>')
@@ -83,13 +105,20 @@ export function registerAdminCommands(program: Command): void {
       ),
     );
 
-  const principals = program
-    .command('principals')
-    .description('principals, their roles per collection and their tokens (administrator on *)');
+  const principals = resourceCommands(
+    program,
+    'principals',
+    'principals, their roles per collection and their tokens (administrator on *)',
+    { list: '/principals', one: (name) => `/principals/${encodeURIComponent(name)}`, deletable: false },
+  );
   principals
-    .command('list')
-    .action((_o: unknown, command: Command) =>
-      withContext(command, async (c) => c.print(await c.api.get('/principals'), asJson)),
+    .command('disable')
+    .argument('<name>')
+    .description('disable a principal: its tokens stop working at once')
+    .action((name: string, _o: unknown, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post(`/principals/${encodeURIComponent(name)}/disable`), asJson),
+      ),
     );
   principals
     .command('create')

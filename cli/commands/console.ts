@@ -7,43 +7,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import type { Command } from 'commander';
 import type { DeviceUuid } from '../../lib/device-uuid';
-import { ApiRequestError, type ApiClientSettings } from '../api-client';
+import { ApiRequestError } from '../api-client';
 import { deviceUuid, withContext } from '../context';
-
-/** One streaming request; resolves once the answer's headers arrived, rejects with the API's refusal. */
-function stream(
-  settings: ApiClientSettings,
-  route: string,
-  headers: Record<string, string | number>,
-  send: (req: http.ClientRequest) => void,
-): Promise<http.IncomingMessage> {
-  const target = new URL(`${settings.url}/api/v1${route}`);
-  const client = target.protocol === 'https:' ? https : http;
-  const auth = settings.token ? { Authorization: `Bearer ${settings.token}` } : {};
-  return new Promise((resolve, reject) => {
-    const req = client.request(target, { method: 'POST', headers: { ...auth, ...headers } }, (res) => {
-      const status = res.statusCode ?? 500;
-      if (status < 300) return resolve(res);
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => {
-        let answer: { code?: string; message?: string } = {};
-        try {
-          answer = JSON.parse(text) as typeof answer;
-        } catch {
-          // not JSON: the status says enough
-        }
-        reject(new ApiRequestError(status, answer.code ?? `HTTP_${status}`, answer.message ?? text));
-      });
-    });
-    req.on('error', reject);
-    send(req);
-  });
-}
 
 const limit = (o: { timeLimit?: string }) => (o.timeLimit ? `?timeLimitSeconds=${Number(o.timeLimit)}` : '');
 
@@ -62,8 +29,7 @@ export function registerConsoleCommands(program: Command): void {
     .action((uuid: DeviceUuid, o: { timeLimit?: string }, command: Command) =>
       withContext(command, async (c) => {
         const stdin = process.stdin;
-        const res = await stream(
-          c.api.settings,
+        const res = await c.api.stream(
           `/devices/${uuid}/sol${limit(o)}`,
           { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
           (req) => {
@@ -96,8 +62,7 @@ export function registerConsoleCommands(program: Command): void {
     .action((uuid: DeviceUuid, o: { image: string; timeLimit?: string }, command: Command) =>
       withContext(command, async (c) => {
         const { size } = await stat(o.image);
-        const res = await stream(
-          c.api.settings,
+        const res = await c.api.stream(
           `/devices/${uuid}/ider${limit(o)}`,
           { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
           (req) => createReadStream(o.image).pipe(req),

@@ -1,5 +1,5 @@
 /**
- * A device's lifecycle from the CLI: import, provision, update, remove, rename (and rename-complete),
+ * A device's lifecycle from the CLI: import, provision, update, remove, forget, rename (and rename-complete),
  * progress and the operator's decision, each one call of the HTTP API (api/routes/devices.ts).
  */
 import { Argument, Option, type Command } from 'commander';
@@ -40,6 +40,24 @@ export function registerDeviceCommands(program: Command): void {
     .action((uuid: DeviceUuid, o: { mode: string }, command: Command) =>
       withContext(command, async (c) =>
         c.print(await c.api.post<{ workflowId: string }>(`/devices/${uuid}/remove`, { mode: o.mode }), started),
+      ),
+    );
+
+  program
+    .command('forget')
+    .argument('<uuid>', 'the device (SMBIOS UUID)', deviceUuid)
+    .description(
+      'forget a device that is gone without reaching it: certificates revoked, directory object deleted, its records and secrets removed',
+    )
+    .addOption(
+      new Option('--reason <reason>', 'stolen and lost revoke as key compromise')
+        .choices(['scrapped', 'stolen', 'lost', 'replaced'])
+        .makeOptionMandatory(),
+    )
+    .option('--note <text>', 'a ticket or an asset number, kept with the record')
+    .action((uuid: DeviceUuid, o: { reason: string; note?: string }, command: Command) =>
+      withContext(command, async (c) =>
+        c.print(await c.api.post<{ workflowId: string }>(`/devices/${uuid}/forget`, o), started),
       ),
     );
 

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Schema } from './schema';
+import { inTransaction } from './transaction';
 
 export interface AuditEntry {
   actor: string;
@@ -24,19 +25,36 @@ export function auditRepository(db: Kysely<Schema>) {
         .returningAll()
         .executeTakeFirstOrThrow();
     },
-    /** How many entries match, since `since` (rate limits read the log, so they hold across processes). */
-    async count(filter: {
-      actor?: string;
-      action?: string;
-      outcome?: AuditEntry['outcome'];
-      since?: Date;
-    }): Promise<number> {
-      let query = db.selectFrom('audit_log').select((eb) => eb.fn.countAll<string>().as('n'));
-      if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
-      if (filter.action !== undefined) query = query.where('action', '=', filter.action);
-      if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
-      if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
-      return Number((await query.executeTakeFirstOrThrow()).n);
+    /**
+     * Appends `entry` (a success) unless its actor already has `limit` successful entries of the same
+     * action since `since`. The count and the append hold one lock per actor and action until the
+     * transaction ends, so concurrent callers — in this process or another — cannot both pass the
+     * last free place. Join a `Store.transaction` to make what the entry records part of it.
+     */
+    async appendWithinLimit(
+      entry: AuditEntry & { outcome: 'success' },
+      limit: { count: number; since: Date },
+    ): Promise<{ used: number; record?: AuditRecord }> {
+      return inTransaction(db, async (trx) => {
+        const key = `audit-limit:${entry.actor}:${entry.action}`;
+        await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
+        const { n } = await trx
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('actor', '=', entry.actor)
+          .where('action', '=', entry.action)
+          .where('outcome', '=', 'success')
+          .where('at', '>=', limit.since)
+          .executeTakeFirstOrThrow();
+        const used = Number(n);
+        if (used >= limit.count) return { used };
+        const record = await trx
+          .insertInto('audit_log')
+          .values({ ...entry, details: entry.details ?? {} })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { used, record };
+      });
     },
 
     /** The newest entries first, `limit` at most, optionally for one target or actor. */

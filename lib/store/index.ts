@@ -10,6 +10,7 @@ import { credentialRepository } from './credentials';
 import type { Database } from './database';
 import { deviceRepository } from './devices';
 import { directoryObjectRepository } from './directory-objects';
+import { forgottenRepository } from './forgotten';
 import { otpRepository } from './otp';
 import { principalRepository } from './principals';
 import { profileRepository } from './profiles';
@@ -28,6 +29,7 @@ function repositories(db: Kysely<Schema>, box: SecretBox) {
     credentials: credentialRepository(db, box),
     devices: deviceRepository(db),
     directoryObjects: directoryObjectRepository(db),
+    forgotten: forgottenRepository(db),
     otp: otpRepository(db),
     principals: principalRepository(db),
     profiles: profileRepository(db, box),
@@ -65,6 +67,7 @@ export type { DiscoveryObservation, RedirectionKind, RedirectionOutcome, Redirec
 export type { CandidateRef, Credential, CredentialRef, DigestCandidate, ProvisioningAccount } from './credentials';
 export { describeCandidate, DEFAULT_ADMIN_USERNAME } from './credentials';
 export type { DirectoryObject, DirectoryObjectInput } from './directory-objects';
+export { forgetRequestSchema, type ForgetCounts, type ForgetInput, type ForgottenDevice } from './forgotten';
 export type { OtpReport, OtpReportInput, OtpVerification } from './otp';
 export type { SettingsProfile } from './profiles';
 export type { ApiTokenInfo, Principal, PrincipalInput } from './principals';

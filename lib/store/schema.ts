@@ -4,6 +4,7 @@ import type { CollectionActionTables } from './tables/collection-actions';
 import type { ConsoleTables } from './tables/console';
 import type { ContactTables } from './tables/contacts';
 import type { CoreTables } from './tables/core';
+import type { ForgottenTables } from './tables/forgotten';
 import type { PrincipalTables } from './tables/principals';
 
 /** Table types of the site database, one file per area, matching lib/store/migrations. */
@@ -13,4 +14,5 @@ export type Schema = AuditTables &
   ContactTables &
   CollectionActionTables &
   PrincipalTables &
-  ConsoleTables;
+  ConsoleTables &
+  ForgottenTables;

@@ -40,7 +40,7 @@ export type DirectoryObjectStatus = (typeof DIRECTORY_OBJECT_STATUSES)[number];
 export const OTP_ALGORITHMS = { sha1: 40, sha256: 64, sha384: 96, sha512: 128 } as const;
 export type OtpAlgorithm = keyof typeof OTP_ALGORITHMS;
 
-/** Mirrors provisioning_results.operation (0002_core.sql, widened by 0008_collection_actions.sql). */
+/** Mirrors provisioning_results.operation (0002_core.sql, widened by 0008 and 0010). */
 export const LIFECYCLE_OPERATIONS = [
   'provision',
   'update',
@@ -48,6 +48,7 @@ export const LIFECYCLE_OPERATIONS = [
   'rename_or_move',
   'renew_certificate',
   'rotate_password',
+  'forget',
 ] as const;
 export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 
@@ -57,3 +58,7 @@ export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
 /** Per-device outcome of a collection action (0008_collection_actions.sql). */
 export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed'] as const;
 export type ActionResultStatus = (typeof ACTION_RESULT_STATUSES)[number];
+
+/** Why a device is forgotten (0010_forgotten_devices.sql): it is gone, its firmware out of reach. */
+export const FORGET_REASONS = ['scrapped', 'stolen', 'lost', 'replaced'] as const;
+export type ForgetReason = (typeof FORGET_REASONS)[number];

@@ -48,6 +48,7 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
     }),
     setAutomaticProvisioning: act('setAutomaticProvisioning', undefined),
     checkRenameComplete: act('checkRenameComplete', { complete: false }),
+    forgetDeviceRecords: act('forgetDeviceRecords', { forgotten: true }),
     recordResult: act('recordResult', undefined),
     connectForProvisioning: act('connectForProvisioning', { serverCertificateSha256: 'cd'.repeat(32) }),
     loginWithDigest: act('loginWithDigest', { credentialRef: 'admin:1', provisioningState: 'in' }),

@@ -10,20 +10,9 @@ import { backends, type TestDatabase } from '../../support/databases';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 import { TEST_KEK } from '../../support/temporal';
+import { freePort } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-/** A port nothing listens on right now, for a process that binds it next. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The production topology: the front door (`npm run api` → api/main.ts) and a worker

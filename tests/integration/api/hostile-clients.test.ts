@@ -143,7 +143,8 @@ describe('the API against slow and hostile clients', () => {
   });
 
   it('answers a flood of bad tokens 429 past the limit, and the audit log does not grow per request', async () => {
-    const before = await api.deps.store.audit.count({});
+    const auditRows = async () => (await api.deps.store.audit.recent({ limit: 100_000 })).length;
+    const before = await auditRows();
     const statuses: number[] = [];
     for (let i = 0; i < 4 * LIMIT; i++) {
       const response = await fetch(url('/devices'), { headers: { authorization: `Bearer not-a-token-${i}` } });
@@ -156,7 +157,7 @@ describe('the API against slow and hostile clients', () => {
     expect(statuses).toEqual([...Array(LIMIT).fill(401), ...Array(3 * LIMIT).fill(429)]);
     // The first refusal of this source in the window, and the moment it went over the limit.
     const rows = await api.deps.store.audit.recent({ actor: 'anonymous', limit: 100 });
-    expect(await api.deps.store.audit.count({})).toBe(before + 2);
+    expect(await auditRows()).toBe(before + 2);
     expect(rows.map((r) => r.action).sort()).toEqual(['api.get /devices', 'api.rate-limited']);
     // An agent without a credential counts against the same source.
     const agent = await fetch(url('/agent/reports'), {
@@ -165,7 +166,7 @@ describe('the API against slow and hostile clients', () => {
       body: '{}',
     });
     expect(agent.status).toBe(429);
-    expect(await api.deps.store.audit.count({})).toBe(before + 2);
+    expect(await auditRows()).toBe(before + 2);
   });
 });
 

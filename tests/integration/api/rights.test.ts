@@ -1,18 +1,21 @@
-import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { ALL_COLLECTIONS, roleIncludes, type Right, type Role } from '../../../lib/rights';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
+import { backends } from '../../support/databases';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { connectTestEnv, uniqueQueue } from '../../support/temporal';
+import { schedulesSchema } from '../../../lib/config/schema';
+import { ensureSchedules, listScheduleIds, scheduleIds } from '../../../runtime/schedules';
+import { waitFor } from '../../../scripts/lib/process';
 import { deviceWorkflowId } from '../../../workflows/names';
-import { capturingLogger, principalWith } from './support';
+import { apiCaller, capturingLogger, listenApi, principalWith } from './support';
 
 /**
- * Spec P7 and issue 11 §1–2 against a real API over PGlite and a real Temporal server: the matrix
- * role × collection × action, generated, each cell asserting the status and the audit row; CSV
- * import with broken rows; break-glass audited, rate-limited and never logged.
+ * Spec P7 and issue 11 §1–2, §4 against a real API over PGlite and a real Temporal server: the
+ * matrix role × collection × action (device actions, forget included, and schedules), generated,
+ * each cell asserting the status and the audit row; the schedule list filtered by rights; CSV import
+ * with broken rows; break-glass audited, rate-limited (under concurrent requests too, over
+ * PostgreSQL) and never logged.
  */
 describe('rights per collection', () => {
   let env: TestWorkflowEnvironment;
@@ -21,27 +24,40 @@ describe('rights per collection', () => {
   let close: () => Promise<void>;
   const { logger, lines } = capturingLogger();
   const started: string[] = [];
+  const scheduleIdPrefix = uniqueQueue('rights-sched');
 
   beforeAll(async () => {
     env = await connectTestEnv();
     deps = await createTestDeps({ directory: false });
-    const app = await buildApiServer({
-      store: deps.store,
-      client: env.client,
-      crl: () => deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 5)),
+    const api = await listenApi(deps, env.client, {
       logger,
       taskQueue: uniqueQueue('rights'),
       breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 },
+      scheduleIdPrefix,
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1`;
-    close = () => app.close();
+    base = `${api.origin}/api/v1`;
+    close = api.close;
     await deps.store.profiles.save('rights', {});
     for (const name of ['alpha', 'beta'])
       await deps.store.collections.save({ name, automaticProvisioning: false, settingsProfile: 'rights' });
+    // The schedules' cells: gamma's automatic-provisioning sweep and the two site-wide schedules.
+    await deps.store.collections.save({ name: 'gamma', automaticProvisioning: true, settingsProfile: 'rights' });
+    await ensureSchedules(env.client, deps.store, schedulesSchema.parse({}), {
+      idPrefix: scheduleIdPrefix,
+      taskQueue: uniqueQueue('rights-sched-queue'),
+    });
   });
   afterAll(async () => {
+    for (const id of Object.values(scheduleIds(scheduleIdPrefix)))
+      if (typeof id === 'string')
+        await env.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => undefined);
+    await env.client.schedule
+      .getHandle(scheduleIds(scheduleIdPrefix).automaticProvisioning('gamma'))
+      .delete()
+      .catch(() => undefined);
     for (const id of started)
       await env.client.workflow
         .getHandle(id)
@@ -52,16 +68,7 @@ describe('rights per collection', () => {
     await env?.teardown();
   });
 
-  async function call(headers: Record<string, string>, method: string, url: string, body?: unknown, type?: string) {
-    const response = await fetch(base + url, {
-      method,
-      headers: { ...headers, ...(body !== undefined ? { 'content-type': type ?? 'application/json' } : {}) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any field
-    return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) };
-  }
+  const call = apiCaller(() => base);
 
   async function device(collection: string) {
     const uuid = newDeviceUuid();
@@ -91,6 +98,15 @@ describe('rights per collection', () => {
       method: 'POST',
       path: '/provision',
       body: {},
+      ok: 202,
+      outcome: 'success',
+    },
+    {
+      name: 'forget it',
+      right: 'manage',
+      method: 'POST',
+      path: '/forget',
+      body: { reason: 'scrapped' },
       ok: 202,
       outcome: 'success',
     },
@@ -142,6 +158,73 @@ describe('rights per collection', () => {
       ]);
     },
   );
+
+  // Schedules (issue 11 §4) follow what they start: a sweep its collection, the others the site.
+  const scheduleActions = [
+    {
+      name: "pause gamma's sweep",
+      id: () => scheduleIds(scheduleIdPrefix).automaticProvisioning('gamma'),
+      site: false,
+    },
+    { name: 'pause certificate renewal', id: () => scheduleIds(scheduleIdPrefix).certificateRenewal, site: true },
+  ];
+  const scheduleScopes = [
+    { name: "the sweep's collection", grant: 'gamma' },
+    { name: 'another collection', grant: 'beta' },
+    { name: 'every collection', grant: ALL_COLLECTIONS },
+  ];
+  const scheduleCells = roles.flatMap((role) =>
+    (role === 'none' ? [scheduleScopes[0]!] : scheduleScopes).flatMap((scope) =>
+      scheduleActions.map((action) => ({ role, scope, action })),
+    ),
+  );
+
+  it.each(scheduleCells)(
+    '$role on $scope.name may $action.name only with Manage on its scope',
+    async ({ role, scope, action }) => {
+      const name = `s-${role}-${scope.grant === '*' ? 'all' : scope.grant}-${action.site ? 'site' : 'sweep'}`;
+      const headers = await principalWith(deps.store, name, role === 'none' ? [] : [{ collection: scope.grant, role }]);
+      const scheduleId = action.id();
+      const allowed =
+        role !== 'none' &&
+        roleIncludes(role, 'manage') &&
+        (scope.grant === ALL_COLLECTIONS || (!action.site && scope.grant === 'gamma'));
+      const answer = await call(headers, 'POST', `/schedules/${scheduleId}/pause`, { reason: 'rights matrix' });
+      expect(answer.status).toBe(allowed ? 200 : 403);
+      if (allowed) expect(answer.json()).toMatchObject({ scheduleId, paused: true });
+      else expect(answer.json()).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(name) });
+      const audit = (await deps.store.audit.recent({ actor: name })).filter((a) => a.action.includes('/schedules'));
+      expect(audit).toEqual([
+        expect.objectContaining({
+          action: 'api.post /schedules/:scheduleId/pause',
+          // The hook refuses one who manages nothing before the route names the schedule.
+          target: role !== 'none' && roleIncludes(role, 'manage') ? scheduleId : 'schedules',
+          outcome: allowed ? 'success' : 'denied',
+        }),
+      ]);
+    },
+  );
+
+  it('lists the sweeps of collections the caller may view and the site-wide schedules', async () => {
+    const ids = scheduleIds(scheduleIdPrefix);
+    const ours = async () => (await listScheduleIds(env.client)).filter((id) => id.startsWith(`${scheduleIdPrefix}-`));
+    await waitFor('the schedules to be listed', async () => (await ours()).length === 3, 30_000);
+    const listed = async (grant: string) => {
+      const headers = await principalWith(deps.store, `s-list-${grant === '*' ? 'all' : grant}`, [
+        { collection: grant, role: 'view' },
+      ]);
+      const answer = await call(headers, 'GET', '/schedules');
+      expect(answer.status).toBe(200);
+      return answer
+        .json()
+        .map((s: { scheduleId: string }) => s.scheduleId)
+        .sort();
+    };
+    const siteWide = [ids.certificateRenewal, ids.passwordRotation].sort();
+    expect(await listed('beta')).toEqual(siteWide);
+    expect(await listed('gamma')).toEqual([ids.automaticProvisioning('gamma'), ...siteWide].sort());
+    expect(await listed(ALL_COLLECTIONS)).toEqual([ids.automaticProvisioning('gamma'), ...siteWide].sort());
+  });
 
   it('lists only the devices of collections the caller may view, and refuses one without any role', async () => {
     const inAlpha = await device('alpha');
@@ -235,5 +318,40 @@ describe('rights per collection', () => {
     });
     expect(JSON.stringify(audit)).not.toContain(password);
     expect(JSON.stringify(lines)).not.toContain(password);
+  });
+
+  it('never reveals more than the limit to concurrent break-glass requests (PostgreSQL)', async () => {
+    // Over PostgreSQL, as in production: each request on its own connection, truly concurrent
+    // (PGlite's one connection runs a request's queries without letting another in between).
+    const postgres = backends.find((b) => b.name === 'postgres')!;
+    const database = await postgres.open();
+    const pg = await createTestDeps({ directory: false, databaseUrl: database.url });
+    const api = await listenApi(pg, env.client, { breakGlassLimit: { count: 2, windowMs: 60 * 60 * 1000 } });
+    try {
+      const racing = apiCaller(() => `${api.origin}/api/v1`);
+      const uuid = newDeviceUuid();
+      await pg.store.devices.importComputer({ uuid, hostName: 'racer', domain: 'corp.example.test' });
+      const staged = await pg.store.credentials.stagePending(uuid, 'amt_admin', `test/${uuid}/admin`, {
+        value: 'C0ncurr3nt!pw',
+      });
+      await pg.store.credentials.promote(staged);
+      const admin = await principalWith(pg.store, 'glass-racer', [
+        { collection: ALL_COLLECTIONS, role: 'administrator' },
+      ]);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          racing(admin, 'POST', `/devices/${uuid}/break-glass`, { reason: 'console outage, ticket 4712' }),
+        ),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429, 429, 429, 429]);
+      const audit = (await pg.store.audit.forTarget(uuid)).filter(
+        (a) => a.action === 'api.post /devices/:uuid/break-glass',
+      );
+      expect(audit.map((a) => a.outcome).sort()).toEqual([...Array(6).fill('failure'), 'success', 'success']);
+    } finally {
+      await api.close();
+      await pg.cleanup();
+      await database.close();
+    }
   });
 });

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import net, { type AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
 import pino from 'pino';
+import { buildApiServer, type ApiServerDeps } from '../../../api/server';
+import { apiTokens } from '../../../api/tokens';
+import type { CertificateAuthority } from '../../../lib/pki';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 import type { DeviceUuid } from '../../../lib/device-uuid';
 import type { Role } from '../../../lib/rights';
@@ -50,4 +55,63 @@ export async function principalWith(
   for (const grant of grants) await store.principals.grant(name, grant);
   const { token } = await store.principals.issueToken(name, 'test');
   return { authorization: `Bearer ${token}` };
+}
+
+/** A port nothing listens on right now, for a process or listener that binds it next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The API over `store` and `client` on a free loopback port, as the front door builds it (silent
+ * logger, fresh token key unless `options` say otherwise): its origin, and how to close it.
+ */
+export async function listenApi(
+  deps: { store: Store; ca: Pick<CertificateAuthority, 'crl'> },
+  client: Client,
+  options: Partial<ApiServerDeps> = {},
+): Promise<{ origin: string; close: () => Promise<void> }> {
+  const app = await buildApiServer({
+    store: deps.store,
+    client,
+    crl: () => deps.ca.crl(),
+    tokens: apiTokens(randomBytes(32)),
+    logger: pino({ level: 'silent' }),
+    ...options,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    origin: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    close: () => app.close(),
+  };
+}
+
+/**
+ * `call(headers, method, url, body?, type?)` against the API under `base()` (read when called: the
+ * API listens once the file's `beforeAll` ran). A string body is sent as is, with `type`.
+ */
+export function apiCaller(base: () => string) {
+  return async function call(
+    headers: Record<string, string>,
+    method: string,
+    url: string,
+    body?: unknown,
+    type?: string,
+  ) {
+    const response = await fetch(base() + url, {
+      method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': type ?? 'application/json' } : {}) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any field
+    return { status: response.status, headers: response.headers, text, json: (): any => JSON.parse(text) };
+  };
 }

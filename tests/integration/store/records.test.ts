@@ -116,4 +116,22 @@ describe.each(backends)('directory objects, OTP hashes and results on $name', (b
     await f.store.audit.append({ actor: 'alice', action: 'device.import', target: DEVICE, outcome: 'success' });
     expect((await f.store.audit.forTarget(DEVICE)).map((e) => e.action)).toEqual(['device.import']);
   });
+
+  it('counts and appends under a limit as one step, however many callers race (break-glass)', async () => {
+    const entry = { actor: 'bob', action: 'api.post /devices/:uuid/break-glass', target: DEVICE, outcome: 'success' };
+    const since = new Date(Date.now() - 60_000);
+    // On PostgreSQL each call takes its own pooled connection: the lock is what keeps them in line.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        f.store.audit.appendWithinLimit(entry as typeof entry & { outcome: 'success' }, { count: 3, since }),
+      ),
+    );
+    expect(answers.filter((a) => a.record).map((a) => a.used)).toEqual([0, 1, 2]);
+    expect(answers.filter((a) => !a.record).map((a) => a.used)).toEqual([3, 3, 3, 3, 3]);
+    expect(await f.store.audit.forTarget(DEVICE)).toHaveLength(3);
+    // Another principal's reveals are counted apart.
+    expect(
+      (await f.store.audit.appendWithinLimit({ ...entry, actor: 'carol' } as never, { count: 3, since })).used,
+    ).toBe(0);
+  });
 });

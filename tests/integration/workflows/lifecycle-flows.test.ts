@@ -362,6 +362,44 @@ describe('lifecycle workflows (fake activities)', () => {
     },
   );
 
+  it.each([
+    ['stolen', 'keyCompromise'],
+    ['scrapped', 'cessationOfOperation'],
+  ] as const)(
+    'forgets a %s device without reaching it: revoke (%s), delete the directory account, remove its records',
+    async (reason, revocation) => {
+      await withWorker({}, async ({ taskQueue, fake }) => {
+        const deviceUuid = newDevice();
+        const handle = await startLifecycle(
+          env.client,
+          'forget',
+          { deviceUuid, reason, note: 'asset 4711', requestedBy: 'alice' },
+          { taskQueue },
+        );
+        expect(await handle.result()).toMatchObject({ deviceUuid, directoryObjectDeleted: true });
+        // Nothing talks to the firmware, and no result is recorded for a device that is no more.
+        expect(fake.names()).toEqual([
+          'loadImportedDevice',
+          'revokeDeviceCertificates',
+          'deleteAmtAccount',
+          'forgetDeviceRecords',
+        ]);
+        expect(fake.calls.find((c) => c.name === 'revokeDeviceCertificates')?.input).toMatchObject({
+          reason: revocation,
+          templates: ['amt-web-server', 'ieee8021x-client'],
+        });
+        expect(fake.calls.find((c) => c.name === 'forgetDeviceRecords')?.input).toMatchObject({
+          deviceUuid,
+          reason,
+          note: 'asset 4711',
+          requestedBy: 'alice',
+          workflowId: handle.workflowId,
+          idempotencyKey: expect.stringMatching(/\/DEP2\.forget$/),
+        });
+      });
+    },
+  );
+
   it('renames: removes fully with automatic provisioning off, waits for the rename, then provisions again', async () => {
     const checkRenameComplete: LifecycleActivities['checkRenameComplete'] = async (input) => ({
       complete: input.confirmedBy !== undefined,

@@ -55,6 +55,7 @@ describe('progress tells the truth', () => {
     { name: 'update', start: (c, uuid) => c.update(uuid, 'alice') },
     { name: 'remove partial', start: (c, uuid) => c.remove(uuid, 'partial', 'alice') },
     { name: 'remove full', start: (c, uuid) => c.remove(uuid, 'full', 'alice') },
+    { name: 'forget a stolen device', start: (c, uuid) => c.forget(uuid, 'stolen', 'ticket 12', 'alice') },
   ];
 
   it.each(flows)(
