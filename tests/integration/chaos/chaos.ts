@@ -21,11 +21,16 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
  * (`seededRandom`), and the seed is printed, so a failing run can be replayed.
  */
 
-/** The production worker (workers/main.ts) as its own process, its output appended to `logFile`. */
+/**
+ * The production worker (workers/main.ts) as its own process, its output appended to `logFile`,
+ * supervised as a service manager would: a worker that exits by itself (one starting while the
+ * database cuts its connections fails its start-up and exits 1) is started again and counted.
+ */
 export class WorkerProcess {
   private child: ChildProcess | undefined;
-  /** How many times the worker was started. */
-  starts = 0;
+  /** Exits nobody asked for, with their exit code: each was followed by a restart. */
+  readonly selfExits: Array<number | null> = [];
+  private supervising = true;
 
   constructor(
     private readonly configFile: string,
@@ -35,13 +40,18 @@ export class WorkerProcess {
   start(): void {
     const out = openSync(this.logFile, 'a');
     // One process (node with tsx's loader), not the tsx launcher: SIGKILL must hit the worker itself.
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, AMTFLOW_CONFIG: this.configFile, NODE_OPTIONS: '' },
       stdio: ['ignore', out, out],
     });
     closeSync(out);
-    this.starts += 1;
+    child.once('exit', (code) => {
+      if (this.child !== child || !this.supervising) return;
+      this.selfExits.push(code);
+      this.start();
+    });
+    this.child = child;
   }
 
   async kill(): Promise<void> {
@@ -50,6 +60,12 @@ export class WorkerProcess {
     if (pid === undefined || !isAlive(pid)) return;
     process.kill(pid, 'SIGKILL');
     await waitFor('the killed worker to exit', async () => !isAlive(pid), 10_000, 50);
+  }
+
+  /** The end of the test: killed, and not started again. */
+  async stop(): Promise<void> {
+    this.supervising = false;
+    await this.kill();
   }
 }
 
@@ -119,7 +135,7 @@ export interface ChaosPlan {
   random: () => number;
   worker: WorkerProcess;
   kills: number;
-  /** Outages, each after the kill of the same index (0: after the first kill). */
+  /** Outages, each before the kill of the same index (0: before the first kill). */
   outages: Outage[];
   /** True once there is nothing left to interrupt: the remaining kills are not worth making. */
   done(): Promise<boolean>;
@@ -127,8 +143,9 @@ export interface ChaosPlan {
 }
 
 /**
- * Kills the worker `kills` times, 2–8 s apart, starting a new one each time, with the outages in
- * between. Stops early when `done`. Resolves with what it did, in order.
+ * Kills the worker `kills` times, 2–8 s apart, starting a new one each time, each of the first kills
+ * preceded by an outage (outages beyond the kills come 2–8 s apart too). Stops early when `done`.
+ * Resolves with what it did, in order.
  */
 export async function runChaos(plan: ChaosPlan): Promise<string[]> {
   const events: string[] = [];
@@ -136,17 +153,19 @@ export async function runChaos(plan: ChaosPlan): Promise<string[]> {
     events.push(event);
     plan.log(`chaos: ${event}`);
   };
-  for (let i = 0; i < plan.kills; i++) {
+  for (let i = 0; i < Math.max(plan.kills, plan.outages.length); i++) {
     await pause(2_000 + Math.floor(plan.random() * 6_000));
     if (await plan.done()) break;
-    await plan.worker.kill();
-    plan.worker.start();
-    note(`worker SIGKILLed and restarted (${i + 1})`);
+    // The outage first, so that it meets a worker at work; then the kill.
     const outage = plan.outages[i];
     if (outage) {
       await outage.run();
       note(outage.name);
     }
+    if (i >= plan.kills) continue;
+    await plan.worker.kill();
+    plan.worker.start();
+    note(`worker SIGKILLed and restarted (${i + 1})`);
   }
   return events;
 }

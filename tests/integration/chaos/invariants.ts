@@ -222,11 +222,10 @@ async function directory(subject: InvariantSubject, context: DeviceContext): Pro
     .executeTakeFirst();
 
   if (nvram.provisioning.state !== 2 || !nvram.kerberos.krbEnabled) {
-    if (objects.length === 0) return ok('none (not provisioned)');
-    if (context.open) return ok(`${objects.length} object(s), run open`);
-    return fail(
-      `${objects.length} object(s) for a device that is not provisioned: ${objects.map((o) => o.dn).join(', ')}`,
-    );
+    const firmware = nvram.provisioning.state !== 2 ? 'firmware not provisioned' : 'Kerberos off in the firmware';
+    if (objects.length === 0) return ok(`none (${firmware})`);
+    if (context.open) return ok(`${objects.length} object(s), ${firmware}, run open`);
+    return fail(`${objects.length} object(s) with ${firmware}: ${objects.map((o) => o.dn).join(', ')}`);
   }
   if (objects.length !== 1) {
     if (objects.length === 0 && context.open) return ok('not yet published (run open)');
