@@ -68,8 +68,8 @@ const legacy = (version: string) => Number(version.split('.')[0]) < 6;
 /**
  * The emulator's share of faulty calls: 10 % of every call fails (dropped, HTTP 500, busy), and one
  * commit in ten reboots the device half-way. AMTFLOW_CHAOS_LOST_WRITES=1 adds lost NVRAM writes
- * (success answered, nothing stored) on 2.5 % of the calls: amtflow does not read every setting
- * back yet, and the invariant table shows what that costs (docs/chaos.md, "What the suite found").
+ * (success answered, nothing stored) on 2.5 % of the calls: amtflow may not read every setting
+ * back, and the invariant table shows what that costs (docs/chaos.md, "What the suite found").
  */
 const LOST_WRITES = process.env.AMTFLOW_CHAOS_LOST_WRITES === '1';
 const CALL_FAULTS = [
@@ -110,6 +110,19 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   let uuids: DeviceUuid[];
   /** The OTPs the agents set: a full removal wipes them from the firmware, not from this list. */
   const otps: string[] = [];
+  /**
+   * The Kerberos keys and passphrases the firmware was given (the NT hash as base64 — and as hex, the
+   * other form it could leak in): a full removal wipes them, so they are gathered after each phase.
+   */
+  const kerberosSecrets = new Set<string>();
+  const gatherKerberosSecrets = () => {
+    for (const device of env.devices) {
+      const { masterKey, passphrase } = env.fleet.device(device.uuid).nvram().kerberos;
+      if (masterKey)
+        [masterKey, Buffer.from(masterKey, 'base64').toString('hex')].forEach((k) => kerberosSecrets.add(k));
+      if (passphrase) kerberosSecrets.add(passphrase);
+    }
+  };
   /** Second machines with the imported UUIDs of two out-of-band devices, at other addresses. */
   let impostors: Fleet;
   let impostorTargets: E2eDevice[];
@@ -320,6 +333,8 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       if ((await retryWaiting('provisionDevice')) > 0) await expectInvariants('after the operator retried');
       expect(await settledAs('provisioned')).toBe(size);
       await expectImpostorsUntouched();
+      gatherKerberosSecrets();
+      expect(kerberosSecrets.size).toBeGreaterThanOrEqual(size);
       // The crafted collection name went through the database, the runs and their search attributes
       // as data: stored verbatim, never run by a shell, nothing of it in the directory.
       const inCrafted = uuids[1]!;
@@ -360,6 +375,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await expectInvariants('after the collection-wide update under faults');
       if ((await retryWaiting('updateManagementController')) > 0) await expectInvariants('after the operator retried');
       await expectImpostorsUntouched();
+      gatherKerberosSecrets();
 
       injectFaults();
       await actions.start({
@@ -378,7 +394,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   );
 
   it('kept every secret out of histories, search attributes, logs, errors and the database dump', async () => {
-    const extra = [...Object.values(PROFILE_SECRETS), ...otps];
+    const extra = [...Object.values(PROFILE_SECRETS), ...otps, ...kerberosSecrets];
     const secrets = await handledSecrets(env, extra);
     // An admin and a MEBx password for each device at least, and each in-band OTP.
     expect(secrets.length).toBeGreaterThan(size * 2);
