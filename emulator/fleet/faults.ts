@@ -5,13 +5,15 @@ import { EmulatorError } from '../errors';
  * Faults injected at runtime, fleet-wide or per device, through the library API or the admin API.
  * A fault applies to authenticated requests on the device ports whose operation (the last segment
  * of the WS-Man Action, e.g. `Get`, `CommitChanges`, or the EOI operation name) matches `match`
- * when given, at most `times` times when given.
+ * when given, at most `times` times when given, and to each such request with `probability` when
+ * given (drawn from the fleet's seeded generator, so a seed replays the same draws).
  */
 const common = {
   /** Device UUID; absent = every device. */
   target: z.string().optional(),
   match: z.string().min(1).max(128).optional(),
   times: z.number().int().positive().optional(),
+  probability: z.number().gt(0).max(1).optional(),
 };
 
 export const faultSchema = z.discriminatedUnion('kind', [
@@ -101,9 +103,26 @@ export function parseFault(input: unknown): Fault {
   return parsed.data;
 }
 
+/**
+ * Mulberry32: a small seeded generator of numbers in [0, 1). Chaos tests print their seed; the same
+ * seed draws the same sequence (which request it lands on still depends on the order requests come).
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export class FaultRegistry {
   private readonly faults = new Map<string, ActiveFault & { remaining: number }>();
   private counter = 0;
+
+  constructor(private readonly random: () => number = Math.random) {}
 
   add(fault: Fault): ActiveFault {
     const id = `f${++this.counter}`;
@@ -134,6 +153,7 @@ export class FaultRegistry {
       const only = ONLY_FOR[f.kind];
       if (only !== undefined && operation !== only) continue;
       if (out.some((o) => o.kind === f.kind)) continue;
+      if (f.probability !== undefined && this.random() >= f.probability) continue;
       f.remaining -= 1;
       if (f.remaining <= 0) this.faults.delete(id);
       const { remaining: _r, id: _id, ...fault } = f;
@@ -148,6 +168,7 @@ export class FaultRegistry {
       if (f.kind !== 'powerRefused') continue;
       if (f.target !== undefined && f.target.toLowerCase() !== uuid) continue;
       if (f.change !== 'any' && f.change !== change) continue;
+      if (f.probability !== undefined && this.random() >= f.probability) continue;
       f.remaining -= 1;
       if (f.remaining <= 0) this.faults.delete(id);
       return f.returnValue;

@@ -12,7 +12,7 @@ import { EmulatorError } from '../errors';
 import type { HelloAttempt } from '../hello/sender';
 import { KeyPool, type KeyPoolOptions } from '../keys/pool';
 import { startAdminApi, type AdminApi } from './admin';
-import { FaultRegistry, parseFault, type ActiveFault, type FaultInput } from './faults';
+import { FaultRegistry, parseFault, seededRandom, type ActiveFault, type FaultInput } from './faults';
 
 export interface FleetOptions {
   devices: DeviceProfileInput[];
@@ -29,6 +29,8 @@ export interface FleetOptions {
   /** Admin API; `false` for none. Default: 127.0.0.1, ephemeral port. */
   admin?: { host?: string; port?: number } | false;
   logger?: Logger;
+  /** Seed of the generator that decides faults injected with a `probability` (default: unseeded). */
+  faultSeed?: number;
 }
 
 export interface Fleet {
@@ -106,7 +108,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     options.keyPool instanceof KeyPool
       ? options.keyPool
       : await KeyPool.open(options.keyPool ?? { dir: path.join(options.stateDir, 'keypool') });
-  const faultRegistry = new FaultRegistry();
+  const faultRegistry = new FaultRegistry(
+    options.faultSeed === undefined ? Math.random : seededRandom(options.faultSeed),
+  );
   const events = new EventEmitter();
   const addresses = loopbackAddresses(options.firstIp ?? '127.20.0.1');
   const profiles = options.devices.map((input, i) => {

@@ -62,6 +62,10 @@ function openPostgres(url: string): Database {
   // An idle connection that the server closes (restart, failover, admin) emits 'error' on the pool;
   // unhandled, that would end the process. The pool drops the client and opens a new one on demand.
   pool.on('error', () => undefined);
+  // A connection cut while a client is checked out (between the statements of a transaction) emits
+  // 'error' on that client, where the pool does not listen: unhandled, it would end the process too.
+  // The pending queries fail with the error, and the pool discards the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

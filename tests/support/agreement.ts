@@ -63,11 +63,11 @@ export async function expectProvisionedEverywhere(
 }
 
 /**
- * Every history this environment's runs produced, decoded, searched for every secret the runs
- * handled: the passwords the database holds for the devices (admin, MEBx, directory account, in
- * every version), the profile's secrets, and the OTPs the firmware stored.
+ * Every secret this environment's runs handled: the passwords the database holds for the devices
+ * (admin, MEBx, directory account — the Kerberos keys derive from it — in every version), the OTPs
+ * the firmware stores now, and `extraSecrets` (the profile's, OTPs a removal has wiped since).
  */
-export async function expectNoSecretInHistories(env: LifecycleEnv, extraSecrets: string[] = []): Promise<number> {
+export async function handledSecrets(env: LifecycleEnv, extraSecrets: string[] = []): Promise<string[]> {
   const { deps } = env;
   const secrets = [...extraSecrets];
   for (const device of env.devices) {
@@ -79,6 +79,15 @@ export async function expectNoSecretInHistories(env: LifecycleEnv, extraSecrets:
     const otp = env.fleet.device(device.uuid).nvram().provisioning.otp;
     if (otp) secrets.push(otp);
   }
+  return secrets;
+}
+
+/**
+ * Every history this environment's runs produced, decoded, searched for every secret the runs
+ * handled (`handledSecrets`).
+ */
+export async function expectNoSecretInHistories(env: LifecycleEnv, extraSecrets: string[] = []): Promise<number> {
+  const secrets = await handledSecrets(env, extraSecrets);
   const codec = new EncryptionCodec(deriveCodecKey(TEST_KEK));
   let scanned = 0;
   for await (const execution of env.env.client.workflow.list({ query: `TaskQueue = '${env.taskQueue}'` })) {

@@ -72,7 +72,15 @@ export interface LifecycleEnv {
 
 export async function startLifecycleEnv(
   profiles: Array<Partial<DeviceProfileInput> & { hostName: string; domain?: string }>,
-  options: { firstIp: string; worker?: boolean; databaseUrl?: string },
+  options: {
+    firstIp: string;
+    worker?: boolean;
+    databaseUrl?: string;
+    /** A Temporal server of the test's own (the chaos suite stops and restarts it). */
+    temporalAddress?: string;
+    /** Seeds the emulator's draws of faults injected with a probability. */
+    faultSeed?: number;
+  },
 ): Promise<LifecycleEnv> {
   const deps = await createTestDeps({ databaseUrl: options.databaseUrl });
   const rootSha256 = deps.ca.provisioning.credential().rootThumbprints.sha256;
@@ -96,6 +104,7 @@ export async function startLifecycleEnv(
     keyPool: await testKeyPool(),
     firstIp: options.firstIp,
     admin: false,
+    ...(options.faultSeed === undefined ? {} : { faultSeed: options.faultSeed }),
   });
 
   await deps.store.profiles.save(TEST_PROFILE, testProfile());
@@ -119,7 +128,7 @@ export async function startLifecycleEnv(
     devices.push({ uuid, hostName, fqdn: `${hostName}.${domain}` });
   }
 
-  const env = await connectTestEnv();
+  const env = await connectTestEnv(options.temporalAddress);
   // Where this environment's runs go: its own queue, or the production queue a separate worker
   // process (workers/main.ts) polls.
   const taskQueue = options.worker === false ? TASK_QUEUES.lifecycle : uniqueQueue('e2e');
@@ -145,7 +154,7 @@ export async function startLifecycleEnv(
       stateDir: deps.stateDir,
       secrets: { key: deps.config.secrets.key },
       database: { url: options.databaseUrl },
-      temporal: { address: testServerAddress(), namespace: 'amtflow' },
+      temporal: { address: options.temporalAddress ?? testServerAddress(), namespace: 'amtflow' },
       directory: deps.config.directory,
       ca: { provisioningDomain: TEST_DOMAIN },
       log: { level: 'warn' },

@@ -1,5 +1,5 @@
 import { expandFleetFile, loopbackAddresses, uuidForAddress } from '../../../emulator/fleet/fleet';
-import { FaultRegistry, parseFault } from '../../../emulator/fleet/faults';
+import { FaultRegistry, parseFault, seededRandom } from '../../../emulator/fleet/faults';
 
 describe('fleet helpers', () => {
   it('allocates consecutive loopback addresses skipping .0 and .255', () => {
@@ -40,5 +40,19 @@ describe('fault registry', () => {
     expect(r.take('aa', 'CommitChanges').map((f) => f.kind)).toEqual(['rebootDuringCommit']);
     expect(r.list()).toHaveLength(2);
     expect(() => parseFault({ kind: 'delay' })).toThrow(/ms/);
+  });
+
+  it('applies a fault with a probability to that share of requests, the same ones for the same seed', () => {
+    const draws = (seed: number) => {
+      const r = new FaultRegistry(seededRandom(seed));
+      r.add(parseFault({ kind: 'drop', probability: 0.1 }));
+      return Array.from({ length: 2_000 }, () => r.take('aa', 'Get').length);
+    };
+    const hits = draws(16).reduce((n, hit) => n + hit, 0);
+    expect(hits).toBeGreaterThan(150);
+    expect(hits).toBeLessThan(250);
+    expect(draws(16)).toEqual(draws(16));
+    expect(draws(17)).not.toEqual(draws(16));
+    expect(() => parseFault({ kind: 'drop', probability: 0 })).toThrow(/probability/);
   });
 });

@@ -1,0 +1,94 @@
+import { childDn } from '../../../lib/directory/dn';
+import { adminClient, TEST_DC, uniqueTag } from '../../support/directory';
+import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { checkInvariants, type InvariantSubject } from './invariants';
+
+/**
+ * The invariant checker of the chaos suite can fail: after two devices provisioned cleanly every
+ * invariant holds, then each kind of damage the suite must catch is done behind amtflow's back — a
+ * password lost (the database's current one is not the device's), an orphaned certificate (issued,
+ * never installed nor revoked), a duplicated directory object, a device no run accounts for — and
+ * exactly the damaged cells fail.
+ */
+describe('chaos invariant checker', () => {
+  const tag = uniqueTag();
+  const [a, b, c] = ['a', 'b', 'c'].map((suffix) => `ch${tag}${suffix}`) as [string, string, string];
+  let env: LifecycleEnv;
+  const fixtures: string[] = [];
+
+  beforeAll(async () => {
+    env = await startLifecycleEnv(
+      [
+        { hostName: a, amtVersion: '11.8.50' },
+        { hostName: b, amtVersion: '5.2.70' },
+        { hostName: c, amtVersion: '16.1.25' },
+      ],
+      { firstIp: '127.31.16.1' },
+    );
+  });
+  afterAll(async () => {
+    const admin = await adminClient();
+    for (const dn of fixtures) await admin.del(dn).catch(() => undefined);
+    await admin.unbind();
+    if (env) {
+      for (const device of env.devices) {
+        await env.deps.withDirectory((d) => d.deleteAmtAccount(device.fqdn)).catch(() => undefined);
+      }
+    }
+    await env?.stop();
+  });
+
+  const subject = (devices = env.devices): InvariantSubject => ({
+    deps: env.deps,
+    fleet: env.fleet,
+    client: env.env.client,
+    taskQueue: env.taskQueue,
+    devices,
+  });
+
+  it('holds after a clean provisioning, and prints the table', async () => {
+    const provisioned = env.devices.slice(0, 2);
+    await Promise.all(provisioned.map(async (device) => (await env.provision(device.uuid)).result()));
+    const report = await checkInvariants(subject(provisioned));
+    console.log(`invariants after a clean provisioning\n${report.table}`);
+    expect(report.failures).toEqual([]);
+    expect(report.rows.map((r) => r.cells.settled.note)).toEqual(['provisioned', 'provisioned']);
+  });
+
+  it('detects a lost password, an orphaned certificate, a duplicated directory object and an unaccounted device', async () => {
+    const [first, second] = env.devices as [LifecycleEnv['devices'][number], LifecycleEnv['devices'][number]];
+    // A password the device never received becomes current: the one it holds is lost.
+    const lost = await env.deps.store.credentials.stagePending(first.uuid, 'amt_admin', `sabotage-${tag}/password`);
+    await env.deps.store.credentials.promote(lost);
+    // A second object in the AMT container for the same device.
+    const admin = await adminClient();
+    try {
+      const dn = childDn('CN', `${first.hostName}x`, `${TEST_DC.amtContainer},${TEST_DC.domainDn}`);
+      await admin.add(dn, { objectClass: 'computer', description: `Intel AMT account of ${first.fqdn} (amtflow)` });
+      fixtures.push(dn);
+    } finally {
+      await admin.unbind();
+    }
+    // A certificate issued for the device that nothing installs or revokes.
+    await env.deps.ca.issue({
+      requestId: `sabotage-${tag}/certificate`,
+      template: 'amt-web-server',
+      deviceUuid: second.uuid,
+      fqdn: second.fqdn,
+      key: { generate: true },
+    });
+
+    const report = await checkInvariants(subject());
+    console.log(`invariants after the damage\n${report.table}`);
+    expect(report.failures.map((f) => f.split(':').slice(0, 2).join(':'))).toEqual([
+      `${a}: password`,
+      `${a}: directory`,
+      `${b}: certificates`,
+      `${c}: settled`,
+      `${c}: audit`,
+    ]);
+    expect(report.failures.join('\n')).toMatch(/refused by the firmware/);
+    expect(report.failures.join('\n')).toMatch(/2 objects/);
+    expect(report.failures.join('\n')).toMatch(/issued, neither installed nor revoked/);
+  });
+});
