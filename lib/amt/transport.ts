@@ -113,16 +113,18 @@ function normaliseSerial(value: string): string {
 
 /** Why the presented certificate is refused after a completed handshake; undefined when it is not. */
 function refusal(socket: tls.TLSSocket, options: AmtTlsOptions, target: string): AmtTlsError | undefined {
-  const certificate = socket.getPeerCertificate();
+  // The X509Certificate computes only the field asked for; getPeerCertificate() would build every
+  // field and three fingerprints on each connection (docs/benchmarks.md, "Profile and tuning").
+  const certificate = socket.getPeerX509Certificate();
   if (options.mode === 'provisioning') {
     const pins = options.pinnedServerSha256;
-    const seen = normaliseFingerprint(certificate.fingerprint256 ?? '');
+    const seen = normaliseFingerprint(certificate?.fingerprint256 ?? '');
     if (pins !== undefined && ![pins].flat().some((pin) => normaliseFingerprint(pin) === seen)) {
       return new AmtTlsError('TLS_PIN_MISMATCH', `${target}: device certificate does not match the pinned fingerprint`);
     }
     return undefined;
   }
-  const serial = normaliseSerial(certificate.serialNumber ?? '');
+  const serial = normaliseSerial(certificate?.serialNumber ?? '');
   if (options.refusedSerials?.some((refused) => normaliseSerial(refused) === serial)) {
     return new AmtTlsError(
       'TLS_SERVER_REVOKED',

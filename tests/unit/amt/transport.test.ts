@@ -174,9 +174,9 @@ describe('TLS', () => {
     await expect(postOnce(endpoint, patient, request)).resolves.toMatchObject({ status: 200 });
     // The same CA (one shared secure context), now with the device's serial revoked: checked per connection.
     const serial = new X509Certificate(deviceCertificate.certPem).serialNumber;
-    const revoked = {
+    const revoked: AmtEndpoint = {
       ...endpoint,
-      tls: { ...verified('amt1.corp.test', amtflowCa.certPem), refusedSerials: [serial] },
+      tls: { mode: 'verified', caPem: amtflowCa.certPem, serverName: 'amt1.corp.test', refusedSerials: [serial] },
     };
     const error = await amtFailure(postOnce(revoked, patient, request));
     expect(error).toMatchObject({ code: 'TLS_SERVER_REVOKED', outcome: 'not-delivered' });
