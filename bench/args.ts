@@ -33,6 +33,11 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** Where the JSON report is written (the Markdown table goes next to it, .md). */
   out?: string;
+  /**
+   * Directory for V8 CPU profiles (`node --cpu-prof`) of the workers, the front door and the
+   * baseline's process, one `.cpuprofile` per thread, written when each process exits.
+   */
+  cpuProf?: string;
 }
 
 export class BenchArgumentError extends Error {
@@ -91,7 +96,8 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
       env.AMTFLOW_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     )
     .option('--timeout-seconds <s>', 'give up after', int('--timeout-seconds', 10, 86_400), 1_800)
-    .option('--out <file>', 'JSON report file');
+    .option('--out <file>', 'JSON report file')
+    .option('--cpu-prof <dir>', 'write V8 CPU profiles of the workers, the front door and the baseline here');
   try {
     program.parse([...argv], { from: 'user' });
   } catch (err) {

@@ -107,7 +107,11 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A TypeScript entry point as one node process (tsx's loader, not its launcher): its pid is the process. */
+/**
+ * A TypeScript entry point as one node process (tsx's loader, not its launcher): its pid is the process.
+ * With `cpuProfDir`, V8 profiles every thread of it (the workflow threads of a worker included) into
+ * `<cpuProfDir>/<name>/CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile` when it exits.
+ */
 function spawnTs(
   runDir: string,
   name: string,
@@ -115,9 +119,11 @@ function spawnTs(
   args: string[],
   env: NodeJS.ProcessEnv,
   stdin: 'ignore' | 'pipe' = 'ignore',
+  cpuProfDir?: string,
 ): ChildProcess {
   const out = openSync(path.join(runDir, `${name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(cpuProfDir, name)] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: '' },
     stdio: [stdin, out, out],
@@ -236,12 +242,17 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   }
 
   const childEnv = { AMTFLOW_CONFIG: configFile };
+  const cpuProfDir = o.cpuProf === undefined ? undefined : path.resolve(o.cpuProf);
+  if (cpuProfDir) {
+    mkdirSync(cpuProfDir, { recursive: true });
+    log(`CPU profiles of the workers, the front door and the baseline go to ${cpuProfDir}`);
+  }
   if (!o.baseline) {
-    const frontDoor = spawnTs(runDir, 'front-door', 'api/main.ts', [], childEnv);
+    const frontDoor = spawnTs(runDir, 'front-door', 'api/main.ts', [], childEnv, 'ignore', cpuProfDir);
     stack.add('front door', () => stopChild(frontDoor, 'the front door'));
     groups.frontDoor = [frontDoor.pid as number];
     const workers = Array.from({ length: o.workers }, (_, i) =>
-      spawnTs(runDir, `worker-${i + 1}`, 'workers/main.ts', [], childEnv),
+      spawnTs(runDir, `worker-${i + 1}`, 'workers/main.ts', [], childEnv, 'ignore', cpuProfDir),
     );
     for (const [i, w] of workers.entries()) stack.add(`worker ${i + 1}`, () => stopChild(w, `worker ${i + 1}`));
     groups.workers = workers.map((w) => w.pid as number);
@@ -285,7 +296,15 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       devices: devices.map((d) => ({ uuid: d.uuid, address: d.address, httpPort: 16992, tlsPort: 16993 })),
     };
     writeFileSync(jobFile, JSON.stringify(job));
-    const started = spawnTs(runDir, 'baseline', 'bench/baseline-worker.ts', [jobFile, resultFile], childEnv, 'pipe');
+    const started = spawnTs(
+      runDir,
+      'baseline',
+      'bench/baseline-worker.ts',
+      [jobFile, resultFile],
+      childEnv,
+      'pipe',
+      cpuProfDir,
+    );
     loop = started;
     groups.workers = [started.pid as number];
     stack.add('baseline', () => stopChild(started, 'the baseline'));

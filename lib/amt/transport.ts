@@ -1,4 +1,4 @@
-import { constants as cryptoConstants } from 'node:crypto';
+import { createHash, constants as cryptoConstants } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -113,16 +113,18 @@ function normaliseSerial(value: string): string {
 
 /** Why the presented certificate is refused after a completed handshake; undefined when it is not. */
 function refusal(socket: tls.TLSSocket, options: AmtTlsOptions, target: string): AmtTlsError | undefined {
-  const certificate = socket.getPeerCertificate();
+  // The X509Certificate computes only the field asked for; getPeerCertificate() would build every
+  // field and three fingerprints on each connection (docs/benchmarks.md, "Profile and tuning").
+  const certificate = socket.getPeerX509Certificate();
   if (options.mode === 'provisioning') {
     const pins = options.pinnedServerSha256;
-    const seen = normaliseFingerprint(certificate.fingerprint256 ?? '');
+    const seen = normaliseFingerprint(certificate?.fingerprint256 ?? '');
     if (pins !== undefined && ![pins].flat().some((pin) => normaliseFingerprint(pin) === seen)) {
       return new AmtTlsError('TLS_PIN_MISMATCH', `${target}: device certificate does not match the pinned fingerprint`);
     }
     return undefined;
   }
-  const serial = normaliseSerial(certificate.serialNumber ?? '');
+  const serial = normaliseSerial(certificate?.serialNumber ?? '');
   if (options.refusedSerials?.some((refused) => normaliseSerial(refused) === serial)) {
     return new AmtTlsError(
       'TLS_SERVER_REVOKED',
@@ -157,22 +159,48 @@ export function amtTlsProtocolOptions(legacyProtocols: boolean | undefined): tls
   };
 }
 
+/**
+ * Secure contexts (the parsed client certificate chain and key, the trusted CA, the protocol and
+ * cipher settings) by what they are made of, most recently used last. Building one parses the PEM
+ * key and chain: before this cache that was a fifth of a worker's CPU time, once per WS-Man request
+ * (docs/benchmarks.md, "Profile and tuning"). Every device of a fleet shares the same few (one
+ * provisioning chain, one CA), so a small bound suffices; what is checked per connection — the
+ * pinned fingerprint, the revoked serials, the server name — stays in `tlsConnectOptions` and
+ * `refusal`. Keyed by a digest, so no key PEM is held as a map key.
+ */
+const SECURE_CONTEXT_CACHE_SIZE = 16;
+const secureContexts = new Map<string, tls.SecureContext>();
+
+export function cachedSecureContext(options: tls.SecureContextOptions): tls.SecureContext {
+  const id = createHash('sha256').update(JSON.stringify(options)).digest('hex');
+  const cached = secureContexts.get(id);
+  if (cached) {
+    secureContexts.delete(id);
+    secureContexts.set(id, cached);
+    return cached;
+  }
+  const context = tls.createSecureContext(options);
+  secureContexts.set(id, context);
+  if (secureContexts.size > SECURE_CONTEXT_CACHE_SIZE)
+    secureContexts.delete(secureContexts.keys().next().value as string);
+  return context;
+}
+
 function tlsConnectOptions(endpoint: AmtEndpoint, options: AmtTlsOptions): tls.ConnectionOptions {
   // With a client certificate, stay at TLS 1.2: there the server accepts or refuses the certificate
   // before its Finished, so a completed handshake proves acceptance before any request byte is
   // sent. TLS 1.3 reports a refusal only after the client has finished and written its request.
   const clientAuth = presentsClientCertificate(options) ? { maxVersion: 'TLSv1.2' as const } : {};
-  const base = {
-    host: endpoint.host,
-    port: endpointPort(endpoint),
-    ...amtTlsProtocolOptions(options.legacyProtocols),
-    ...clientAuth,
-  };
+  const protocol = { ...amtTlsProtocolOptions(options.legacyProtocols), ...clientAuth };
+  const base = { host: endpoint.host, port: endpointPort(endpoint) };
   if (options.mode === 'provisioning') {
     return {
       ...base,
-      cert: options.clientCertificateChainPem,
-      key: options.clientKeyPem,
+      secureContext: cachedSecureContext({
+        ...protocol,
+        cert: options.clientCertificateChainPem,
+        key: options.clientKeyPem,
+      }),
       rejectUnauthorized: false,
       ...(net.isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {}),
     };
@@ -180,9 +208,12 @@ function tlsConnectOptions(endpoint: AmtEndpoint, options: AmtTlsOptions): tls.C
   const { serverName } = options;
   return {
     ...base,
-    ca: options.caPem,
-    ...(options.clientCertificateChainPem ? { cert: options.clientCertificateChainPem } : {}),
-    ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
+    secureContext: cachedSecureContext({
+      ...protocol,
+      ca: options.caPem,
+      ...(options.clientCertificateChainPem ? { cert: options.clientCertificateChainPem } : {}),
+      ...(options.clientKeyPem ? { key: options.clientKeyPem } : {}),
+    }),
     rejectUnauthorized: true,
     servername: serverName,
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert),

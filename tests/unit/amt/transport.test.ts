@@ -1,6 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { amtFailure } from '../../support/amt-failure';
-import { postOnce, validateEndpoint, type AmtEndpoint, type AmtTimeouts } from '../../../lib/amt/transport';
+import {
+  cachedSecureContext,
+  postOnce,
+  validateEndpoint,
+  type AmtEndpoint,
+  type AmtTimeouts,
+} from '../../../lib/amt/transport';
 import { startFakeAmt, type FakeAmt, type FakeAmtOptions } from './support/fake-amt';
 import { fingerprint256, issueProvisioning, issueServer, makeCa, selfSigned, type TestIdentity } from './support/pki';
 
@@ -159,6 +166,32 @@ describe('TLS', () => {
     );
     expect(wrongCa).toMatchObject({ code: 'TLS_SERVER_UNTRUSTED', outcome: 'not-delivered' });
     expect(amt.received).toHaveLength(0);
+  });
+
+  it('refuses a device presenting a certificate amtflow revoked, though it chains to the CA', async () => {
+    const amt = await serve({ tls: { key: deviceCertificate.keyPem, cert: deviceCertificate.certPem } });
+    const endpoint = { host: '127.0.0.1', port: amt.port, tls: verified('amt1.corp.test', amtflowCa.certPem) };
+    await expect(postOnce(endpoint, patient, request)).resolves.toMatchObject({ status: 200 });
+    // The same CA (one shared secure context), now with the device's serial revoked: checked per connection.
+    const serial = new X509Certificate(deviceCertificate.certPem).serialNumber;
+    const revoked: AmtEndpoint = {
+      ...endpoint,
+      tls: { mode: 'verified', caPem: amtflowCa.certPem, serverName: 'amt1.corp.test', refusedSerials: [serial] },
+    };
+    const error = await amtFailure(postOnce(revoked, patient, request));
+    expect(error).toMatchObject({ code: 'TLS_SERVER_REVOKED', outcome: 'not-delivered' });
+    expect(amt.received).toHaveLength(1);
+  });
+
+  it('builds one secure context per distinct set of TLS settings, a bounded number of them', () => {
+    const settings = { ca: amtflowCa.certPem, secureOptions: 0 };
+    const first = cachedSecureContext(settings);
+    expect(cachedSecureContext({ ...settings })).toBe(first);
+    expect(cachedSecureContext({ ...settings, ca: otherCa.certPem })).not.toBe(first);
+    // Many other settings later, the first has been let go and is built afresh.
+    for (let minor = 0; minor < 20; minor++)
+      cachedSecureContext({ ...settings, ciphers: `DEFAULT:@SECLEVEL=${minor % 3}`, secureOptions: minor });
+    expect(cachedSecureContext(settings)).not.toBe(first);
   });
 
   it.each(['TLSv1.2', 'TLSv1.3'] as const)(

@@ -20,6 +20,11 @@ describe('npm run bench arguments', () => {
     });
   });
 
+  it('takes a directory for CPU profiles, none by default', () => {
+    expect(parseBenchArgs([]).cpuProf).toBeUndefined();
+    expect(parseBenchArgs(['--cpu-prof', '/tmp/prof']).cpuProf).toBe('/tmp/prof');
+  });
+
   it('takes ports and addresses from the environment when not given', () => {
     const o = parseBenchArgs([], { AMTFLOW_BENCH_TEMPORAL_PORT: '17307', AMTFLOW_BENCH_DC_IP: '127.77.7.9' });
     expect(o).toMatchObject({ temporalPort: 17307, dcIp: '127.77.7.9' });
