@@ -35,4 +35,6 @@ export const PATCHES = {
   updateWiredWarning: 'update-warns-before-wired-8021x',
   /** I5 in in-band provisioning and its undo in removal (issue 12 §6). */
   securityGroups: 'amt-account-security-groups',
+  /** REN1's check of the new name and domain before the removal of a rename or move. */
+  renameCheck: 'REN1-check-new-name',
 } as const;

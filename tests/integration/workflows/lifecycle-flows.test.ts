@@ -73,10 +73,19 @@ describe('lifecycle workflows (fake activities)', () => {
     return worker.runUntil(() => body({ taskQueue, fake, worker }));
   }
 
-  /** Keeps the history of a finished run as a replay fixture when asked to (AMTFLOW_WRITE_FIXTURES=1). */
+  /**
+   * Keeps the history of the run `handle` started as a replay fixture when asked to
+   * (AMTFLOW_WRITE_FIXTURES=1): that run's own, not the last of its chain (a rename continues as
+   * the device's provisioning run).
+   */
   async function keepHistory(handle: WorkflowHandle, name: string): Promise<void> {
     if (process.env.AMTFLOW_WRITE_FIXTURES !== '1') return;
-    writeFileSync(path.join(FIXTURES, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+    const last = await handle.fetchHistory();
+    const firstRunId = last.events?.[0]?.workflowExecutionStartedEventAttributes?.firstExecutionRunId;
+    const history = firstRunId
+      ? await env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory()
+      : last;
+    writeFileSync(path.join(FIXTURES, `${name}.json`), historyToJSON(history));
   }
 
   const failureType = (err: unknown) => ((err as WorkflowFailedError).cause as ApplicationFailure).type;
@@ -396,6 +405,7 @@ describe('lifecycle workflows (fake activities)', () => {
           workflowId: handle.workflowId,
           idempotencyKey: expect.stringMatching(/\/DEP2\.forget$/),
         });
+        await keepHistory(handle, `forget-${reason}`);
       });
     },
   );
@@ -453,7 +463,7 @@ describe('lifecycle workflows (fake activities)', () => {
         ]);
         const reEnabled = names.lastIndexOf('setAutomaticProvisioning');
         expect(names.slice(reEnabled + 1)).toEqual(OOB_ORDER);
-        await keepHistory(handle, 'rename-checked');
+        await keepHistory(handle, 'rename');
       },
       { checkRenameComplete },
     );
