@@ -29,7 +29,7 @@ import {
   operatorDecisionUpdate,
   progressQuery,
   renameCompletedSignal,
-  wiredIeee8021xDecisionSignal,
+  wiredIeee8021xDecisionUpdate,
   type OperatorAction,
   type Progress,
 } from '../workflows/messages';
@@ -154,7 +154,7 @@ export function operatorCommands(client: Client, options: LifecycleClientOptions
     },
     /** UPD4: the operator's answer to an update waiting at its warning before 802.1X wired settings. */
     async wiredIeee8021x(deviceUuid: DeviceUuid, answer: { apply: boolean; reason?: string }, operator: string) {
-      await handle(deviceUuid).signal(wiredIeee8021xDecisionSignal, { ...answer, operator });
+      await handle(deviceUuid).executeUpdate(wiredIeee8021xDecisionUpdate, { args: [{ ...answer, operator }] });
     },
     /**
      * The progress of the device's current or last run: asked of the run while it is open and a

@@ -93,5 +93,11 @@ export interface WiredIeee8021xDecision {
   reason?: string;
 }
 
-/** UPD4: apply or skip the 802.1X wired settings of an update waiting at its warning. */
+/**
+ * UPD4: apply or skip the 802.1X wired settings of an update waiting at its warning; validated, so
+ * the caller learns at once when the run is not asking (or `apply` is not a boolean).
+ */
+export const wiredIeee8021xDecisionUpdate = defineUpdate<void, [WiredIeee8021xDecision]>('wired-8021x-decide');
+
+/** The same answer as a signal, for the Web UI's "Send a Signal": one the run cannot take is logged and ignored. */
 export const wiredIeee8021xDecisionSignal = defineSignal<[WiredIeee8021xDecision]>('wired-8021x-decision');

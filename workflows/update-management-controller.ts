@@ -9,7 +9,7 @@ import {
   recordSuccess,
   type LifecycleRunner,
 } from './lifecycle';
-import { wiredIeee8021xDecisionSignal, type WiredIeee8021xDecision } from './messages';
+import { wiredIeee8021xDecisionSignal, wiredIeee8021xDecisionUpdate, type WiredIeee8021xDecision } from './messages';
 import { PATCHES } from './names';
 
 export interface UpdateInput {
@@ -70,10 +70,29 @@ export async function updateManagementController(input: UpdateInput): Promise<{ 
 async function askBeforeWired(runner: LifecycleRunner, session: DeviceSession): Promise<boolean> {
   let answer: WiredIeee8021xDecision | undefined;
   let asking = false;
+  // Refusals name what is wrong; the update's validator sends them to the caller, the signal's to the log.
+  const refusal = (decision: WiredIeee8021xDecision): string | undefined => {
+    if (!asking || answer !== undefined) return 'the run is not waiting for a wired 802.1X decision';
+    if (typeof decision?.apply !== 'boolean') return '"apply" must be true or false';
+    if (typeof decision.operator !== 'string' || !decision.operator) return 'a decision names the operator who made it';
+    return undefined;
+  };
+  setHandler(
+    wiredIeee8021xDecisionUpdate,
+    (decision) => {
+      answer = decision;
+    },
+    {
+      validator: (decision) => {
+        const refused = refusal(decision);
+        if (refused) throw new Error(refused);
+      },
+    },
+  );
   setHandler(wiredIeee8021xDecisionSignal, (decision) => {
-    // Signals cannot be refused: one that comes while nothing is asked, or without an operator, is ignored.
-    if (asking && answer === undefined && decision.operator) answer = decision;
-    else log.warn('wired 802.1X decision ignored: the run is not waiting for one', { deviceUuid: session.deviceUuid });
+    const refused = refusal(decision);
+    if (refused) log.warn(`wired 802.1X decision ignored: ${refused}`, { deviceUuid: session.deviceUuid });
+    else answer = decision;
   });
   const check = await runner.run(UPDATE.wired, { session });
   if (!check.warning) return false;

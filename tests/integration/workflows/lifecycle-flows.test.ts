@@ -1,6 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type ApplicationFailure,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -10,6 +15,7 @@ import {
   progressQuery,
   renameCompletedSignal,
   wiredIeee8021xDecisionSignal,
+  wiredIeee8021xDecisionUpdate,
 } from '../../../workflows/messages';
 import { SEARCH_ATTRIBUTES } from '../../../workflows/names';
 import { waitFor } from '../../../scripts/lib/process';
@@ -328,7 +334,16 @@ describe('lifecycle workflows (fake activities)', () => {
           expect(waiting.state).toBe('waiting-for-signal');
           expect(waiting.waiting?.message).toContain(`amtflow wired-8021x ${deviceUuid} --apply`);
           expect(fake.names()).not.toContain('configureNetworkAuthentication');
-          await handle.signal(wiredIeee8021xDecisionSignal, { apply, operator: 'bob', reason: 'ticket 7' });
+          // A malformed answer is refused to the caller (the API's 409), and ignored as a signal:
+          // "false" is a string, which the run must not read as apply.
+          const malformed = { apply: String(!apply) as unknown as boolean, operator: 'mallory' };
+          await expect(handle.executeUpdate(wiredIeee8021xDecisionUpdate, { args: [malformed] })).rejects.toThrow(
+            WorkflowUpdateFailedError,
+          );
+          await handle.signal(wiredIeee8021xDecisionSignal, malformed);
+          await handle.executeUpdate(wiredIeee8021xDecisionUpdate, {
+            args: [{ apply, operator: 'bob', reason: 'ticket 7' }],
+          });
           await handle.result();
           const network = fake.calls.find((c) => c.name === 'configureNetworkAuthentication')?.input;
           expect((network as { skipWired?: boolean }).skipWired ?? false).toBe(skipWired);
