@@ -47,8 +47,9 @@ export function installBodyDeadline(app: FastifyInstance, limits: ApiLimitsConfi
   // Node refuses a headersTimeout above requestTimeout unless the latter is 0, which Fastify sets.
   app.server.headersTimeout = limits.headersTimeoutMs;
 
-  app.addHook('onRequest', async (request) => {
-    // A console session may be silent for minutes: its broker bounds it, not the idle timeout.
+  app.addHook('preHandler', async (request) => {
+    // A console session may be silent for minutes: its broker bounds it, not the idle timeout. Only
+    // once the request is authorized (onRequest) — until then the idle timeout holds like anywhere.
     if (request.routeOptions.config.stream) request.raw.socket.setTimeout(0);
   });
 
