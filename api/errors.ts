@@ -19,6 +19,8 @@ export type ApiErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'NO_CREDENTIAL'
   | 'INTERNAL'
+  /** This API process was started without the certificate authority (provisioning chains need it). */
+  | 'CA_UNAVAILABLE'
   /** Issue 9: an agent report names another computer than the one its credential was issued to. */
   | 'AGENT_NOT_FOR_DEVICE'
   /** Issue 9: an agent report's wired address is not the connection's source. */

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ProvisioningSummary } from '../../lib/pki';
-import { parseBody } from '../errors';
+import { ApiError, parseBody } from '../errors';
 import { doc } from '../openapi';
 import type { ApiServerDeps } from '../server';
 
@@ -52,7 +52,8 @@ export async function provisioningChainsRoutes(app: FastifyInstance, deps: ApiSe
     schema: doc('provisioning', summary, { body }),
   });
   const provisioning = () => {
-    if (!deps.provisioning) throw new Error('the API was built without the CA');
+    if (!deps.provisioning)
+      throw new ApiError(503, 'CA_UNAVAILABLE', 'this API process runs without the certificate authority (ca)');
     return deps.provisioning;
   };
 

@@ -25,7 +25,11 @@ const LIMIT = 5;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A real API over PGlite, the test CA and the Temporal test server, for one describe block. */
-function useApi(limits?: ApiLimitsConfig, extend?: (app: FastifyInstance) => Promise<void>) {
+function useApi(
+  limits?: ApiLimitsConfig,
+  extend?: (app: FastifyInstance) => Promise<void>,
+  options: { withCa?: boolean } = {},
+) {
   const api = {} as { deps: TestDeps; port: number };
   let env: TestWorkflowEnvironment;
   let close: () => Promise<void>;
@@ -36,7 +40,7 @@ function useApi(limits?: ApiLimitsConfig, extend?: (app: FastifyInstance) => Pro
       store: api.deps.store,
       client: env.client,
       crl: () => api.deps.ca.crl(),
-      provisioning: api.deps.ca.provisioning,
+      ...(options.withCa === false ? {} : { provisioning: api.deps.ca.provisioning }),
       tokens: apiTokens(Buffer.alloc(32, 7)),
       logger: capturingLogger().logger,
       taskQueue: uniqueQueue('hostile'),
@@ -288,5 +292,20 @@ describe('provisioning chains through the API (issue 12 §2)', () => {
       }),
     );
     expect(JSON.stringify(audit)).not.toContain(PASSWORD);
+  });
+});
+
+describe('provisioning chains on an API process started without the CA', () => {
+  const api = useApi(undefined, undefined, { withCa: false });
+
+  it('answers 503 CA_UNAVAILABLE, not an internal error', async () => {
+    const admin = await principalWith(api.deps.store, 'pki-admin', [
+      { collection: ALL_COLLECTIONS, role: 'administrator' },
+    ]);
+    const response = await fetch(`http://127.0.0.1:${api.port}/api/v1/provisioning-chains`, {
+      headers: { authorization: admin.authorization },
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ code: 'CA_UNAVAILABLE' });
   });
 });

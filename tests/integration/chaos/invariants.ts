@@ -185,7 +185,8 @@ async function certificates(subject: InvariantSubject, context: DeviceContext): 
   }
   const recorded = new Map(records.map((r) => [r.serial.toLowerCase(), r.status]));
   for (const [serial, x509] of installed) {
-    if (!x509.subject.toLowerCase().includes(`cn=${device.fqdn}`)) continue;
+    // The device's own certificates: the subject's CN is its FQDN exactly (not a prefix of another's).
+    if (!x509.subject.toLowerCase().split('\n').includes(`cn=${device.fqdn.toLowerCase()}`)) continue;
     const status = recorded.get(serial);
     if (status !== 'issued') problems.push(`${serial} installed but ${status ?? 'not recorded'}`);
   }
