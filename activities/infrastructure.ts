@@ -140,18 +140,24 @@ export function infrastructureActivities(deps: ActivityDeps): InfrastructureActi
       const device = await importedDevice(deps, deviceUuid);
       const groups = securityGroupsOf((await deviceProfile(store, deviceUuid)).settings);
       if (groups.length === 0) return { joined: [] };
-      // Every group resolved before any changes (PRINCIPAL_NOT_FOUND changes nothing); a member stays one.
-      return { joined: await deps.withDirectory((directory) => directory.addAmtAccountToGroups(device.fqdn, groups)) };
+      const { groups: dns, changed } = await deps.withDirectory((directory) =>
+        directory.addAmtAccountToGroups(device.fqdn, groups),
+      );
+      // Recorded after the directory write: a retry after a crash in between finds the account a
+      // member already and records the same groups. Removal leaves exactly what is recorded here.
+      const recorded = (await store.directoryObjects.get(device.uuid))?.securityGroups ?? [];
+      await store.directoryObjects.setSecurityGroups(device.uuid, [...new Set([...recorded, ...dns])]);
+      return { joined: changed };
     },
 
     async leaveSecurityGroups({ deviceUuid }) {
       const device = await importedDevice(deps, deviceUuid);
-      const groups = securityGroupsOf((await deviceProfile(store, deviceUuid)).settings);
-      if (groups.length === 0) return { left: [] };
-      // No account (never published, or deleted already): nothing to leave.
-      return {
-        left: await deps.withDirectory((directory) => directory.removeAmtAccountFromGroups(device.fqdn, groups)),
-      };
+      const joined = (await store.directoryObjects.get(device.uuid))?.securityGroups ?? [];
+      // Only the groups I5 joined: a device I5 never ran for (out of band) has none to leave.
+      if (joined.length === 0) return { left: [] };
+      const left = await deps.withDirectory((directory) => directory.removeAmtAccountFromGroups(device.fqdn, joined));
+      await store.directoryObjects.setSecurityGroups(device.uuid, []);
+      return { left };
     },
 
     async deleteAmtAccount({ deviceUuid }) {

@@ -501,20 +501,17 @@ export class ActiveDirectory {
     throw notFound(`in ${searches.map((s) => s.domain.dnsName).join(', ')}`);
   }
 
-  /** Spec I5: adds the AMT account to the 802.1X and wireless groups; returns the groups it joined now. */
-  addAmtAccountToGroups(fqdn: string, groups: readonly string[]): Promise<string[]> {
-    return this.changeMembership(fqdn, groups, 'add');
-  }
-
-  /** Takes the AMT account out of the groups; returns the groups it left now. */
-  removeAmtAccountFromGroups(fqdn: string, groups: readonly string[]): Promise<string[]> {
-    return this.changeMembership(fqdn, groups, 'delete');
-  }
-
-  private async changeMembership(fqdn: string, groups: readonly string[], operation: 'add' | 'delete') {
-    const account = operation === 'add' ? await this.requireAmtAccount(fqdn) : await this.findAmtAccount(fqdn);
-    if (!account) return [];
-    // Resolve every group before touching any, so an unknown name changes nothing.
+  /**
+   * Spec I5: adds the AMT account to the 802.1X and wireless groups named (any form lookupPrincipals
+   * takes). Every name is resolved before anything changes (PRINCIPAL_NOT_FOUND changes nothing).
+   * Returns the DNs of all those groups (`groups`: the account is a member of each now) and of those
+   * it joined now (`changed`).
+   */
+  async addAmtAccountToGroups(
+    fqdn: string,
+    groups: readonly string[],
+  ): Promise<{ groups: string[]; changed: string[] }> {
+    const account = await this.requireAmtAccount(fqdn);
     const resolved = await this.lookupPrincipals(groups);
     const notGroup = resolved.find((p) => p.kind !== 'group');
     if (notGroup) {
@@ -524,24 +521,46 @@ export class ActiveDirectory {
         { name: notGroup.name, dn: notGroup.dn },
       );
     }
+    const dns = resolved.map((g) => g.dn);
+    return { groups: dns, changed: await this.changeMembership(account.dn, dns, 'add') };
+  }
+
+  /**
+   * Takes the AMT account out of the groups given by DN — those I5 recorded joining, never the
+   * profile's names of today. A group deleted since is already left. Returns the DNs it left now.
+   */
+  async removeAmtAccountFromGroups(fqdn: string, groupDns: readonly string[]): Promise<string[]> {
+    const account = await this.findAmtAccount(fqdn);
+    if (!account) return [];
+    return this.changeMembership(account.dn, groupDns, 'delete');
+  }
+
+  private async changeMembership(memberDn: string, groupDns: readonly string[], operation: 'add' | 'delete') {
     const changed: string[] = [];
-    for (const group of resolved) {
-      const isMember =
-        (
-          await this.session.search(group.dn, {
-            scope: 'base',
-            filter: escapeFilter`(member=${account.dn})`,
-            attributes: ['1.1'],
-          })
-        ).length > 0;
+    for (const groupDn of groupDns) {
+      let isMember: boolean;
+      try {
+        isMember =
+          (
+            await this.session.search(groupDn, {
+              scope: 'base',
+              filter: escapeFilter`(member=${memberDn})`,
+              attributes: ['1.1'],
+            })
+          ).length > 0;
+      } catch (err) {
+        // A group deleted since the account joined it holds no member any more.
+        if (operation === 'delete' && ldapCodeOf(err) === LDAP.noSuchObject) continue;
+        throw err;
+      }
       if (isMember === (operation === 'add')) continue;
       try {
         await this.session.modify(
-          group.dn,
-          [new Change({ operation, modification: new Attribute({ type: 'member', values: [account.dn] }) })],
+          groupDn,
+          [new Change({ operation, modification: new Attribute({ type: 'member', values: [memberDn] }) })],
           operation === 'add' ? 'add a member to' : 'remove a member from',
         );
-        changed.push(group.dn);
+        changed.push(groupDn);
       } catch (err) {
         // A concurrent attempt did it first.
         const code = ldapCodeOf(err);

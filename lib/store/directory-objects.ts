@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { assertDevice } from './devices';
-import { parseInput } from './errors';
+import { StoreError, parseInput } from './errors';
 import { normaliseDeviceUuid } from './fields';
 import type { Schema } from './schema';
 import type { DirectoryObjectsTable } from './tables/core';
@@ -18,6 +18,8 @@ export interface DirectoryObject {
   /** Key version number of the account's Kerberos key, as the directory reports it. */
   keyVersion: number | null;
   status: DirectoryObjectStatus;
+  /** I5: DNs of the security groups amtflow joined the account to; removal leaves exactly these. */
+  securityGroups: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -39,6 +41,7 @@ function toDirectoryObject(row: Selectable<DirectoryObjectsTable>): DirectoryObj
     windowsComputerDn: row.windows_computer_dn,
     keyVersion: row.key_version,
     status: row.status,
+    securityGroups: row.security_groups,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -71,6 +74,21 @@ export function directoryObjectRepository(db: Kysely<Schema>) {
           .executeTakeFirstOrThrow();
         return toDirectoryObject(row);
       });
+    },
+
+    /**
+     * I5: sets the groups amtflow holds the account in (a plain value: a retry writes the same).
+     * Throws when the device has no directory object recorded.
+     */
+    async setSecurityGroups(device: string, groupDns: readonly string[]): Promise<void> {
+      const uuid = normaliseDeviceUuid(device);
+      const updated = await db
+        .updateTable('directory_objects')
+        .set({ security_groups: [...groupDns], updated_at: sql<Date>`now()` })
+        .where('device', '=', uuid)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n)
+        throw new StoreError('DIRECTORY_OBJECT_NOT_FOUND', `device ${uuid} has no directory object recorded`);
     },
 
     async get(device: string): Promise<DirectoryObject | undefined> {

@@ -5,6 +5,8 @@ export type StoreErrorCode =
   | 'INVALID_INPUT'
   | 'INVALID_PROFILE'
   | 'DEVICE_NOT_FOUND'
+  /** The device has no directory object recorded (I3 has not run for it). */
+  | 'DIRECTORY_OBJECT_NOT_FOUND'
   | 'DEVICE_ALREADY_IMPORTED'
   /** All zeros or all F: a UUID OEM images share, which names no one computer (issue 9). */
   | 'PLACEHOLDER_DEVICE_UUID'

@@ -76,6 +76,8 @@ export interface DirectoryObjectsTable {
   windows_computer_dn: string | null;
   key_version: number | null;
   status: DirectoryObjectStatus;
+  /** I5: DNs of the groups amtflow joined the account to (migration 0011). */
+  security_groups: ColumnType<string[], string[] | undefined, string[]>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -428,15 +428,19 @@ describe('802.1X and wireless security groups (I5)', () => {
     const wireless = await addGroup(`AMT, wireless (${tag})`, `amt-wifi)(${tag}`);
     const groups = [`amt-8021x-${tag}`, `CORP\\amt-wifi)(${tag}`];
 
-    expect((await ad.addAmtAccountToGroups(fqdn(8), groups)).sort()).toEqual([wired, wireless].sort());
+    expect((await ad.addAmtAccountToGroups(fqdn(8), groups)).changed.sort()).toEqual([wired, wireless].sort());
     for (const group of [wired, wireless]) expect((await read(group, ['member']))?.member).toBe(account.dn);
 
     const before = await highestCommittedUsn(admin);
-    expect(await ad.addAmtAccountToGroups(fqdn(8), groups)).toEqual([]);
+    expect(await ad.addAmtAccountToGroups(fqdn(8), groups)).toEqual({ groups: [wired, wireless], changed: [] });
     expect(await changesSince(admin, before)).toEqual([]);
 
-    expect((await ad.removeAmtAccountFromGroups(fqdn(8), groups)).sort()).toEqual([wired, wireless].sort());
-    expect(await ad.removeAmtAccountFromGroups(fqdn(8), groups)).toEqual([]);
+    // Removal takes the DNs I5 recorded; a group deleted since counts as left.
+    const deleted = `CN=amt-gone-${tag},CN=Users,DC=corp,DC=example,DC=test`;
+    expect((await ad.removeAmtAccountFromGroups(fqdn(8), [wired, deleted, wireless])).sort()).toEqual(
+      [wired, wireless].sort(),
+    );
+    expect(await ad.removeAmtAccountFromGroups(fqdn(8), [wired, wireless])).toEqual([]);
     for (const group of [wired, wireless]) expect((await read(group, ['member']))?.member).toEqual([]);
   });
 
