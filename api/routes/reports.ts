@@ -2,7 +2,8 @@
  * OPS4 reports on out-of-band management, as JSON or CSV (`?format=csv` or `Accept: text/csv`):
  * devices by management-controller status, collection and AMT version (over the collections the
  * caller may view); runs and failures by step over a period; certificates expiring within N days.
- * Runs and certificates span the site, so they need the right on `*`.
+ * Runs, certificates and the audit log (P7: every decision, refusal and secret read, newest first)
+ * span the site, so they need the right on `*`.
  */
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +21,12 @@ const runsQuery = z.strictObject({
   days: z.coerce.number().int().min(1).max(3660).default(30),
 });
 const certificatesQuery = z.strictObject({ format, days: z.coerce.number().int().min(1).max(3660).default(42) });
+const auditQuery = z.strictObject({
+  format,
+  target: z.string().min(1).max(256).optional(),
+  actor: z.string().min(1).max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
 
 type Rows = Array<Record<string, unknown>>;
 
@@ -83,6 +90,26 @@ export async function reportsRoutes(app: FastifyInstance, deps: ApiServerDeps): 
         template: c.template,
         serial: c.serial,
         notAfter: c.notAfter,
+      })),
+  });
+  report('audit', {
+    scope: 'site',
+    summary: 'The audit log (P7), newest first, optionally for one target (a device UUID, …) or actor',
+    query: auditQuery,
+    rows: async (query) =>
+      (
+        await deps.store.audit.recent({
+          limit: query.limit,
+          ...(query.target ? { target: query.target } : {}),
+          ...(query.actor ? { actor: query.actor } : {}),
+        })
+      ).map((r) => ({
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome,
+        details: JSON.stringify(r.details),
       })),
   });
 }

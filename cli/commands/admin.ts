@@ -43,25 +43,41 @@ function resourceCommands(
 export function registerAdminCommands(program: Command): void {
   program
     .command('reports')
-    .addArgument(new Argument('<report>').choices(['devices', 'runs', 'certificates']))
-    .description('OPS4 reports: devices by status, collection and AMT version; runs by step; certificates expiring')
+    .addArgument(new Argument('<report>').choices(['devices', 'runs', 'certificates', 'audit']))
+    .description(
+      'OPS4 reports: devices by status, collection and AMT version; runs by step; certificates expiring; the audit log (P7)',
+    )
     .addOption(new Option('--format <format>').choices(['json', 'csv']).default('json'))
     .option(
       '--days <n>',
       'the period (runs: last N days, default 30; certificates: expiring within N days, default 42)',
     )
-    .action((report: string, o: { format: string; days?: string }, command: Command) =>
-      withContext(command, async (c) => {
-        const query = new URLSearchParams({ format: c.json ? 'json' : o.format, ...(o.days ? { days: o.days } : {}) });
-        const response = await c.api.fetch(
-          'GET',
-          `/reports/${report}?${query}`,
-          undefined,
-          o.format === 'csv' ? 'text/csv' : 'application/json',
-        );
-        process.stdout.write(await response.text());
-        if (!c.json && o.format !== 'csv') process.stdout.write('\n');
-      }),
+    .option('--target <target>', 'audit: entries about this target (a device UUID, source:<address>, …)')
+    .option('--actor <name>', 'audit: entries by this principal')
+    .option('--limit <n>', 'audit: at most this many entries, newest first (default 100)')
+    .action(
+      (
+        report: string,
+        o: { format: string; days?: string; target?: string; actor?: string; limit?: string },
+        command: Command,
+      ) =>
+        withContext(command, async (c) => {
+          const query = new URLSearchParams({
+            format: c.json ? 'json' : o.format,
+            ...(o.days ? { days: o.days } : {}),
+            ...(o.target ? { target: o.target } : {}),
+            ...(o.actor ? { actor: o.actor } : {}),
+            ...(o.limit ? { limit: o.limit } : {}),
+          });
+          const response = await c.api.fetch(
+            'GET',
+            `/reports/${report}?${query}`,
+            undefined,
+            o.format === 'csv' ? 'text/csv' : 'application/json',
+          );
+          process.stdout.write(await response.text());
+          if (!c.json && o.format !== 'csv') process.stdout.write('\n');
+        }),
     );
 
   const collections = resourceCommands(program, 'collections', 'collections of devices', {

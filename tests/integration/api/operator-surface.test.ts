@@ -132,6 +132,46 @@ describe('reports, configuration routes and the CLI', () => {
         issues: [{ field: 'format' }],
       });
     });
+
+    it('reads the audit log (P7) for one target to a caller with View on *, as JSON and CSV, and refuses one without', async () => {
+      const target = 'b2d5c0e1-7a44-4f3b-9c1d-0e2f3a4b5c6d';
+      await deps.store.audit.append({
+        actor: 'alice',
+        action: 'provision.retry',
+        target,
+        outcome: 'success',
+        details: { step: 'OOB8.6' },
+      });
+      await deps.store.audit.append({ actor: 'bob', action: 'provision.abort', target, outcome: 'success' });
+      await deps.store.audit.append({
+        actor: 'alice',
+        action: 'provision.retry',
+        target: 'elsewhere',
+        outcome: 'success',
+      });
+      const viewer = await principalWith(deps.store, 'north-viewer-3', [{ collection: 'north', role: 'view' }]);
+      expect((await call(viewer, 'GET', `/reports/audit?target=${target}`)).status).toBe(403);
+
+      const siteViewer = await principalWith(deps.store, 'site-viewer-audit', [
+        { collection: ALL_COLLECTIONS, role: 'view' },
+      ]);
+      const rows = (await call(siteViewer, 'GET', `/reports/audit?target=${target}`)).json().rows;
+      expect(rows.map((r: { actor: string; action: string }) => [r.actor, r.action])).toEqual([
+        ['bob', 'provision.abort'],
+        ['alice', 'provision.retry'],
+      ]);
+      const csv = parseCsv(
+        (await call(siteViewer, 'GET', `/reports/audit?target=${target}&actor=alice&format=csv`)).text,
+        {
+          columns: true,
+        },
+      ) as Array<Record<string, string>>;
+      expect(csv).toEqual([expect.objectContaining({ actor: 'alice', target, details: '{"step":"OOB8.6"}' })]);
+      expect((await call(siteViewer, 'GET', '/reports/audit?limit=0')).json()).toMatchObject({
+        code: 'INVALID_REQUEST',
+        issues: [{ field: 'limit' }],
+      });
+    });
   });
 
   describe('collections, profiles and principals', () => {
