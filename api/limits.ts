@@ -91,7 +91,9 @@ export async function unauthenticatedGate(
 ): Promise<UnauthenticatedGate> {
   await app.register(rateLimit, { global: false });
   const { max, windowMs } = limits.unauthenticated;
-  const check = app.createRateLimit({ max, timeWindow: windowMs, keyGenerator: (request) => request.ip });
+  // The library's own key: the source address, an IPv6 source by its /64 (one host holds a whole
+  // /64, so counting each address apart would give it 2^64 budgets).
+  const check = app.createRateLimit({ max, timeWindow: windowMs, ipv6Subnet: 64 });
   return async (request, reply) => {
     // What the source had counted before this request, then this request counted: the difference
     // tells the first refusal of a window and the moment the source went over the limit.
