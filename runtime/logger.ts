@@ -34,7 +34,11 @@ export function consoleFormat(argv: readonly string[] = process.argv, stdout = p
   return stdout.isTTY && !argv.includes('--json') ? 'pretty' : 'json';
 }
 
-export function createLogger(config: Pick<AmtflowConfig, 'log'>, name: string, options: LoggerOptions = {}): pino.Logger {
+export function createLogger(
+  config: Pick<AmtflowConfig, 'log'>,
+  name: string,
+  options: LoggerOptions = {},
+): pino.Logger {
   const settings: pino.LoggerOptions = {
     name,
     level: config.log.level,

@@ -30,7 +30,10 @@ export class NotALifecycleRunError extends Error {
 
 function describeError(err: Error | undefined): { error: StepError; nonRetryable: boolean } {
   if (err instanceof ApplicationFailure) {
-    return { error: { code: err.type ?? 'ApplicationFailure', message: err.message }, nonRetryable: err.nonRetryable === true };
+    return {
+      error: { code: err.type ?? 'ApplicationFailure', message: err.message },
+      nonRetryable: err.nonRetryable === true,
+    };
   }
   if (err) return { error: { code: err.name, message: err.message }, nonRetryable: false };
   return { error: { code: 'UNKNOWN', message: 'no failure recorded' }, nonRetryable: false };
@@ -132,7 +135,9 @@ export async function progressFromHistory(
     }
     if (failed && step) {
       const e = entry(step);
-      const { error, nonRetryable } = describeError(await decodeOptionalFailureToOptionalError(converter, failed.failure));
+      const { error, nonRetryable } = describeError(
+        await decodeOptionalFailureToOptionalError(converter, failed.failure),
+      );
       e.attempts += 1;
       e.lastError = error;
       const round = (failures.get(step.id) ?? 0) + 1;

@@ -4,14 +4,7 @@
  * temporal-config/dev-server.json.
  */
 import { execFile, spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -97,7 +90,10 @@ export async function ensureTemporalCli(options: EnsureCliOptions = {}): Promise
   const onPath = findOnPath('temporal', env.PATH);
   if (onPath && (await versionOf(onPath)) === wanted) return onPath;
   try {
-    const entry = await ensureGoBuild(temporalCliBuild(settings), { env, ...(options.log ? { log: options.log } : {}) });
+    const entry = await ensureGoBuild(temporalCliBuild(settings), {
+      env,
+      ...(options.log ? { log: options.log } : {}),
+    });
     return entry.binaries.temporal as string;
   } catch (err) {
     if (!(err instanceof GoToolchainError)) throw err;

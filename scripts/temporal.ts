@@ -20,7 +20,9 @@ program
 
 program
   .command('cache-dir')
-  .description("print amtflow's Go build cache on this machine (the Temporal CLI in temporal/<version>, the server in temporal-server/<version>)")
+  .description(
+    "print amtflow's Go build cache on this machine (the Temporal CLI in temporal/<version>, the server in temporal-server/<version>)",
+  )
   .action(() => {
     console.log(goCacheRoot());
   });

@@ -19,7 +19,6 @@ export function digestPasswordToHa1(value: string | undefined): string | null {
   return raw && raw.length === 16 ? raw.toString('hex') : null;
 }
 
-
 /**
  * Validates Add/UpdateUserAclEntryEx input into an entry (without handle), or a PT_STATUS. The
  * password arrives as a Digest hash, so only its form can be checked; the name gets the SDK's rules.

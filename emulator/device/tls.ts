@@ -12,9 +12,7 @@ import { inSetupMode, type Nvram } from './nvram';
  * - closed: AMT does not serve 16993 (no TLS configured).
  */
 export type TlsMode =
-  | ({ kind: 'setup' } & TlsIdentity)
-  | ({ kind: 'configured'; mutual: boolean } & TlsIdentity)
-  | { kind: 'closed' };
+  ({ kind: 'setup' } & TlsIdentity) | ({ kind: 'configured'; mutual: boolean } & TlsIdentity) | { kind: 'closed' };
 
 /** What the port presents: as a Node secure context, and as PEM for the legacy TLS engine. */
 export interface TlsIdentity {

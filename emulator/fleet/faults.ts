@@ -61,7 +61,12 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('endlessPull'),
-      itemBytes: z.number().int().min(1).max(16 * 1024 * 1024).default(64 * 1024),
+      itemBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024 * 1024)
+        .default(64 * 1024),
       ...common,
     })
     .strict(),
@@ -77,7 +82,12 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('hugeFaultReason'),
-      bytes: z.number().int().min(1).max(16 * 1024 * 1024).default(3 * 1024 * 1024),
+      bytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024 * 1024)
+        .default(3 * 1024 * 1024),
       ...common,
     })
     .strict(),

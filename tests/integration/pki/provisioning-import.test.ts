@@ -73,7 +73,10 @@ describe.each(backends)('provisioning certificate import on $name', (backend) =>
 
   it('finds the imported certificate again after a restart', async () => {
     const reopened = await CertificateAuthority.open({ config: config('corp.example.test'), box, db: database.db });
-    expect(reopened.provisioning.summary()).toMatchObject({ source: 'imported', commonName: 'oobsp.corp.example.test' });
+    expect(reopened.provisioning.summary()).toMatchObject({
+      source: 'imported',
+      commonName: 'oobsp.corp.example.test',
+    });
     expect(reopened.provisioning.credential().rootThumbprints.sha256).toBe(vendorRootSha256);
   });
 

@@ -6,7 +6,9 @@ const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionNam
 
 describe('CPU profile summary', () => {
   it('names where code comes from: our files, npm packages, Node, V8', () => {
-    expect(sourceOf('file:///repo/lib/amt/transport.ts', 'connect', ROOT)).toBe(path.join('lib', 'amt', 'transport.ts'));
+    expect(sourceOf('file:///repo/lib/amt/transport.ts', 'connect', ROOT)).toBe(
+      path.join('lib', 'amt', 'transport.ts'),
+    );
     expect(sourceOf('file:///repo/node_modules/@temporalio/worker/lib/x.js', 'f', ROOT)).toBe('pkg:@temporalio/worker');
     expect(sourceOf('/repo/node_modules/node-forge/lib/rsa.js', 'f', ROOT)).toBe('pkg:node-forge');
     expect(sourceOf('node:internal/tls/secure-context', 'f', ROOT)).toBe('node:internal/tls/secure-context');
