@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { DeviceUuid, ProvisioningMode } from '../../activities/contract';
+import { runAgent } from '../../emulator/agent/agent';
 import { startFleet, type Fleet } from '../../emulator/fleet/fleet';
 import type { DeviceProfileInput } from '../../emulator/device/profile';
 import { parseDeviceUuid } from '../../lib/device-uuid';
@@ -168,4 +169,18 @@ export async function startLifecycleEnv(
       rmSync(emulatorDir, { recursive: true, force: true });
     },
   };
+}
+
+/** IB1–IB2: the device's in-band agent reports its OTP hash, recorded as the API's agent route records it. */
+export async function reportOtpHash(env: LifecycleEnv, uuid: DeviceUuid): Promise<void> {
+  await runAgent(env.fleet.device(uuid), {
+    reporter: async (report) => {
+      await env.deps.store.otp.record(uuid, {
+        algorithm: 'sha256',
+        hash: report.otpHash,
+        reportedAmtVersion: report.amtVersion,
+        wiredIp: report.wiredIpAddress,
+      });
+    },
+  });
 }

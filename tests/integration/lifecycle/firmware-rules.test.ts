@@ -6,14 +6,19 @@ import type { Client as LdapClient } from 'ldapts';
 import pino from 'pino';
 import { buildApiServer } from '../../../api/server';
 import { apiTokens } from '../../../api/tokens';
-import { runAgent } from '../../../emulator/agent/agent';
 import { childDn } from '../../../lib/directory/dn';
 import type { AmtSettingsInput } from '../../../lib/store';
 import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
 import { progressQuery, wiredIeee8021xDecisionSignal, type Progress } from '../../../workflows/messages';
 import { adminClient, uniqueTag } from '../../support/directory';
-import { startLifecycleEnv, testProfile, type E2eDevice, type LifecycleEnv } from '../../support/lifecycle-env';
+import {
+  reportOtpHash,
+  startLifecycleEnv,
+  testProfile,
+  type E2eDevice,
+  type LifecycleEnv,
+} from '../../support/lifecycle-env';
 
 /**
  * Issue 12 §3 and §6 end to end, each against the firmware rule the emulator enforces from its own
@@ -258,17 +263,7 @@ describe('firmware rules in update, provisioning and removal', () => {
     for (const group of groups) expect(await members(group)).toEqual([]);
     await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, opts());
 
-    const emulated = env.fleet.device(device.uuid);
-    await runAgent(emulated, {
-      reporter: async (report) => {
-        await env.deps.store.otp.record(device.uuid, {
-          algorithm: 'sha256',
-          hash: report.otpHash,
-          reportedAmtVersion: report.amtVersion,
-          wiredIp: report.wiredIpAddress,
-        });
-      },
-    });
+    await reportOtpHash(env, device.uuid);
     const handle = await startLifecycle(
       env.env.client,
       'provision',

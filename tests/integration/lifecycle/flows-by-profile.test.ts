@@ -1,9 +1,8 @@
-import { runAgent } from '../../../emulator/agent/agent';
 import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { progressQuery, renameCompletedSignal } from '../../../workflows/messages';
 import { waitFor } from '../../../scripts/lib/process';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
-import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { PROFILE_SECRETS, reportOtpHash, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Every flow, both provisioning modes, on a legacy profile (AMT 5.x, EOI for stage one) and a
@@ -30,15 +29,7 @@ describe.each([
 
   it('in band: provision, update, partial removal', async () => {
     const device = env.devices[0]!;
-    await runAgent(env.fleet.device(device.uuid), {
-      reporter: async (report) => {
-        await env.deps.store.otp.record(device.uuid, {
-          algorithm: 'sha256',
-          hash: report.otpHash,
-          reportedAmtVersion: report.amtVersion,
-        });
-      },
-    });
+    await reportOtpHash(env, device.uuid);
     const q = { taskQueue: env.taskQueue };
     const provisioned = await run(
       env.env.client,

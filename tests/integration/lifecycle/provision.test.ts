@@ -1,7 +1,6 @@
-import { runAgent } from '../../../emulator/agent/agent';
 import { progressQuery } from '../../../workflows/messages';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
-import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
+import { PROFILE_SECRETS, reportOtpHash, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Provisioning end to end: the real worker and activities against emulated firmware, the Samba DC,
@@ -37,17 +36,7 @@ describe('provisionDevice end to end', () => {
 
   it('provisions in band after the agent reported its OTP hash (IB2–IB5)', async () => {
     const device = env.devices[2]!;
-    const emulated = env.fleet.device(device.uuid);
-    await runAgent(emulated, {
-      reporter: async (report) => {
-        await env.deps.store.otp.record(device.uuid, {
-          algorithm: 'sha256',
-          hash: report.otpHash,
-          reportedAmtVersion: report.amtVersion,
-          wiredIp: report.wiredIpAddress,
-        });
-      },
-    });
+    await reportOtpHash(env, device.uuid);
     const handle = await env.provision(device.uuid, 'in-band');
     const result = await handle.result();
     expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'IB5')?.status).toBe('succeeded');
