@@ -126,7 +126,9 @@ describe.each(backends)('directory objects, OTP hashes and results on $name', (b
         f.store.audit.appendWithinLimit(entry as typeof entry & { outcome: 'success' }, { count: 3, since }),
       ),
     );
-    expect(answers.filter((a) => a.record).map((a) => a.used)).toEqual([0, 1, 2]);
+    // Callers take the lock in whatever order the pool serves them: which caller got which count is not
+    // fixed, only that each count below the limit was handed out exactly once.
+    expect(answers.filter((a) => a.record).map((a) => a.used).sort()).toEqual([0, 1, 2]);
     expect(answers.filter((a) => !a.record).map((a) => a.used)).toEqual([3, 3, 3, 3, 3]);
     expect(await f.store.audit.forTarget(DEVICE)).toHaveLength(3);
     // Another principal's reveals are counted apart.
