@@ -106,7 +106,7 @@ export class Device {
     this.writer = new NvramWriter(nvramPath(options.stateDir, this.state.uuid), () => this.state);
     // The ME answers only while the host's power state lets it run (host/host.ts), and while the
     // network lets it on (802.1X with the OS down).
-    this.network = new DeviceNetwork(this.state.address, () => this.host.meAwake() && this.onNetwork());
+    this.network = new DeviceNetwork(this.state.address, () => this.reachable());
     this.hello = new HelloSender({
       nvram: () => this.state,
       timeScale: options.helloTimeScale,
@@ -164,6 +164,11 @@ export class Device {
    * identity the network accepts — else the switch keeps the port closed, and the device cannot be
    * reached until the OS runs again (spec UPD4).
    */
+  /** The ME runs and the network lets it on: its ports answer. */
+  private reachable(): boolean {
+    return this.host.meAwake() && this.onNetwork();
+  }
+
   onNetwork(): boolean {
     const network = this.options.wiredNetwork8021x;
     if (!network || this.host.state === 'S0') return true;
@@ -341,6 +346,8 @@ export class Device {
   private serve(socket: DeviceStream, connection: Connection): void {
     serveHttp(socket, {
       handle: (request) => this.reply(request, connection),
+      // The request just answered took the ME down (a power change): the connection goes with it.
+      closeAfterReply: () => !this.reachable(),
       badRequest: (status) => this.plainError(status),
       log: this.options.log,
       uuid: this.uuid,
@@ -418,6 +425,9 @@ export class Device {
   }
 
   private async reply(req: HttpRequest, conn: Connection): Promise<Reply> {
+    // A request on a connection kept open from before the ME lost power (or its network): nothing
+    // runs to answer it, the connection just dies.
+    if (!this.reachable()) return { drop: true };
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
     const path = req.target.split('?')[0]!;
     const eoiService = isLegacy(this.state.amtVersion) ? EOI_SERVICES.find((s) => path === `/${s}Service`) : undefined;

@@ -121,6 +121,8 @@ export function acceptTls(
 export interface HttpConnectionOptions {
   /** The firmware's answer to one request; requests on a connection are answered in order. */
   handle(request: HttpRequest): Promise<Reply>;
+  /** Whether to close the connection once the reply is written, whatever the reply says. */
+  closeAfterReply?: () => boolean;
   /** The bytes of the plain error page for a request that could not be parsed. */
   badRequest(status: number): Buffer;
   log: Logger;
@@ -154,7 +156,11 @@ export function serveHttp(socket: DeviceStream, options: HttpConnectionOptions):
           break;
         }
         socket.write(reply.bytes);
-        if (reply.close || parsed.request.headers.get('connection')?.toLowerCase() === 'close') {
+        if (
+          reply.close ||
+          parsed.request.headers.get('connection')?.toLowerCase() === 'close' ||
+          options.closeAfterReply?.()
+        ) {
           socket.end();
           break;
         }

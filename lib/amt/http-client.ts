@@ -1,9 +1,9 @@
 import { AmtAuthError } from './errors';
 import { DigestSession, parseDigestChallenge } from './digest';
 import {
+  DeviceConnection,
   endpointLabel,
   headerValues,
-  postOnce,
   type AmtEndpoint,
   type AmtTimeouts,
   type HttpRequest,
@@ -22,11 +22,13 @@ export interface AmtCredential {
  * goes without credentials, the 401 challenge is answered with each candidate in order until one
  * is accepted, and the winner (its `ref`) is kept for later requests, which reuse the nonce with an
  * incrementing nonce count. Requests are serialised: AMT serves one at a time and the nonce count
- * must grow in sending order.
+ * must grow in sending order. They share the device's connection while the device keeps it open
+ * (`DeviceConnection`: a 401 closes it, so a login costs two connections and the requests after it none).
  */
 export class AmtHttpClient {
   readonly #endpoint: AmtEndpoint;
   readonly #timeouts: AmtTimeouts;
+  readonly #connection: DeviceConnection;
   #credentials: readonly AmtCredential[];
   #active: AmtCredential | undefined;
   #digest: DigestSession | undefined;
@@ -37,6 +39,7 @@ export class AmtHttpClient {
     this.#endpoint = endpoint;
     this.#timeouts = timeouts;
     this.#credentials = [...credentials];
+    this.#connection = new DeviceConnection(endpoint);
   }
 
   get target(): string {
@@ -88,7 +91,7 @@ export class AmtHttpClient {
         current && this.#digest
           ? this.#digest.authorization(current.username, current.password, 'POST', request.path)
           : undefined;
-      const response = await postOnce(this.#endpoint, timeouts, {
+      const response = await this.#connection.post(timeouts, {
         ...request,
         headers: authorization ? { ...request.headers, Authorization: authorization } : request.headers,
       });

@@ -6,11 +6,13 @@ import { currentAmtCancellation } from './cancellation';
 import { AmtCancelledError, AmtConnectionError, AmtError, AmtLimitError, AmtTimeoutError, AmtTlsError } from './errors';
 
 /**
- * One HTTP exchange with an AMT device over a fresh connection. The connection (TCP, and TLS with
- * every certificate check, pinning included) is completed before a single request byte is written,
- * so a failure in that phase is certainly `not-delivered`; anything that goes wrong after is
- * `unknown` — except a TLS alert, which means the device tore the session down at the TLS layer
- * and never handed the request to the application.
+ * HTTP exchanges with an AMT device. A connection (TCP, and TLS with every certificate check,
+ * pinning included) is completed before a single request byte is written, so a failure in that
+ * phase is certainly `not-delivered`; anything that goes wrong after is `unknown` — except a TLS
+ * alert on a fresh connection, which means the device tore the session down at the TLS layer and
+ * never handed the request to the application. `postOnce` uses a fresh connection for one request;
+ * a `DeviceConnection` keeps the device's connection open between the requests of one client when
+ * the device allows it (HTTP/1.1 persistent connections), and opens — and checks — a new one when not.
  */
 
 export const AMT_HTTP_PORT = 16992;
@@ -307,11 +309,16 @@ function connectError(err: unknown, target: string, duringTlsHandshake: boolean)
   );
 }
 
-/** Errors after request bytes may have been written: the outcome is unknown. */
-function exchangeError(err: unknown, target: string): AmtError {
+/**
+ * Errors after request bytes may have been written: the outcome is unknown. A TLS alert on a fresh
+ * connection is the handshake's refusal (TLS 1.3 reports it after the client's first write); on a
+ * reused connection the handshake was over long before, so an alert there says nothing about the
+ * request.
+ */
+function exchangeError(err: unknown, target: string, reused: boolean): AmtError {
   if (err instanceof AmtError) return err;
   const code = errorCode(err);
-  if (isTlsAlert(code)) {
+  if (isTlsAlert(code) && !reused) {
     return new AmtTlsError(
       'TLS_HANDSHAKE_REJECTED',
       `${target}: device rejected the TLS session: ${opensslReason(err, code)}`,
@@ -359,6 +366,17 @@ export function connect(endpoint: AmtEndpoint, timeoutMs: number, target: string
   });
 }
 
+interface Exchanged {
+  response: HttpResponse;
+  /** The device left the connection open for another request (HTTP/1.1 keep-alive, answer read in full). */
+  reusable: boolean;
+}
+
+/**
+ * One request and its whole response on `socket`. The socket is destroyed on any failure and after
+ * an answer that closes the connection; otherwise it is left to the caller, free for the next
+ * request.
+ */
 function exchange(
   socket: net.Socket,
   endpoint: AmtEndpoint,
@@ -366,15 +384,17 @@ function exchange(
   timeoutMs: number,
   target: string,
   signal: AbortSignal | undefined,
-): Promise<HttpResponse> {
+  connection: { reused: boolean; keepAlive: boolean },
+): Promise<Exchanged> {
+  const { reused } = connection;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const settle = (result: HttpResponse | AmtError): void => {
+    const settle = (result: Exchanged | AmtError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', cancel);
-      socket.destroy();
+      if (result instanceof AmtError || !result.reusable) socket.destroy();
       if (result instanceof AmtError) reject(result);
       else resolve(result);
     };
@@ -390,9 +410,11 @@ function exchange(
         Host: `${endpoint.host}:${endpointPort(endpoint)}`,
         ...request.headers,
         'Content-Length': String(body.length),
+        // Without it (and without an Agent) Node's client asks for `Connection: close`.
+        ...(connection.keepAlive ? { Connection: 'keep-alive' } : {}),
       },
     });
-    req.on('error', (err) => settle(exchangeError(err, target)));
+    req.on('error', (err) => settle(exchangeError(err, target, reused)));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -406,24 +428,39 @@ function exchange(
         }
         chunks.push(chunk);
       });
-      res.on('error', (err) => settle(exchangeError(err, target)));
+      res.on('error', (err) => settle(exchangeError(err, target, reused)));
       res.on('close', () => {
-        if (!res.complete) settle(exchangeError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), target));
+        if (!res.complete)
+          settle(exchangeError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }), target, reused));
       });
-      res.on('end', () =>
-        settle({
+      res.on('end', () => {
+        const response = {
           status: res.statusCode ?? 0,
           headers: res.headers,
           rawHeaders: res.rawHeaders,
           body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
+        };
+        // False when the device answered `Connection: close` (AMT does on 401 and 400) or HTTP/1.0.
+        if (!req.shouldKeepAlive) {
+          settle({ response, reusable: false });
+          return;
+        }
+        // Node's HTTP client lets go of a kept-alive socket on the next tick (`free`); only then may
+        // another request use it. A tick always runs before the next `setImmediate`.
+        let freed = false;
+        const onFree = () => (freed = true);
+        socket.once('free', onFree);
+        setImmediate(() => {
+          socket.off('free', onFree);
+          settle({ response, reusable: freed && !socket.destroyed });
+        });
+      });
     });
     req.end(body);
   });
 }
 
-/** Connects, sends one POST and reads the whole response, within the given timeouts. */
+/** Connects, sends one POST and reads the whole response, within the given timeouts; the connection is closed after. */
 export async function postOnce(
   endpoint: AmtEndpoint,
   timeouts: AmtTimeouts,
@@ -437,7 +474,109 @@ export async function postOnce(
     socket.destroy();
     throw new AmtCancelledError(target, 'not-delivered');
   }
-  return exchange(socket, endpoint, request, timeouts.responseMs, target, signal);
+  const { response } = await exchange(socket, endpoint, request, timeouts.responseMs, target, signal, {
+    reused: false,
+    keepAlive: false,
+  });
+  socket.destroy();
+  return response;
+}
+
+/**
+ * How long an open connection waits for its client's next request before it is closed. The
+ * requests of one step follow each other within milliseconds; a short wait keeps far inside any
+ * firmware's own idle timeout (the emulator's is a minute), so the device practically never closes
+ * a connection just as a request goes out on it — which would make that request's outcome
+ * `unknown` where a fresh connection's refusal is `not-delivered`.
+ */
+export const IDLE_CONNECTION_MS = 1_000;
+
+interface IdleSocket {
+  socket: net.Socket;
+  /** Stops watching it: the idle timer and the listeners that close it. */
+  drop: () => void;
+}
+
+/**
+ * The connection to one device that one client (lib/amt/http-client.ts: one per step's session)
+ * keeps between its requests, one request at a time. Each new connection is opened by `connect`,
+ * with every check of the endpoint's TLS settings (pin, CA and server name, revoked serials), before
+ * a request byte is written; a connection is only reused by the same `DeviceConnection`, so under
+ * the same settings. Reused only when the device kept it open (AMT closes after a 401 or a 400), it
+ * is still open, and within IDLE_CONNECTION_MS of the last answer; it never keeps the process alive.
+ * Before this, every WS-Man request paid a TCP and TLS handshake on both ends (docs/benchmarks.md,
+ * "Profile and tuning"). Caller-side serialisation is the client's: `post` must not be called again
+ * before the previous call settled.
+ */
+export class DeviceConnection {
+  readonly #endpoint: AmtEndpoint;
+  readonly #target: string;
+  #idle: IdleSocket | undefined;
+
+  constructor(endpoint: AmtEndpoint) {
+    this.#endpoint = endpoint;
+    this.#target = endpointLabel(endpoint);
+  }
+
+  async post(timeouts: AmtTimeouts, request: HttpRequest): Promise<HttpResponse> {
+    const signal = currentAmtCancellation();
+    if (signal?.aborted) throw new AmtCancelledError(this.#target, 'not-delivered');
+    const idle = this.#takeIdle();
+    const socket = idle ?? (await connect(this.#endpoint, timeouts.connectMs, this.#target));
+    if (signal?.aborted) {
+      socket.destroy();
+      throw new AmtCancelledError(this.#target, 'not-delivered');
+    }
+    const { response, reusable } = await exchange(
+      socket,
+      this.#endpoint,
+      request,
+      timeouts.responseMs,
+      this.#target,
+      signal,
+      { reused: idle !== undefined, keepAlive: true },
+    );
+    if (reusable) this.#park(socket);
+    return response;
+  }
+
+  /** Closes the open connection, if any. */
+  close(): void {
+    this.#takeIdle()?.destroy();
+  }
+
+  /** The parked socket when it can carry a request now; any other is closed. */
+  #takeIdle(): net.Socket | undefined {
+    const idle = this.#idle;
+    if (!idle) return undefined;
+    this.#idle = undefined;
+    idle.drop();
+    const { socket } = idle;
+    if (socket.destroyed || !socket.writable || socket.readableEnded) {
+      socket.destroy();
+      return undefined;
+    }
+    socket.ref();
+    return socket;
+  }
+
+  #park(socket: net.Socket): void {
+    this.#takeIdle()?.destroy();
+    const closed = () => {
+      if (this.#idle?.socket === socket) this.#idle = undefined;
+      socket.destroy();
+    };
+    const timer = setTimeout(closed, IDLE_CONNECTION_MS).unref();
+    socket.once('end', closed).once('close', closed).once('error', closed);
+    socket.unref();
+    this.#idle = {
+      socket,
+      drop: () => {
+        clearTimeout(timer);
+        socket.off('end', closed).off('close', closed).off('error', closed);
+      },
+    };
+  }
 }
 
 /** Values of a header that may appear several times, one per line as sent. */

@@ -31,6 +31,8 @@ describe('Digest login', () => {
     expect(http.credentialRef).toBe('current');
     expect(http.digestRealm).toBe(AMT_REALM);
     expect(http.serverHeader).toBe('Intel(R) Active Management Technology 15.0.23.1706');
+    // The 401 closed the first connection; the authenticated requests shared the second.
+    expect(amt.connections).toBe(2);
   });
 
   it('answers a stale challenge with the same credential and a new nonce', async () => {

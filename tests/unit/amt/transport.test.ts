@@ -3,6 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import { amtFailure } from '../../support/amt-failure';
 import {
   cachedSecureContext,
+  DeviceConnection,
   postOnce,
   validateEndpoint,
   type AmtEndpoint,
@@ -82,6 +83,43 @@ describe('plain HTTP', () => {
     } finally {
       silent.close();
     }
+  });
+});
+
+describe('a device connection kept between requests', () => {
+  it('carries the requests of one client over one connection while the device keeps it open', async () => {
+    const amt = await serve();
+    const device = new DeviceConnection({ host: '127.0.0.1', port: amt.port });
+    for (let i = 0; i < 3; i++) await expect(device.post(patient, request)).resolves.toMatchObject({ status: 200 });
+    expect(amt.handled).toHaveLength(3);
+    expect(amt.connections).toBe(1);
+    device.close();
+  });
+
+  it('opens a new connection after an answer that closes it', async () => {
+    let answered = 0;
+    const amt = await serve({
+      handler: () => ({ body: '<ok/>', ...(++answered === 2 ? { headers: { Connection: 'close' } } : {}) }),
+    });
+    const device = new DeviceConnection({ host: '127.0.0.1', port: amt.port });
+    for (let i = 0; i < 3; i++) await device.post(patient, request);
+    expect(amt.connections).toBe(2);
+    device.close();
+  });
+
+  it('reports a reset on a reused connection as outcome unknown, then connects afresh', async () => {
+    let answered = 0;
+    const amt = await serve({
+      handler: () => (++answered === 2 ? { fault: 'reset-before-response' } : { body: '<ok/>' }),
+    });
+    const device = new DeviceConnection({ host: '127.0.0.1', port: amt.port });
+    await device.post(patient, request);
+    const error = await amtFailure(device.post(patient, request));
+    expect(error).toMatchObject({ code: 'CONNECTION_RESET', outcome: 'unknown' });
+    await expect(device.post(patient, request)).resolves.toMatchObject({ status: 200 });
+    expect(amt.handled).toHaveLength(3);
+    expect(amt.connections).toBe(2);
+    device.close();
   });
 });
 
@@ -181,6 +219,46 @@ describe('TLS', () => {
     const error = await amtFailure(postOnce(revoked, patient, request));
     expect(error).toMatchObject({ code: 'TLS_SERVER_REVOKED', outcome: 'not-delivered' });
     expect(amt.received).toHaveLength(1);
+  });
+
+  it('checks the pin on each new connection and keeps only a connection it checked', async () => {
+    const amt = await serve({ tls: { key: preProvisioning.keyPem, cert: preProvisioning.certPem } });
+    const pinned = new DeviceConnection({
+      host: '127.0.0.1',
+      port: amt.port,
+      tls: provisioningTls(fingerprint256(preProvisioning)),
+    });
+    await pinned.post(patient, request);
+    await pinned.post(patient, request);
+    expect(amt.connections).toBe(1);
+    pinned.close();
+    const wrongPin = new DeviceConnection({ host: '127.0.0.1', port: amt.port, tls: provisioningTls('00'.repeat(32)) });
+    for (let i = 0; i < 2; i++) {
+      const error = await amtFailure(wrongPin.post(patient, request));
+      expect(error).toMatchObject({ code: 'TLS_PIN_MISMATCH', outcome: 'not-delivered' });
+    }
+    expect(amt.received).toHaveLength(2);
+  });
+
+  it('keeps a verified connection to the device it verified', async () => {
+    const amt = await serve({ tls: { key: deviceCertificate.keyPem, cert: deviceCertificate.certPem } });
+    const device = new DeviceConnection({
+      host: '127.0.0.1',
+      port: amt.port,
+      tls: verified('amt1.corp.test', amtflowCa.certPem),
+    });
+    await device.post(patient, request);
+    await device.post(patient, request);
+    expect(amt.connections).toBe(1);
+    device.close();
+    const otherName = new DeviceConnection({
+      host: '127.0.0.1',
+      port: amt.port,
+      tls: verified('amt2.corp.test', amtflowCa.certPem),
+    });
+    const error = await amtFailure(otherName.post(patient, request));
+    expect(error).toMatchObject({ code: 'TLS_SERVER_NAME_MISMATCH', outcome: 'not-delivered' });
+    expect(amt.received).toHaveLength(2);
   });
 
   it('builds one secure context per distinct set of TLS settings, a bounded number of them', () => {

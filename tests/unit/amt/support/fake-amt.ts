@@ -46,6 +46,10 @@ export interface FakeAmt {
   handled: FakeRequest[];
   /** Every request received, 401s included. */
   received: FakeRequest[];
+  /** Connections accepted (TCP, or TLS once the handshake completed). */
+  readonly connections: number;
+  /** Closes every open connection, as a device does when it drops its idle ones. */
+  dropConnections(): void;
   /** The next request with an old nonce gets 401 stale="true". */
   expireNonces(): void;
   /** The next request with an old nonce gets a plain 401 stale="false" (the nonce is simply unknown). */
@@ -80,6 +84,7 @@ export async function startFakeAmt(options: FakeAmtOptions): Promise<FakeAmt> {
   const handled: FakeRequest[] = [];
   const received: FakeRequest[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
 
   const newNonce = (): string => {
     const nonce = randomBytes(24).toString('base64').replace(/[+/=]/g, 'A');
@@ -165,10 +170,12 @@ export async function startFakeAmt(options: FakeAmtOptions): Promise<FakeAmt> {
 
   const server = options.tls ? https.createServer(options.tls, listener) : http.createServer(listener);
   server.on('connection', (socket: Socket) => {
+    if (!options.tls) connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('secureConnection', (socket: Socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -177,6 +184,12 @@ export async function startFakeAmt(options: FakeAmtOptions): Promise<FakeAmt> {
     port: (server.address() as AddressInfo).port,
     handled,
     received,
+    get connections() {
+      return connections;
+    },
+    dropConnections: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     expireNonces: () => {
       for (const nonce of valid.keys()) expired.add(nonce);
       valid.clear();
