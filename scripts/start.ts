@@ -26,7 +26,7 @@ import { amtflowDataConverter } from '../runtime/data-converter';
 import { consoleFormat, createLogger } from '../runtime/logger';
 import { connectClient, connectWorker } from '../runtime/temporal';
 import { createLifecycleWorker, installRuntimeLogger } from '../workers/lifecycle-worker';
-import { buildWorkflowBundle } from '../workers/workflow-bundle';
+import { buildWorkflowBundleApart } from '../workers/workflow-bundle';
 import { systemCheck } from '../workflows';
 import { TASK_QUEUES } from '../workflows/names';
 import { runDemo } from './demo';
@@ -158,7 +158,8 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
   );
   stop.check();
 
-  const bundle = await buildWorkflowBundle();
+  // In a child process: webpack's memory would otherwise stay with this long-lived process.
+  const bundle = await buildWorkflowBundleApart();
   const deps = await buildActivityDeps(config);
   started.add('site database', () => deps.database.close());
   const { connection, namespace } = await connectWorker(config);

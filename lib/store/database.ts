@@ -42,8 +42,15 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
 
 async function openPGlite(dataDir: string | undefined): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  // int8 comes back as a string, as node-postgres returns it, so both backends agree on types.
-  const options = { parsers: { 20: (value: string) => value } };
+  const options = {
+    // int8 comes back as a string, as node-postgres returns it, so both backends agree on types.
+    parsers: { 20: (value: string) => value },
+    // Postgres' default 128 MB of shared buffers is zero-filled inside PGlite's WebAssembly memory
+    // at start, so all of it is resident from the first second: 150 MB of the idle `npm start`
+    // process. The site database is a few MB; 32 MB of buffers hold it (docs/benchmarks.md, "Idle
+    // memory of the main process"). PGlite's own start parameters are kept, this one is added.
+    startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'],
+  };
   const client = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
   await client.waitReady;
   const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
