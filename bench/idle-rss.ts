@@ -123,20 +123,16 @@ async function main(): Promise<void> {
     await settle(settleMs);
     samples.push(sample('+ PGlite (site database, migrated) and the CA'));
 
-    const { connection, namespace } = await connectWorker(config);
-    stops.push(() => connection.close());
+    const temporal = await connectWorker(config);
+    stops.push(() => temporal.connection.close());
     const worker = await createLifecycleWorker({
-      connection,
-      namespace,
+      ...temporal,
       deps,
       dataConverter: amtflowDataConverter(kek),
       workflowBundlePath: bundle,
     });
     const running = worker.run();
-    stops.push(async () => {
-      worker.shutdown();
-      await running;
-    });
+    stops.push(() => (worker.shutdown(), running));
     await settle(settleMs);
     samples.push(sample('+ worker running (Rust core, workflow thread with the bundle)'));
 
