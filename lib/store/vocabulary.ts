@@ -55,8 +55,11 @@ export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 export const RESULT_OUTCOMES = ['succeeded', 'failed', 'aborted'] as const;
 export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
 
-/** Per-device outcome of a collection action (0008_collection_actions.sql). */
-export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed'] as const;
+/**
+ * Per-device outcome of a collection action (0008_collection_actions.sql, widened by 0012):
+ * `waiting` is a device whose run parked for an operator, which the action stopped waiting for.
+ */
+export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed', 'waiting'] as const;
 export type ActionResultStatus = (typeof ACTION_RESULT_STATUSES)[number];
 
 /** Why a device is forgotten (0010_forgotten_devices.sql): it is gone, its firmware out of reach. */
