@@ -37,4 +37,6 @@ export const PATCHES = {
   securityGroups: 'amt-account-security-groups',
   /** REN1's check of the new name and domain before the removal of a rename or move. */
   renameCheck: 'REN1-check-new-name',
+  /** A run started by a collection action tells it when it parks for an operator (issue 11 §3). */
+  tellActionAwaitingOperator: 'tell-collection-action-awaiting-operator',
 } as const;

@@ -14,7 +14,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   log,
+  patched,
   scheduleActivity,
   setHandler,
   sleep,
@@ -34,7 +36,8 @@ import {
   type StepProgress,
   type WaitingForSignal,
 } from './messages';
-import { SEARCH_ATTRIBUTES } from './names';
+import { deviceAwaitingOperatorSignal } from './collection-action-messages';
+import { PATCHES, SEARCH_ATTRIBUTES } from './names';
 
 /**
  * `idempotent`: safe to repeat; retried with backoff, then the operator decides. A step whose device
@@ -331,6 +334,7 @@ export class StepRunner<A extends RunnerActivities> {
       deviceUuid: this.options.deviceUuid,
       code: error.code,
     });
+    await this.tellParent(step, error);
     await condition(() => this.decision !== undefined);
     const decision = this.decision as OperatorDecision;
     // Reflect the decision before releasing the update's caller, so the progress it gets back is current.
@@ -361,6 +365,33 @@ export class StepRunner<A extends RunnerActivities> {
     const { audit: auditStep } = this.options;
     await (this as StepRunner<RunnerActivities>).run({ ...auditStep, stage }, audit);
     return decision;
+  }
+
+  /**
+   * A run started by a collection action tells it that it now waits for an operator, so the action
+   * reports the device `waiting` and goes on without it (issue 11 §3). The action is signalled by
+   * workflow id alone: it may have continued as new since it started this run. A parent that has
+   * closed cannot be told; that is logged and the run waits all the same. Patched: runs that parked
+   * before this existed replay without the signal.
+   */
+  private async tellParent(step: StepDefinition, error: StepError): Promise<void> {
+    const { parent, workflowId } = workflowInfo();
+    if (!parent || !patched(PATCHES.tellActionAwaitingOperator)) return;
+    try {
+      await getExternalWorkflowHandle(parent.workflowId).signal(deviceAwaitingOperatorSignal, {
+        device: this.options.deviceUuid,
+        workflowId,
+        step: step.id,
+        errorCode: error.code,
+        errorMessage: `${step.id} ${step.title}: ${error.message}`,
+      });
+    } catch (err) {
+      log.warn('the collection action that started this run could not be told it waits for an operator', {
+        deviceUuid: this.options.deviceUuid,
+        action: parent.workflowId,
+        reason: (err as Error).message,
+      });
+    }
   }
 
   /**
