@@ -61,6 +61,11 @@ export interface StepDefinition<Name extends string = string> {
   attempts: number;
   /** The spec allows going on without this step. */
   skippable?: boolean;
+  /**
+   * The `patched()` id (workflows/names.ts PATCHES) behind which this step was added: a run that
+   * started before it does not take the step, and does not list it once it is past the patch.
+   */
+  patch?: string;
 }
 
 /** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
@@ -194,6 +199,19 @@ export class StepRunner<A extends RunnerActivities> {
     const added = progressEntry(step);
     this.steps.push(added);
     return added;
+  }
+
+  /**
+   * `patched(patchId)` for this run (workflows/names.ts PATCHES). When the run does not take the
+   * patch — it replays a history from before it — the steps the patch added leave the step list:
+   * the run will never take them, and `progress` must not show them pending forever.
+   */
+  takesPatch(patchId: string): boolean {
+    if (patched(patchId)) return true;
+    const added = new Set(this.options.steps.filter((s) => s.patch === patchId).map((s) => s.id));
+    const kept = this.steps.filter((s) => !(added.has(s.id) && s.status === 'pending'));
+    this.steps.splice(0, this.steps.length, ...kept);
+    return false;
   }
 
   private setStage(stage: string): void {
