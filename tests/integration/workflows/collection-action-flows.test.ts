@@ -243,6 +243,8 @@ describe('collection action and scheduled flows (fake activities)', () => {
       await operatorCommands(env.client, { taskQueue }).decide(parkedDevice, 'retry', 'alice', { step: 'OOB8.6' });
       expect(await parked.result()).toMatchObject({ deviceUuid: parkedDevice });
       expect(targets.recorded.get(parkedDevice)).toMatchObject({ status: 'waiting' });
+      await keepHistory(env.client.workflow.getHandle(actionId), 'collection-action-waiting');
+      await keepHistory(parked, 'provision-told-action-waiting');
     });
   });
 
