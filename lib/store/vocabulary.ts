@@ -61,6 +61,8 @@ export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
  */
 export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed', 'waiting'] as const;
 export type ActionResultStatus = (typeof ACTION_RESULT_STATUSES)[number];
+/** The longest error code and message a collection action's result row takes (the action clips to them). */
+export const ACTION_RESULT_LIMITS = { errorCode: 100, errorMessage: 2000 } as const;
 
 /** Why a device is forgotten (0010_forgotten_devices.sql): it is gone, its firmware out of reach. */
 export const FORGET_REASONS = ['scrapped', 'stolen', 'lost', 'replaced'] as const;

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { collectionActionActivities } from '../../../activities/collection-actions';
 import { parseDeviceUuid } from '../../../lib/device-uuid';
 import { ACTION_RESULT_STATUSES } from '../../../lib/store/vocabulary';
 import { backends } from '../../support/databases';
@@ -64,5 +65,17 @@ describe.each(backends)('collection action results on $name', (backend) => {
         f.database.db,
       ),
     ).rejects.toThrow(/collection_action_results_status_check/);
+  });
+
+  it('records a result whose step error is longer than a row takes, clipped', async () => {
+    const long = `OOB8.6 commit and enter post-provisioning: ${'fault '.repeat(1000)}`;
+    await collectionActionActivities(f.store).recordActionResults({
+      actionId: ACTION,
+      results: [{ device: DEVICE, status: 'waiting', errorCode: 'X'.repeat(300), errorMessage: long }],
+    });
+    const [row] = await f.store.collectionActions.results(ACTION);
+    expect(row?.errorCode).toBe('X'.repeat(100));
+    expect(row?.errorMessage).toHaveLength(2000);
+    expect(row?.errorMessage).toBe(`${long.slice(0, 1999)}…`);
   });
 });
