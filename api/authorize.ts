@@ -106,6 +106,9 @@ export function installAuthorization(
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    // Issue 12 §4: a source over the limit is refused (unaudited) before its token costs a lookup;
+    // refusals are rate-limited per source and not each audited (api/limits.ts).
+    await deps.unauthenticated.admit(request, reply);
     const route = request.routeOptions.url ?? '';
     const uuid = (request.params as { uuid?: string }).uuid;
     request.audit = {
@@ -119,10 +122,9 @@ export function installAuthorization(
     };
     const principal = await deps.store.principals.authenticate(bearerToken(request.headers.authorization));
     if (!principal) {
-      // Issue 12 §4: refusals are rate-limited per source and not each audited (api/limits.ts).
       const entry = request.audit;
       request.audit = undefined;
-      if ((await deps.unauthenticated(request, reply)).audit) request.audit = entry;
+      if ((await deps.unauthenticated.refuse(request, reply)).audit) request.audit = entry;
       throw new ApiError(401, 'UNAUTHORIZED', 'a valid API token is required (Authorization: Bearer <token>)');
     }
     request.principal = { id: principal.id, name: principal.name, grants: principal.grants };

@@ -20,7 +20,7 @@ import { buildCodecServer } from './codec-server';
 import { createHelloService } from './hello-service';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { buildApiServer } from './server';
-import { apiTokens, codecServerToken, type ApiTokens } from './tokens';
+import { codecServerToken } from './tokens';
 
 /** The first start's administrator token, under `<stateDir>/keys/` (the CLI reads it there by default). */
 export const ADMINISTRATOR_TOKEN_FILE = 'api-operator.token';
@@ -52,7 +52,6 @@ export async function startCodecServer(
 export interface FrontDoorDeps {
   /** With `schedules`, the front door creates or brings up to date amtflow's Temporal Schedules at start. */
   config: Pick<AmtflowConfig, 'listeners' | 'stateDir'> & Partial<Pick<AmtflowConfig, 'schedules' | 'api'>>;
-  derivationKey: Buffer;
   store: Store;
   ca: Pick<CertificateAuthority, 'crl' | 'provisioning'>;
   client: Client;
@@ -70,7 +69,6 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
   // The hello listener faces the devices' network; the API faces operators (issue 11 §7).
   const host = deps.config.listeners.apiHost ?? deps.config.listeners.host;
   const helloHost = deps.config.listeners.helloHost ?? deps.config.listeners.host;
-  const tokens = apiTokens(deps.derivationKey);
   const metrics = createApiMetrics(deps.store);
   const api = await buildApiServer({
     metrics,
@@ -78,7 +76,6 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     client: deps.client,
     crl: () => deps.ca.crl(),
     provisioning: deps.ca.provisioning,
-    tokens,
     logger: deps.logger.child({ component: 'api' }),
     ...(deps.sessions ? { sessions: deps.sessions } : {}),
     ...(deps.config.schedules ? { schedules: deps.config.schedules } : {}),
@@ -86,7 +83,7 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
     ...(deps.config.listeners.trustedProxies.length ? { trustedProxies: deps.config.listeners.trustedProxies } : {}),
   });
   // The token files exist before the API answers: whoever waits for it can use them at once.
-  const tokenFiles = await writeTokenFiles(deps.config, deps.store, tokens, deps.logger);
+  const tokenFiles = await writeTokenFiles(deps.config, deps.store, deps.logger);
   await api.listen({ host, port: apiPort });
   deps.logger.info({ url: `http://${host}:${apiPort}`, tokens: tokenFiles }, 'API listening');
   if (deps.config.schedules) await syncSchedules(deps, deps.config.schedules);
@@ -117,21 +114,18 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
 }
 
 /**
- * The agent's token, and on the first start (no principal yet) the token of the `administrator`
- * principal, in files beside the key-encryption key (mode 0600) — never in the log. The
+ * On the first start (no principal yet) the token of the `administrator` principal, in a file beside the key-encryption key (mode 0600) — never in the log. The
  * administrator's token is stored only hashed, so its file is the one copy: later starts leave it
  * as it is (the administrator issues further tokens with `amtflow principals token`).
  */
 async function writeTokenFiles(
   config: Pick<AmtflowConfig, 'stateDir'>,
   store: Store,
-  tokens: ApiTokens,
   logger: pino.Logger,
 ): Promise<Record<string, string>> {
   const dir = path.join(config.stateDir, 'keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { administrator: path.join(dir, ADMINISTRATOR_TOKEN_FILE), agent: path.join(dir, 'api-agent.token') };
-  writeFileSync(files.agent, `${tokens.agent}\n`, { mode: 0o600 });
+  const files = { administrator: path.join(dir, ADMINISTRATOR_TOKEN_FILE) };
   const first = await store.principals.bootstrapAdministrator();
   if (first) {
     writeFileSync(files.administrator, `${first.token}\n`, { mode: 0o600 });

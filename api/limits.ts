@@ -78,11 +78,18 @@ export function installBodyDeadline(app: FastifyInstance, limits: ApiLimitsConfi
 }
 
 /**
- * What a route calls when a request carries no valid credential, just before it answers 401: throws
- * 429 `RATE_LIMITED` once the source is over the limit. Returns whether this refusal is the one to
- * audit (the first from its source in the window).
+ * The source-address gate of requests without a valid credential:
+ * - `admit`, before any credential is looked up: throws 429 `RATE_LIMITED` when the source is
+ *   already over the limit, so a flood of bad tokens costs no database lookup once it is refused
+ *   (a valid token from that source waits out the window too, as with any per-source lockout);
+ * - `refuse`, just before a route answers 401: counts the refusal, throws 429 when it takes the
+ *   source over the limit, and returns whether this refusal is the one to audit (the source's first
+ *   in the window).
  */
-export type UnauthenticatedGate = (request: FastifyRequest, reply: FastifyReply) => Promise<{ audit: boolean }>;
+export interface UnauthenticatedGate {
+  admit(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  refuse(request: FastifyRequest, reply: FastifyReply): Promise<{ audit: boolean }>;
+}
 
 export async function unauthenticatedGate(
   app: FastifyInstance,
@@ -92,29 +99,38 @@ export async function unauthenticatedGate(
   await app.register(rateLimit, { global: false });
   const { max, windowMs } = limits.unauthenticated;
   // The library's own key: the source address, an IPv6 source by its /64 (one host holds a whole
-  // /64, so counting each address apart would give it 2^64 budgets).
-  const check = app.createRateLimit({ max, timeWindow: windowMs, ipv6Subnet: 64 });
-  return async (request, reply) => {
-    // What the source had counted before this request, then this request counted: the difference
-    // tells the first refusal of a window and the moment the source went over the limit.
-    const before = await check(request, { increment: false });
-    const limit = await check(request);
-    if (before.isAllowed || limit.isAllowed) return { audit: true };
-    if (!limit.isExceeded) return { audit: before.remaining === max };
-    if (!before.isExceeded) {
-      await store.audit.append({
-        actor: 'anonymous',
-        action: 'api.rate-limited',
-        target: `source:${request.ip}`,
-        outcome: 'denied',
-        details: { route: request.routeOptions.url ?? null, max, windowMs },
-      });
-    }
-    void reply.header('retry-after', String(limit.ttlInSeconds));
-    throw new ApiError(
+  // /64, so counting each address apart would give it 2^64 budgets). `ban: 1` is read, never
+  // enforced: `isBanned` says the source is more than one refusal over, so `isExceeded && !isBanned`
+  // is the one refusal that took it over — known from a single atomic increment, however many
+  // refusals race.
+  const check = app.createRateLimit({ max, timeWindow: windowMs, ipv6Subnet: 64, ban: 1 });
+  const tooMany = (reply: FastifyReply, ttlInSeconds: number) => {
+    void reply.header('retry-after', String(ttlInSeconds));
+    return new ApiError(
       429,
       'RATE_LIMITED',
-      `too many requests without a valid credential from this address; try again in ${limit.ttlInSeconds} s`,
+      `too many requests without a valid credential from this address; try again in ${ttlInSeconds} s`,
     );
+  };
+  return {
+    async admit(request, reply) {
+      const seen = await check(request, { increment: false });
+      if (!seen.isAllowed && seen.isExceeded) throw tooMany(reply, seen.ttlInSeconds);
+    },
+    async refuse(request, reply) {
+      const counted = await check(request);
+      if (counted.isAllowed) return { audit: true };
+      if (!counted.isExceeded) return { audit: counted.remaining === max - 1 };
+      if (!counted.isBanned) {
+        await store.audit.append({
+          actor: 'anonymous',
+          action: 'api.rate-limited',
+          target: `source:${request.ip}`,
+          outcome: 'denied',
+          details: { route: request.routeOptions.url ?? null, max, windowMs },
+        });
+      }
+      throw tooMany(reply, counted.ttlInSeconds);
+    },
   };
 }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     );
   }
   const logger = createLogger(config, 'api');
-  // The codec key and the API tokens derive from the ring's first key, so they survive rotation.
+  // The codec key and token derive from the ring's first key, so they survive rotation.
   const derivationKey = loadDerivationKey(config);
   const stopping = new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
@@ -38,9 +38,7 @@ async function main(): Promise<void> {
       provisioningAccounts: provisioningAccounts(config),
       amtTimeouts: { connectMs: config.amt.connectTimeoutMs, responseMs: config.amt.responseTimeoutMs },
     });
-    started.push(
-      await startFrontDoor({ config, derivationKey, store: site.store, ca: site.ca, client, logger, sessions }),
-    );
+    started.push(await startFrontDoor({ config, store: site.store, ca: site.ca, client, logger, sessions }));
     logger.info('front door running');
     await stopping;
   } finally {

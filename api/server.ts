@@ -15,7 +15,6 @@ import type { RedirectionBroker } from '../lib/console';
 import { toApiError } from './errors';
 import { agentRoutes } from './routes/agent';
 import { deviceTrustRoutes } from './routes/device-trust';
-import type { ApiTokens } from './tokens';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { registerOpenApi } from './openapi';
 import { collectionsRoutes } from './routes/collections';
@@ -28,7 +27,6 @@ export interface ApiServerDeps {
   client: Client;
   /** The CA's current CRL (`CertificateAuthority.crl`). */
   crl(): Promise<{ der: Buffer; pem: string }>;
-  tokens: ApiTokens;
   logger: pino.Logger;
   /** Task queue of the lifecycle workers; tests pass their own. */
   taskQueue?: string;

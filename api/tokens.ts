@@ -1,25 +1,13 @@
 import { hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /**
- * The machine tokens of the front doors, derived from the key-encryption key, each under its own
- * HKDF label: whoever holds the KEK can read every secret anyway, so no further secret has to be
- * stored or distributed, and one token never opens another's routes. Agents get the agent token
- * only: it can report an OTP hash, nothing else. Operators are principals with tokens of their own
- * (lib/store/principals.ts, api/authorize.ts).
+ * The codec server's machine token, derived from the key-encryption key under its own HKDF label:
+ * whoever holds the KEK can read every secret anyway, so no further secret has to be stored or
+ * distributed. Operators are principals with tokens of their own (lib/store/principals.ts,
+ * api/authorize.ts); each in-band agent has its computer's own credential (api/routes/agent.ts).
  */
 function deriveToken(kek: Buffer, label: string): string {
   return Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), label, 24)).toString('base64url');
-}
-
-export interface ApiTokens {
-  /** The in-band agent's report route (IB2–IB4). */
-  agent: string;
-}
-
-export function apiTokens(kek: Buffer): ApiTokens {
-  return {
-    agent: deriveToken(kek, 'amtflow agent report token v1'),
-  };
 }
 
 /** The codec server's token, for the Web UI and CLI to read encrypted payloads. */

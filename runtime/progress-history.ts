@@ -5,7 +5,8 @@
  * (workflows/step-runner.ts) for the same history: the step list of the flow and mode
  * (workflows/catalogue.ts `stepsOfRun`), each activity event applied to its step — the step is named
  * by the activity's summary, `<spec id> <title>` — and the operator decisions read from the P7 audit
- * step that records each one.
+ * step that records each one. A step a patch added (`StepDefinition.patch`) leaves the list once the
+ * run is past it with no marker of that patch: the run started before the patch and never takes it.
  */
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure, type LoadedDataConverter } from '@temporalio/common';
@@ -37,6 +38,34 @@ function describeError(err: Error | undefined): { error: StepError; nonRetryable
   }
   if (err) return { error: { code: err.name, message: err.message }, nonRetryable: false };
   return { error: { code: 'UNKNOWN', message: 'no failure recorded' }, nonRetryable: false };
+}
+
+/** The marker `patched()` records when a run takes a patch (Temporal's core SDK: `core_patch`, its id in JSON). */
+function patchTaken(event: HistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_patch') return undefined;
+  const data = marker.details?.['patch-data']?.payloads?.[0]?.data;
+  if (!data) return undefined;
+  return (JSON.parse(Buffer.from(data).toString('utf8')) as { id?: string }).id;
+}
+
+/**
+ * Drops the steps of patches the run did not take: no marker, and a step listed after it has
+ * started — the run went past the point where it would have taken the patch. Until then the step
+ * stays pending, as the `progress` query lists it (workflows/step-runner.ts `takesPatch`).
+ */
+function dropPatchesNotTaken(
+  steps: StepProgress[],
+  list: readonly StepDefinition[],
+  taken: Set<string>,
+): StepProgress[] {
+  const started = new Set(steps.filter((s) => s.status !== 'pending').map((s) => s.id));
+  return steps.filter((s) => {
+    const at = list.findIndex((d) => d.id === s.id);
+    const patch = list[at]?.patch;
+    if (!patch || taken.has(patch) || s.status !== 'pending') return true;
+    return !list.slice(at + 1).some((d) => started.has(d.id));
+  });
 }
 
 const allowed = (step: StepDefinition): OperatorAction[] =>
@@ -80,8 +109,11 @@ export async function progressFromHistory(
   const failures = new Map<string, number>();
   /** REN2 answered "not yet" and nothing has happened since: the run waits for the signal. */
   let renameNotComplete = false;
+  const patches = new Set<string>();
 
   for (const event of events) {
+    const patch = patchTaken(event);
+    if (patch) patches.add(patch);
     const schedule = event.activityTaskScheduledEventAttributes;
     if (schedule) {
       const summary = (await decodeUserMetadata(converter, event.userMetadata)).staticSummary ?? '';
@@ -170,6 +202,7 @@ export async function progressFromHistory(
       progress.stage = 'FAILED';
     }
   }
+  progress.steps = dropPatchesNotTaken(progress.steps, list, patches);
   if (renameNotComplete && progress.state === 'running') {
     const wait = entry(RENAME.wait);
     wait.status = 'waiting';

@@ -5,8 +5,8 @@
  *   npm run secrets:reseal   seals every stored secret again under the newest key
  *
  * Old keys stay in the ring and keep opening what they sealed until the reseal has moved it. The
- * payload codec key and the API tokens derive from the ring's first key, so neither step changes
- * them. With the embedded database (PGlite) run the reseal while amtflow is stopped.
+ * payload codec key and the codec server's token derive from the ring's first key, so neither step
+ * changes them. With the embedded database (PGlite) run the reseal while amtflow is stopped.
  */
 import { Command } from 'commander';
 import { loadConfig, pgliteDir } from '../lib/config';

@@ -183,7 +183,6 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
 
   const frontDoor = await startFrontDoor({
     config,
-    derivationKey: kek,
     store: deps.store,
     ca: deps.ca,
     client,

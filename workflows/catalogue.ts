@@ -6,6 +6,7 @@
  */
 import type { LifecycleActivities, ProvisioningMode } from '../activities/contract';
 import { renameCompletedSignal, wiredIeee8021xDecisionSignal, type WaitingForSignal } from './messages';
+import { PATCHES } from './names';
 import type { StepDefinition } from './step-runner';
 
 type Step = StepDefinition<keyof LifecycleActivities & string>;
@@ -95,6 +96,7 @@ export const INFRASTRUCTURE = {
     stage: 'infrastructure',
     activity: 'joinSecurityGroups',
     retry: 'idempotent',
+    patch: PATCHES.securityGroups,
     ...SYSTEM,
   }),
 } as const;
@@ -281,6 +283,7 @@ export const UPDATE = {
     stage: 'connect',
     activity: 'setAmtClock',
     retry: 'idempotent',
+    patch: PATCHES.updateClock,
     ...DEVICE,
   }),
   publish: step({
@@ -309,6 +312,7 @@ export const UPDATE = {
     stage: 'stage-two',
     activity: 'checkWiredIeee8021xUpdate',
     retry: 'idempotent',
+    patch: PATCHES.updateWiredWarning,
     ...DEVICE,
   }),
   revoke: step({
@@ -353,6 +357,7 @@ export const REMOVE = {
     stage: 'remove',
     activity: 'leaveSecurityGroups',
     retry: 'idempotent',
+    patch: PATCHES.securityGroups,
     ...SYSTEM,
   }),
   account: step({
@@ -372,6 +377,7 @@ export const RENAME = {
     stage: 'validate',
     activity: 'checkDirectoryPrerequisites',
     retry: 'validation',
+    patch: PATCHES.renameCheck,
     ...SYSTEM,
   }),
   disable: step({

@@ -2,7 +2,7 @@
  * The collection action as a client sees it: its kinds, its progress query. Front doors (API, CLI)
  * import these without importing any workflow code.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ActionResultStatus } from '../lib/store/vocabulary';
 
 /**
@@ -25,7 +25,10 @@ export const COLLECTION_ACTION_KINDS = [
 ] as const;
 export type CollectionActionKind = (typeof COLLECTION_ACTION_KINDS)[number];
 
-/** Devices per status. `started` counts runs in flight; each ends as succeeded, refused or failed. */
+/**
+ * Devices per status. `started` counts runs in flight; each ends as succeeded, refused or failed, or
+ * is `waiting`: parked for an operator, no longer waited for (it may still end while the action runs).
+ */
 export type ActionCounts = Record<ActionResultStatus, number>;
 
 export interface CollectionActionProgress {
@@ -37,14 +40,32 @@ export interface CollectionActionProgress {
   state: 'running' | 'completed';
   /** Devices the selector named when the action started. */
   total: number;
-  /** Devices with a final status (busy, refused, succeeded, failed). */
+  /**
+   * Devices the action is done with: a final status (busy, refused, succeeded, failed), or waiting
+   * for an operator — the action stopped waiting for those and released their throttle slot.
+   */
   handled: number;
   counts: ActionCounts;
   batches: number;
-  /** Devices of the current batch whose run has not ended. */
+  /** Devices of the current batch whose run has neither ended nor parked for an operator. */
   inFlight: string[];
   throttle: { maxConcurrent: number; batchDelay: number | string };
 }
+
+/**
+ * What a device's lifecycle run, started by a collection action, tells the action when it parks
+ * for an operator (workflows/step-runner.ts): the step and its error as progress shows them —
+ * secret-free, like every step error.
+ */
+export interface DeviceAwaitingOperator {
+  device: string;
+  workflowId: string;
+  step: string;
+  errorCode: string;
+  errorMessage: string;
+}
+
+export const deviceAwaitingOperatorSignal = defineSignal<[DeviceAwaitingOperator]>('device-awaiting-operator');
 
 export const collectionActionProgressQuery = defineQuery<CollectionActionProgress>('collection-action-progress');
 

@@ -10,7 +10,12 @@
  * tick; an activity kind (automatic provisioning on or off) is one activity per device. Another
  * kind — power control, discovery — plugs in as one entry of `KINDS`.
  *
- * Per-device results (started, busy, refused, succeeded, failed) go to the site database as they
+ * A device whose run parks for an operator (its retry budget spent) tells the action, which reports
+ * it `waiting` and stops waiting for it: the batch ends without it and the next one starts, so one
+ * device waiting for a decision never stalls the action. Should that run end while this run of the
+ * action still goes on, its row takes the final status at the next bookkeeping point.
+ *
+ * Per-device results (started, busy, refused, succeeded, failed, waiting) go to the site database as they
  * happen; the run keeps only counters and a cursor (the last UUID handled), reads its devices page
  * by page in UUID order, and continues as new every `DEVICES_PER_RUN` devices, so 10,000 devices
  * never make one long history or one large payload. A worker restart resumes it where it was.
@@ -47,7 +52,9 @@ import type {
 import {
   DEVICES_PER_RUN,
   collectionActionProgressQuery,
+  deviceAwaitingOperatorSignal,
   type ActionCounts,
+  type DeviceAwaitingOperator,
   type CollectionActionKind,
   type CollectionActionProgress,
 } from './collection-action-messages';
@@ -158,7 +165,7 @@ const KINDS: Record<CollectionActionKind, KindHandler> = {
   'power-cycle': powerKind('cycle'),
 };
 
-const emptyCounts = (): ActionCounts => ({ started: 0, busy: 0, refused: 0, succeeded: 0, failed: 0 });
+const emptyCounts = (): ActionCounts => ({ started: 0, busy: 0, refused: 0, succeeded: 0, failed: 0, waiting: 0 });
 
 /** The failure of a device's run, as the action reports it: refused (a validation failed, nothing changed) or failed. */
 function finalResult(device: DeviceUuid, workflowId: string, err: unknown): ActionResult {
@@ -187,10 +194,15 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
   }
   const actionId = workflowInfo().workflowId;
   const now = input.carried?.now ?? new Date().toISOString();
-  const counts = input.carried?.counts ?? emptyCounts();
+  // Counts carried by a run from before `waiting` existed lack it.
+  const counts = { ...emptyCounts(), ...input.carried?.counts };
   let after = input.carried?.after;
   let batches = input.carried?.batches ?? 0;
   let inFlight: DeviceUuid[] = [];
+  /** Devices of the current batch whose run told the action it waits for an operator. */
+  const parked = new Map<DeviceUuid, DeviceAwaitingOperator>();
+  /** Final results of runs that ended after the action stopped waiting for them, not yet recorded. */
+  let lateFinals: ActionResult[] = [];
   let state: CollectionActionProgress['state'] = 'running';
 
   if (!input.carried) {
@@ -208,12 +220,18 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     ...(input.selector.collection ? { collection: input.selector.collection } : {}),
     state,
     total,
-    handled: counts.busy + counts.refused + counts.succeeded + counts.failed,
+    handled: counts.busy + counts.refused + counts.succeeded + counts.failed + counts.waiting,
     counts: { ...counts },
     batches,
     inFlight: [...inFlight],
     throttle: input.throttle,
   }));
+
+  // A run of this action's current batch parks for an operator: only a device in flight is taken
+  // (a run decided and parked again later, or one of an earlier batch, has been reported already).
+  setHandler(deviceAwaitingOperatorSignal, (waiting) => {
+    if (inFlight.includes(waiting.device as DeviceUuid)) parked.set(waiting.device as DeviceUuid, waiting);
+  });
 
   if (!input.carried) total = (await bookkeeping.countActionTargets({ selector: input.selector, now })).total;
 
@@ -229,6 +247,8 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
   /** One batch: every device started (or refused as busy) at once, then each awaited. */
   async function runBatch(devices: DeviceUuid[]): Promise<void> {
     inFlight = devices;
+    // A run can park before its start is recorded: what it says is kept from here on.
+    parked.clear();
     if (kind.perDevice === 'activity') {
       const results = await Promise.all(
         devices.map(async (device): Promise<ActionResult> => {
@@ -278,18 +298,41 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     const running = starts.filter((s) => s.handle);
     inFlight = running.map((s) => s.device);
     const finals = await Promise.all(
-      running.map(async ({ device, workflowId, handle }): Promise<ActionResult> => {
-        try {
-          await handle?.result();
-          return { device, status: 'succeeded', workflowId };
-        } catch (err) {
-          return finalResult(device, workflowId, err);
-        } finally {
-          inFlight = inFlight.filter((d) => d !== device);
-        }
+      running.map(async ({ device, workflowId, handle }): Promise<ActionResult | undefined> => {
+        let ended: ActionResult | undefined;
+        const ending = (async (): Promise<ActionResult> => {
+          try {
+            await handle?.result();
+            return { device, status: 'succeeded', workflowId };
+          } catch (err) {
+            return finalResult(device, workflowId, err);
+          }
+        })().then((r) => (ended = r));
+        // Whichever comes first: the run's end, or its word that it waits for an operator.
+        await condition(() => ended !== undefined || parked.has(device));
+        inFlight = inFlight.filter((d) => d !== device);
+        if (ended) return ended;
+        const waiting = parked.get(device) as DeviceAwaitingOperator;
+        await record(
+          [{ device, status: 'waiting', workflowId, errorCode: waiting.errorCode, errorMessage: waiting.errorMessage }],
+          new Map([[device, 'started']]),
+        );
+        // The run may still end while this run of the action goes on: its row then takes the final status.
+        void ending.then((r) => lateFinals.push(r));
+        return undefined;
       }),
     );
-    await record(finals, new Map(finals.map((r) => [r.device, 'started'])));
+    const ended = finals.filter((r): r is ActionResult => r !== undefined);
+    await record(ended, new Map(ended.map((r) => [r.device, 'started'])));
+  }
+
+  /** Records the final status of waiting devices whose runs have ended since the last time. */
+  async function recordLateFinals(): Promise<void> {
+    while (lateFinals.length) {
+      const results = lateFinals;
+      lateFinals = [];
+      await record(results, new Map(results.map((r) => [r.device, 'waiting'])));
+    }
   }
 
   let handledThisRun = 0;
@@ -303,12 +346,14 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
     if (!devices.length) break;
     // The out-of-band service point's delay between batches: a durable timer, visible in the history.
     if (batches > 0) await sleep(batchDelay);
+    await recordLateFinals();
     await runBatch(devices);
     batches += 1;
     after = devices.at(-1);
     handledThisRun += devices.length;
     if (devices.length < maxConcurrent) break;
     if (handledThisRun >= DEVICES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await recordLateFinals();
       await condition(allHandlersFinished);
       log.info('collection action continues as new', { actionId, batches, after });
       await continueAsNew<typeof collectionAction>({
@@ -317,6 +362,7 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
       });
     }
   }
+  await recordLateFinals();
   state = 'completed';
   log.info('collection action complete', { actionId, kind: input.kind, total, counts });
   return { kind: input.kind, total, counts, batches };

@@ -26,7 +26,9 @@ export function deviceWorkflowId(deviceUuid: DeviceUuid): string {
 
 /**
  * `patched()` ids of steps added to flows that runs in flight may have started without: such a run
- * replays without the step, a new run takes it. Deprecate one once no run older than it is open.
+ * replays without the step, a new run takes it. Flows ask `runner.takesPatch(id)` and the step names
+ * its patch in the catalogue (`patch`), so a run that does not take it does not list it either.
+ * Deprecate one once no run older than it is open.
  */
 export const PATCHES = {
   /** I7 in update (issue 12 §3). */
@@ -37,4 +39,6 @@ export const PATCHES = {
   securityGroups: 'amt-account-security-groups',
   /** REN1's check of the new name and domain before the removal of a rename or move. */
   renameCheck: 'REN1-check-new-name',
+  /** A run started by a collection action tells it when it parks for an operator (issue 11 §3). */
+  tellActionAwaitingOperator: 'tell-collection-action-awaiting-operator',
 } as const;

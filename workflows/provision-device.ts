@@ -1,4 +1,4 @@
-import { log, patched, workflowInfo } from '@temporalio/workflow';
+import { log, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
 import { applySecondStage, idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
@@ -108,7 +108,8 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
     await runner.run(INFRASTRUCTURE.publish, { deviceUuid, idempotencyKey: idempotencyKey(INFRASTRUCTURE.publish.id) });
     await runner.run(INFRASTRUCTURE.spns, { deviceUuid });
     // I5 (SP2+, in band only): the account joins the 802.1X and wireless groups the profile names.
-    if (mode === 'in-band' && patched(PATCHES.securityGroups)) await runner.run(INFRASTRUCTURE.groups, { deviceUuid });
+    if (mode === 'in-band' && runner.takesPatch(PATCHES.securityGroups))
+      await runner.run(INFRASTRUCTURE.groups, { deviceUuid });
 
     // OOB9: second stage (I8), now over the device's own TLS certificate.
     await applySecondStage(runner, { ...session, tls: 'managed' }, { login: STAGE_TWO.login, update: false });

@@ -1,4 +1,3 @@
-import { patched } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, RemovalMode } from '../activities/contract';
 import { REMOVAL_STEPS, REMOVE, VALIDATE } from './catalogue';
 import { lifecycleRunner, markDevice, recordSuccess, type LifecycleRunner } from './lifecycle';
@@ -32,7 +31,7 @@ export async function removeSteps(
     templates: ['amt-web-server', 'ieee8021x-client'],
   });
   // I5 undone: the account leaves the security groups the profile names, then goes.
-  if (patched(PATCHES.securityGroups)) await runner.run(REMOVE.groups, { deviceUuid });
+  if (runner.takesPatch(PATCHES.securityGroups)) await runner.run(REMOVE.groups, { deviceUuid });
   await runner.run(REMOVE.account, { deviceUuid });
   await recordSuccess(runner, {
     deviceUuid,

@@ -1,4 +1,4 @@
-import { makeContinueAsNewFunc, patched, setHandler } from '@temporalio/workflow';
+import { makeContinueAsNewFunc, setHandler } from '@temporalio/workflow';
 import type { DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { RENAME, RENAME_POLL, RENAME_STEPS, renameWait } from './catalogue';
 import { lifecycleRunner } from './lifecycle';
@@ -34,7 +34,7 @@ export async function renameOrMoveDevice(input: RenameInput): Promise<never> {
     // REN1 removes everything: a name or domain provisioning would refuse (P4) is refused first,
     // while the device is still provisioned, instead of after its removal. Patched: a run that
     // started before this check existed replays without it.
-    if (patched(PATCHES.renameCheck)) {
+    if (runner.takesPatch(PATCHES.renameCheck)) {
       await runner.run(RENAME.target, {
         deviceUuid,
         fqdn: `${input.hostName}.${input.domain}`,

@@ -14,7 +14,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   log,
+  patched,
   scheduleActivity,
   setHandler,
   sleep,
@@ -34,7 +36,8 @@ import {
   type StepProgress,
   type WaitingForSignal,
 } from './messages';
-import { SEARCH_ATTRIBUTES } from './names';
+import { deviceAwaitingOperatorSignal } from './collection-action-messages';
+import { PATCHES, SEARCH_ATTRIBUTES } from './names';
 
 /**
  * `idempotent`: safe to repeat; retried with backoff, then the operator decides. A step whose device
@@ -58,6 +61,11 @@ export interface StepDefinition<Name extends string = string> {
   attempts: number;
   /** The spec allows going on without this step. */
   skippable?: boolean;
+  /**
+   * The `patched()` id (workflows/names.ts PATCHES) behind which this step was added: a run that
+   * started before it does not take the step, and does not list it once it is past the patch.
+   */
+  patch?: string;
 }
 
 /** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
@@ -191,6 +199,19 @@ export class StepRunner<A extends RunnerActivities> {
     const added = progressEntry(step);
     this.steps.push(added);
     return added;
+  }
+
+  /**
+   * `patched(patchId)` for this run (workflows/names.ts PATCHES). When the run does not take the
+   * patch — it replays a history from before it — the steps the patch added leave the step list:
+   * the run will never take them, and `progress` must not show them pending forever.
+   */
+  takesPatch(patchId: string): boolean {
+    if (patched(patchId)) return true;
+    const added = new Set(this.options.steps.filter((s) => s.patch === patchId).map((s) => s.id));
+    const kept = this.steps.filter((s) => !(added.has(s.id) && s.status === 'pending'));
+    this.steps.splice(0, this.steps.length, ...kept);
+    return false;
   }
 
   private setStage(stage: string): void {
@@ -331,6 +352,7 @@ export class StepRunner<A extends RunnerActivities> {
       deviceUuid: this.options.deviceUuid,
       code: error.code,
     });
+    await this.tellParent(step, error);
     await condition(() => this.decision !== undefined);
     const decision = this.decision as OperatorDecision;
     // Reflect the decision before releasing the update's caller, so the progress it gets back is current.
@@ -361,6 +383,33 @@ export class StepRunner<A extends RunnerActivities> {
     const { audit: auditStep } = this.options;
     await (this as StepRunner<RunnerActivities>).run({ ...auditStep, stage }, audit);
     return decision;
+  }
+
+  /**
+   * A run started by a collection action tells it that it now waits for an operator, so the action
+   * reports the device `waiting` and goes on without it (issue 11 §3). The action is signalled by
+   * workflow id alone: it may have continued as new since it started this run. A parent that has
+   * closed cannot be told; that is logged and the run waits all the same. Patched: runs that parked
+   * before this existed replay without the signal.
+   */
+  private async tellParent(step: StepDefinition, error: StepError): Promise<void> {
+    const { parent, workflowId } = workflowInfo();
+    if (!parent || !patched(PATCHES.tellActionAwaitingOperator)) return;
+    try {
+      await getExternalWorkflowHandle(parent.workflowId).signal(deviceAwaitingOperatorSignal, {
+        device: this.options.deviceUuid,
+        workflowId,
+        step: step.id,
+        errorCode: error.code,
+        errorMessage: `${step.id} ${step.title}: ${error.message}`,
+      });
+    } catch (err) {
+      log.warn('the collection action that started this run could not be told it waits for an operator', {
+        deviceUuid: this.options.deviceUuid,
+        action: parent.workflowId,
+        reason: (err as Error).message,
+      });
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid } from '../activities/contract';
 import { AUDIT, STAGE_TWO, UPDATE, UPDATE_STEPS, VALIDATE, wiredIeee8021xWait } from './catalogue';
 import {
@@ -37,13 +37,15 @@ export async function updateManagementController(input: UpdateInput): Promise<{ 
     const session = { ...reached, credentialRef: login.credentialRef };
     // I7 before Kerberos is re-applied (OOB9.3a): a drifted clock breaks Kerberos logins. Runs that
     // started before this step existed replay without it.
-    if (patched(PATCHES.updateClock)) await runner.run(UPDATE.clock, { session });
+    if (runner.takesPatch(PATCHES.updateClock)) await runner.run(UPDATE.clock, { session });
 
     await runner.run(UPDATE.publish, { deviceUuid, idempotencyKey: idempotencyKey(UPDATE.publish.id) });
     await runner.run(UPDATE.spns, { deviceUuid });
     await applySecondStage(runner, session, {
       update: true,
-      ...(patched(PATCHES.updateWiredWarning) ? { skipWired: (managed) => askBeforeWired(runner, managed) } : {}),
+      ...(runner.takesPatch(PATCHES.updateWiredWarning)
+        ? { skipWired: (managed) => askBeforeWired(runner, managed) }
+        : {}),
     });
     // UPD3 once the firmware holds the new 802.1X certificates: those issued before this run go.
     await runner.run(UPDATE.revoke, {

@@ -34,11 +34,12 @@ const plainAddress = (address: string) => (address.startsWith('::ffff:') ? addre
  */
 export async function agentRoutes(app: FastifyInstance, deps: ApiRouteDeps): Promise<void> {
   const handler = async (request: FastifyRequest<{ Params: { token?: string } }>, reply: FastifyReply) => {
+    await deps.unauthenticated.admit(request, reply);
     const token = request.params.token ?? bearerToken(request.headers.authorization);
     const computer = token ? await deps.store.contacts.agentDevice(token) : undefined;
     if (!computer) {
       // Issue 12 §4: refused agents are rate-limited per source like operators (api/limits.ts).
-      await deps.unauthenticated(request, reply);
+      await deps.unauthenticated.refuse(request, reply);
       throw new ApiError(401, 'UNAUTHORIZED', 'a valid agent credential of this computer is required');
     }
     const report = parseBody(agentReport, request.body, 'agent report');

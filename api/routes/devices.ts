@@ -138,10 +138,16 @@ export async function devicesRoutes(app: FastifyInstance, deps: ApiServerDeps): 
   );
   app.post(
     '/devices/:uuid/forget',
-    manage(
-      'Forget a device that is gone (scrapped, stolen, lost, board replaced): certificates revoked, directory object and SPNs deleted, the device and its secrets removed — the firmware untouched',
-      forgetRequestSchema,
-    ),
+    {
+      // Administrator, not Manage: forgetting destroys the device's sealed AMT and MEBx passwords for
+      // good — a device that is in fact still working can then only be recovered at its MEBx.
+      config: { right: 'administrator' as const },
+      schema: doc(
+        'devices',
+        'Forget a device that is gone (scrapped, stolen, lost, board replaced): certificates revoked, directory object and SPNs deleted, the device and its secrets removed — the firmware untouched',
+        { body: forgetRequestSchema },
+      ),
+    },
     async (request: DeviceRequest, reply) => {
       const body = parseBody(forgetRequestSchema, request.body, 'forget request');
       if (request.audit) request.audit.details = { ...body };

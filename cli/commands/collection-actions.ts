@@ -34,7 +34,8 @@ export function formatActionProgress(p: CollectionActionProgress): string {
   const c = p.counts;
   return [
     `${p.kind} (${p.actionId}): ${p.state}, ${p.handled} of ${p.total} devices, ${p.batches} batches`,
-    `  succeeded ${c.succeeded}, busy ${c.busy}, refused ${c.refused}, failed ${c.failed}, in flight ${c.started}`,
+    `  succeeded ${c.succeeded}, busy ${c.busy}, refused ${c.refused}, failed ${c.failed}, ` +
+      `waiting for an operator ${c.waiting}, in flight ${c.started}`,
   ].join('\n');
 }
 
@@ -49,7 +50,8 @@ async function follow(api: ApiClient, actionId: string, quiet: boolean): Promise
   const bar = quiet
     ? undefined
     : new SingleBar({
-        format: '{bar} {value}/{total} devices | succeeded {succeeded} busy {busy} refused {refused} failed {failed}',
+        format:
+          '{bar} {value}/{total} devices | succeeded {succeeded} busy {busy} refused {refused} failed {failed} waiting {waiting}',
         stream: process.stderr,
         hideCursor: true,
       });
@@ -88,7 +90,10 @@ export function registerCollectionActionCommands(program: Command): void {
     .addOption(new Option('--removal-mode <mode>', 'with kind remove: DEP1 option').choices(['partial', 'full']))
     .option('--max-concurrent <n>', 'at most this many devices at a time', positiveInteger)
     .option('--batch-delay <duration>', 'pause between batches, e.g. "5 seconds"')
-    .option('--wait', 'follow the action to its end with a progress bar; exit 1 if a device failed')
+    .option(
+      '--wait',
+      'follow the action to its end with a progress bar; exit 1 if a device failed or waits for an operator',
+    )
     .action((kind: string, o: StartOptions, command: Command) =>
       withContext(command, async (c) => {
         const states = o.state ? (Array.isArray(o.state) ? o.state : [o.state]) : undefined;
@@ -113,7 +118,8 @@ export function registerCollectionActionCommands(program: Command): void {
         }
         const progress = await follow(c.api, actionId, c.json);
         c.print(progress, formatActionProgress);
-        if (progress.counts.failed > 0) process.exitCode = 1;
+        // A device waiting for an operator is not done either: the caller has a decision to make.
+        if (progress.counts.failed > 0 || progress.counts.waiting > 0) process.exitCode = 1;
       }),
     );
 
@@ -130,7 +136,7 @@ export function registerCollectionActionCommands(program: Command): void {
   action
     .command('results')
     .argument('<actionId>')
-    .description("an action's per-device results (started, busy, refused, succeeded, failed)")
+    .description("an action's per-device results (started, busy, refused, succeeded, failed, waiting)")
     .addOption(new Option('--status <status>').choices([...ACTION_RESULT_STATUSES]))
     .option('--after <uuid>', 'the page after this device', deviceUuid)
     .option('--limit <n>', 'devices per page (at most 1000)', positiveInteger)

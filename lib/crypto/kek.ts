@@ -19,9 +19,9 @@ import { SecretBox, keyId } from './secret-box';
  * them still opens what it sealed (each sealed value names its key's id), so a key can be added
  * without touching stored data, and `npm run secrets:reseal` moves everything onto the newest.
  *
- * The payload codec key and the API tokens are derived from the ring's FIRST key, never from the
- * newest: a rotation must not make the histories of running workflows unreadable, nor change the
- * tokens agents and operators hold (docs/architecture.md, "Secrets").
+ * The payload codec key and the codec server's token are derived from the ring's FIRST key, never
+ * from the newest: a rotation must not make the histories of running workflows unreadable, nor
+ * change the token the Web UI holds (docs/architecture.md, "Secrets").
  */
 export interface KeyRing {
   /** Oldest first. */

@@ -37,6 +37,8 @@ export type PkiErrorCode =
   | 'CERTIFICATE_EXPIRED'
   /** AMT 15/16 and later: a SHA-1 signature or an RSA key under 2048 bits in the provisioning chain. */
   | 'WEAK_PROVISIONING_CHAIN'
+  /** A chain AMT 15/16 and later refuse would replace, under the same root, one they accept. */
+  | 'PROVISIONING_CHAIN_DOWNGRADE'
   /** OOB3: no provisioning chain amtflow holds is under a root the device listed in its hello. */
   | 'ROOT_HASH_MISMATCH'
   /** The provisioning chain a run chose at OOB3 is no longer held (removed, replaced, or failing its checks). */

@@ -24,7 +24,7 @@ import {
   type ProvisioningCredential,
   type RootHashAlgorithm,
 } from './provisioning';
-import { parseCertificate, splitPemBundle, type ParsedCertificate, type Thumbprints } from './x509';
+import { parseCertificate, splitPemBundle, thumbprints, type ParsedCertificate, type Thumbprints } from './x509';
 
 /** The first firmware release that refuses weak provisioning chains: what a chain every device takes must pass. */
 const STRICTEST_FIRMWARE = `${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}.0.0`;
@@ -190,7 +190,9 @@ export class ProvisioningCertificate {
    * older devices under one public root, newer ones under another), checked like `import`. It
    * replaces a chain under the same root; the main chain is left as it is. `requireStrong` refuses
    * (WEAK_PROVISIONING_CHAIN, nothing stored) a chain AMT 15/16 and later refuse; without it such a
-   * chain is kept, with its warnings, for the older devices.
+   * chain is kept, with its warnings, for the older devices — unless it would replace a chain under
+   * the same root that those firmware versions accept (PROVISIONING_CHAIN_DOWNGRADE, nothing
+   * stored): the newer devices trusting that root would lose the only chain they take.
    */
   addChain(
     pkcs12: Buffer,
@@ -202,12 +204,28 @@ export class ProvisioningCertificate {
     if (options.requireStrong) {
       checkProvisioningChainStrength(chain, STRICTEST_FIRMWARE, 'provisioning certificate to add');
     }
+    // Compared with what is on disk now: another process may have added a chain under this root.
+    this.refreshAdditional();
+    const root = thumbprints((chain[chain.length - 1] as ParsedCertificate).der).sha256;
+    const replaced = this.additional.find(
+      (c): c is ProvisioningCredential => !(c instanceof PkiError) && c.rootThumbprints.sha256 === root,
+    );
+    if (replaced && isStrong(replaced.chain) && !isStrong(chain)) {
+      throw new PkiError(
+        'PROVISIONING_CHAIN_DOWNGRADE',
+        `the provisioning chain ${replaced.commonName} under the root with SHA-256 thumbprint ${root} is accepted by ` +
+          `AMT ${WEAK_CHAIN_REFUSED_FROM_AMT_MAJOR}/16 and later; this one is not (${checkProvisioningChainStrength(chain, undefined, 'chain').join('; ')}), ` +
+          'and replacing it would leave those devices without a chain they take: add a chain with SHA-256 signatures ' +
+          'and RSA keys of 2048 bits, or keep the current one',
+      );
+    }
     const added = saveAdditionalProvisioning(this.dir, chain, key, this.box);
-    const root = added.rootThumbprints.sha256;
     this.additional = [
       ...this.additional.filter((c) => c instanceof PkiError || c.rootThumbprints.sha256 !== root),
       added,
     ];
+    // What this process wrote is what it holds: no need to read it back at the next `credentials()`.
+    this.additionalStamp = additionalProvisioningStamp(this.dir);
     return summarize(added);
   }
 
@@ -251,6 +269,11 @@ function readProvisioningPkcs12(
   const leaf = certificateForKey(key, certificates, what);
   const { chain } = checkProvisioningCertificate(key, leaf, pool, domain, new Date());
   return { key, chain };
+}
+
+/** Whether every firmware version, AMT 15/16 and later included, accepts `chain`. */
+function isStrong(chain: readonly ParsedCertificate[]): boolean {
+  return checkProvisioningChainStrength(chain, undefined, 'chain').length === 0;
 }
 
 function summarize(credential: ProvisioningCredential): ProvisioningSummary {

@@ -6,7 +6,12 @@ import { parseInput } from './errors';
 import { deviceUuidSchema, text } from './fields';
 import type { Schema } from './schema';
 import { inTransaction } from './transaction';
-import { ACTION_RESULT_STATUSES, PROVISIONING_STATES, type ActionResultStatus } from './vocabulary';
+import {
+  ACTION_RESULT_LIMITS,
+  ACTION_RESULT_STATUSES,
+  PROVISIONING_STATES,
+  type ActionResultStatus,
+} from './vocabulary';
 
 /**
  * The devices a collection action works on, and what became of each (issue 11 §3–§4). A selector
@@ -56,8 +61,8 @@ const resultSchema = z.strictObject({
   device: deviceUuidSchema,
   status: z.enum(ACTION_RESULT_STATUSES),
   workflowId: z.string().min(1).max(300).optional(),
-  errorCode: z.string().min(1).max(100).optional(),
-  errorMessage: z.string().max(2000).optional(),
+  errorCode: z.string().min(1).max(ACTION_RESULT_LIMITS.errorCode).optional(),
+  errorMessage: z.string().max(ACTION_RESULT_LIMITS.errorMessage).optional(),
 });
 const actionIdSchema = z.string().min(1).max(300);
 const pageSchema = z.strictObject({

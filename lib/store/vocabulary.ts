@@ -55,9 +55,14 @@ export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 export const RESULT_OUTCOMES = ['succeeded', 'failed', 'aborted'] as const;
 export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
 
-/** Per-device outcome of a collection action (0008_collection_actions.sql). */
-export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed'] as const;
+/**
+ * Per-device outcome of a collection action (0008_collection_actions.sql, widened by 0012):
+ * `waiting` is a device whose run parked for an operator, which the action stopped waiting for.
+ */
+export const ACTION_RESULT_STATUSES = ['started', 'busy', 'refused', 'succeeded', 'failed', 'waiting'] as const;
 export type ActionResultStatus = (typeof ACTION_RESULT_STATUSES)[number];
+/** The longest error code and message a collection action's result row takes (the action clips to them). */
+export const ACTION_RESULT_LIMITS = { errorCode: 100, errorMessage: 2000 } as const;
 
 /** Why a device is forgotten (0010_forgotten_devices.sql): it is gone, its firmware out of reach. */
 export const FORGET_REASONS = ['scrapped', 'stolen', 'lost', 'replaced'] as const;

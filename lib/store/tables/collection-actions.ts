@@ -1,7 +1,7 @@
 import type { ColumnType } from 'kysely';
 import type { ActionResultStatus } from '../vocabulary';
 
-/** Table types of lib/store/migrations/0008_collection_actions.sql. */
+/** Table types of lib/store/migrations/0008_collection_actions.sql (status widened by 0012). */
 export interface CollectionActionResultsTable {
   action_id: string;
   device: string;

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { httpReporter, otpHash } from '../../../emulator/agent/agent';
 import { waitFor } from '../../../scripts/lib/process';
 import { deviceWorkflowId } from '../../../workflows/names';
@@ -19,7 +18,6 @@ import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/tem
 import { capturingLogger, importDevice, principalWith } from './support';
 
 const run = promisify(execFile);
-const tokens = apiTokens(Buffer.alloc(32, 3));
 
 describe('HTTP API', () => {
   let env: TestWorkflowEnvironment;
@@ -42,7 +40,6 @@ describe('HTTP API', () => {
       store: deps.store,
       client: env.client,
       crl: () => deps.ca.crl(),
-      tokens,
       logger,
       taskQueue,
     });
@@ -104,7 +101,16 @@ describe('HTTP API', () => {
     const none = await app.inject({ method: 'POST', url: '/api/v1/devices', payload: body });
     expect(none.statusCode).toBe(401);
     expect(none.json()).toEqual({ code: 'UNAUTHORIZED', message: expect.stringContaining('API token') });
-    const agentToken = { authorization: `Bearer ${tokens.agent}` };
+    // A computer's agent credential opens no operator route.
+    const computer = newDeviceUuid();
+    await deps.store.devices.importComputer({ uuid: computer, hostName: 'pc2', domain: 'corp.example.test' });
+    const issued = await app.inject({
+      method: 'POST',
+      url: `/api/v1/devices/${computer}/agent-credential`,
+      headers: asOperator,
+      payload: {},
+    });
+    const agentToken = { authorization: `Bearer ${issued.json().token}` };
     const wrong = await app.inject({ method: 'GET', url: `/api/v1/devices/${uuid}/progress`, headers: agentToken });
     expect(wrong.statusCode).toBe(401);
     expect(await deps.store.devices.get(uuid)).toBeUndefined();
@@ -115,11 +121,13 @@ describe('HTTP API', () => {
     ]);
     expect(await deps.store.audit.forTarget(uuid)).toEqual([]);
     const report = { uuid, otpHash: 'ab'.repeat(32), amtVersion: '11.8.50', sku: '16392', wiredIpAddress: '10.0.0.5' };
-    for (const token of [asOperator.authorization.slice(7), tokens.agent]) {
-      // Neither an operator's token nor the site-wide agent token speaks for a computer (issue 9).
-      const refused = await app.inject({ method: 'POST', url: `/api/v1/agent/${token}/reports`, payload: report });
-      expect(refused.statusCode).toBe(401);
-    }
+    // An operator's token does not speak for a computer (issue 9).
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/v1/agent/${asOperator.authorization.slice(7)}/reports`,
+      payload: report,
+    });
+    expect(refused.statusCode).toBe(401);
     await app.close();
   });
 

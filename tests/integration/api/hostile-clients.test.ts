@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,7 +8,6 @@ import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { apiLimitsSchema, type ApiLimitsConfig } from '../../../lib/config';
 import { ALL_COLLECTIONS } from '../../../lib/rights';
 import { AMT_PROVISIONING_OID, SERVER_AUTH_OID } from '../../../lib/pki/templates';
@@ -41,7 +41,6 @@ function useApi(
       client: env.client,
       crl: () => api.deps.ca.crl(),
       ...(options.withCa === false ? {} : { provisioning: api.deps.ca.provisioning }),
-      tokens: apiTokens(Buffer.alloc(32, 7)),
       logger: capturingLogger().logger,
       taskQueue: uniqueQueue('hostile'),
       ...(limits ? { limits } : {}),
@@ -171,6 +170,47 @@ describe('the API against slow and hostile clients', () => {
     });
     expect(agent.status).toBe(429);
     expect(await auditRows()).toBe(before + 2);
+  });
+
+  it('counts racing refusals from one source once each, and refuses a source over the limit before any token is looked up', async () => {
+    // Another loopback source than the other tests', so this one has a window of its own.
+    const source = '127.0.0.9';
+    const get = (authorization: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: api.port,
+            path: '/api/v1/devices',
+            localAddress: source,
+            headers: { authorization },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const audited = async () =>
+      (await api.deps.store.audit.recent({ actor: 'anonymous', limit: 1000 })).filter(
+        (r) => r.target === `source:${source}` || r.target === 'devices',
+      ).length;
+    const before = await audited();
+    const statuses = await Promise.all(Array.from({ length: 3 * LIMIT }, (_, i) => get(`Bearer amtf_racing-${i}`)));
+    // However the refusals interleave: LIMIT answered 401, the rest 429; one audit row for the
+    // source's first refusal and one for the moment it went over.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LIMIT);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2 * LIMIT);
+    expect((await audited()) - before).toBe(2);
+    // Over the limit, the source is refused before its credential is checked — a valid one too —
+    // and nothing more is audited.
+    const { authorization } = await principalWith(api.deps.store, 'behind-a-flood', [
+      { collection: ALL_COLLECTIONS, role: 'view' },
+    ]);
+    expect(await get(authorization)).toBe(429);
+    expect((await audited()) - before).toBe(2);
   });
 });
 

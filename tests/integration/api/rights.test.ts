@@ -103,7 +103,7 @@ describe('rights per collection', () => {
     },
     {
       name: 'forget it',
-      right: 'manage',
+      right: 'administrator',
       method: 'POST',
       path: '/forget',
       body: { reason: 'scrapped' },

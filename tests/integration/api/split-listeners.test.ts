@@ -48,18 +48,16 @@ describe('listeners on their own addresses', () => {
       codecPort: await freePort(),
     };
     const config = { ...deps.config, listeners };
-    const derivationKey = Buffer.alloc(32, 3);
     started.push(
       await startFrontDoor({
         config,
-        derivationKey,
         store: deps.store,
         ca: deps.ca,
         client: env.client,
         logger: pino({ level: 'silent' }),
       }),
     );
-    started.push(await startCodecServer(config, derivationKey));
+    started.push(await startCodecServer(config, Buffer.alloc(32, 3)));
   });
   afterAll(async () => {
     for (const s of started.reverse()) await s.stop();

@@ -3,7 +3,6 @@ import net, { type AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { buildApiServer, type ApiServerDeps } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import type { CertificateAuthority } from '../../../lib/pki';
 import { SecretBox } from '../../../lib/crypto/secret-box';
 import type { DeviceUuid } from '../../../lib/device-uuid';
@@ -82,7 +81,6 @@ export async function listenApi(
     store: deps.store,
     client,
     crl: () => deps.ca.crl(),
-    tokens: apiTokens(randomBytes(32)),
     logger: pino({ level: 'silent' }),
     ...options,
   });

@@ -7,7 +7,6 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { RedirectionBroker } from '../../../lib/console';
 import type { DeviceUuid } from '../../../lib/device-uuid';
 import { waitFor } from '../../../scripts/lib/process';
@@ -72,7 +71,6 @@ describe('amtflow sol / ider / power', () => {
       store: c.deps.store,
       client: c.env.client,
       crl: () => c.deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 9)),
       logger: pino({ level: 'silent' }),
       taskQueue: c.taskQueue,
       sessions: new RedirectionBroker(c.deps),

@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import type { Client as LdapClient } from 'ldapts';
 import pino from 'pino';
 import { buildApiServer } from '../../../api/server';
-import { apiTokens } from '../../../api/tokens';
 import { childDn } from '../../../lib/directory/dn';
 import type { AmtSettingsInput } from '../../../lib/store';
 import { startLifecycle } from '../../../runtime/lifecycle-client';
@@ -60,7 +59,6 @@ describe('firmware rules in update, provisioning and removal', () => {
       store: env.deps.store,
       client: env.env.client,
       crl: () => env.deps.ca.crl(),
-      tokens: apiTokens(Buffer.alloc(32, 12)),
       logger: pino({ level: 'silent' }),
       taskQueue: env.taskQueue,
     });

@@ -134,6 +134,30 @@ describe('several provisioning chains (issue 12 §2)', () => {
       'oobsp-other.corp.example.test',
     );
     expect(ca.provisioning.summaries()).toHaveLength(3);
+
+    // A weaker chain under that root (a SHA-1 leaf) would leave AMT 15/16 and later without a chain
+    // they take: refused even for older firmware only, from either process, and nothing replaced.
+    const weakLeaf = foreignCertificate({
+      subject: [{ shortName: 'CN', value: 'oobsp-other-sha1.corp.example.test' }],
+      key: leafKey,
+      issuer: { certificate: otherRoot, key: otherRootKey },
+      extKeyUsage: [SERVER_AUTH_OID, AMT_PROVISIONING_OID],
+      serial: '5353',
+      digest: 'sha1',
+    });
+    for (const side of [frontDoor, ca]) {
+      expect(() => side.provisioning.addChain(pkcs12(leafKey, [weakLeaf, otherRoot], PASSWORD), PASSWORD)).toThrow(
+        expect.objectContaining({
+          code: 'PROVISIONING_CHAIN_DOWNGRADE',
+          message: expect.stringContaining(otherRootSha256),
+        }),
+      );
+    }
+    for (const side of [frontDoor, ca]) {
+      expect(
+        side.provisioning.choose(listed(otherRootSha256), '16.1.25', 'amt-other.corp.example.test').commonName,
+      ).toBe('oobsp-other.corp.example.test');
+    }
   });
 
   it('finds both chains again after a restart', async () => {

@@ -59,7 +59,14 @@ describe('collection action over 200 devices', () => {
         throttle: { maxConcurrent: MAX_CONCURRENT, batchDelay: '1 second' },
         requestedBy: 'e2e',
       });
-      const expected = { started: 0, busy: 1, refused: DEVICES - EMULATED - 1, succeeded: EMULATED, failed: 0 };
+      const expected = {
+        started: 0,
+        busy: 1,
+        refused: DEVICES - EMULATED - 1,
+        succeeded: EMULATED,
+        failed: 0,
+        waiting: 0,
+      };
       expect(await actions.result(actionId)).toMatchObject({
         total: DEVICES,
         batches: DEVICES / MAX_CONCURRENT,

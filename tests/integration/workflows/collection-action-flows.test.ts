@@ -3,14 +3,17 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActionResult, CollectionActionActivities, DeviceUuid } from '../../../activities/contract';
 import { collectionActions } from '../../../runtime/collection-action-client';
-import { startLifecycle } from '../../../runtime/lifecycle-client';
+import { operatorCommands, startLifecycle } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
+import type { CollectionActionKind } from '../../../workflows/collection-action-messages';
 import { progressQuery } from '../../../workflows/messages';
+import { deviceWorkflowId } from '../../../workflows/names';
 import { newDeviceUuid } from '../../support/device-uuid';
-import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
+import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
 import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
 
 /**
@@ -43,6 +46,43 @@ function fakeTargets(devices: DeviceUuid[]) {
     },
   };
   return { activities, recorded };
+}
+
+/** Fake lifecycle activities whose device record is the device the run is for (the identity checks compare them). */
+function perDeviceLifecycle(script: Parameters<typeof fakeLifecycleActivities>[0] = {}) {
+  const lifecycle = fakeLifecycleActivities(script);
+  const loadImported = lifecycle.activities.loadImportedDevice;
+  lifecycle.activities.loadImportedDevice = async (input) => ({
+    ...(await loadImported(input)),
+    deviceUuid: input.deviceUuid,
+  });
+  return lifecycle;
+}
+
+/** OOB8.6's three attempts fail: the first run to reach it (the only one in flight) parks for an operator. */
+const parkAtCommit = (): Partial<Record<'commitSetup', Outcome[]>> => ({ commitSetup: ['fail', 'fail', 'fail'] });
+
+/** Three devices in UUID order. */
+const threeDevices = () =>
+  Array.from({ length: 3 }, () => newDeviceUuid()).sort() as [DeviceUuid, DeviceUuid, DeviceUuid];
+
+/** A worker of its own over `lifecycle` and the devices' bookkeeping, and how to start an action over the devices. */
+async function actionOver(
+  env: TestWorkflowEnvironment,
+  name: string,
+  devices: DeviceUuid[],
+  lifecycle: ReturnType<typeof fakeLifecycleActivities>,
+) {
+  const targets = fakeTargets(devices);
+  const taskQueue = uniqueQueue(name);
+  const worker = await createTestWorker(env, {
+    taskQueue,
+    activities: { ...lifecycle.activities, ...targets.activities },
+  });
+  const actions = collectionActions(env.client, { taskQueue });
+  const start = (kind: CollectionActionKind, throttle: { maxConcurrent: number; batchDelay: string }) =>
+    actions.start({ kind, selector: { kind: 'devices', deviceUuids: devices }, throttle, requestedBy: 'e2e' });
+  return { targets, taskQueue, worker, actions, start };
 }
 
 describe('collection action and scheduled flows (fake activities)', () => {
@@ -105,7 +145,7 @@ describe('collection action and scheduled flows (fake activities)', () => {
     const targets = fakeTargets(devices);
     // Every P4 check of the third device is refused: its run ends at validation.
     const refusedDevice = devices[2]!;
-    const lifecycle = fakeLifecycleActivities();
+    const lifecycle = perDeviceLifecycle();
     const checkDirectory = lifecycle.activities.checkDirectoryPrerequisites;
     lifecycle.activities.checkDirectoryPrerequisites = async (input) => {
       if (input.deviceUuid === refusedDevice) {
@@ -113,11 +153,6 @@ describe('collection action and scheduled flows (fake activities)', () => {
       }
       return checkDirectory(input);
     };
-    const loadImported = lifecycle.activities.loadImportedDevice;
-    lifecycle.activities.loadImportedDevice = async (input) => ({
-      ...(await loadImported(input)),
-      deviceUuid: input.deviceUuid,
-    });
     const activities = { ...lifecycle.activities, ...targets.activities };
     const taskQueue = uniqueQueue('collection-action');
 
@@ -163,7 +198,7 @@ describe('collection action and scheduled flows (fake activities)', () => {
         kind: 'provision',
         total: 12,
         batches: 3,
-        counts: { started: 0, busy: 1, refused: 1, succeeded: 10, failed: 0 },
+        counts: { started: 0, busy: 1, refused: 1, succeeded: 10, failed: 0, waiting: 0 },
       });
       expect(targets.recorded.get(busyDevice)).toMatchObject({ status: 'busy', errorCode: 'OPERATION_IN_FLIGHT' });
       expect(targets.recorded.get(refusedDevice)).toMatchObject({ status: 'refused', errorCode: 'DIFFERENT_FOREST' });
@@ -173,23 +208,122 @@ describe('collection action and scheduled flows (fake activities)', () => {
     await rename?.terminate('test over');
   });
 
-  it('switches automatic provisioning off for every selected device, one activity each', async () => {
-    const devices = Array.from({ length: 3 }, () => newDeviceUuid()).sort();
-    const targets = fakeTargets(devices);
-    const lifecycle = fakeLifecycleActivities();
-    const taskQueue = uniqueQueue('automatic-off');
-    const worker = await createTestWorker(env, {
-      taskQueue,
-      activities: { ...lifecycle.activities, ...targets.activities },
-    });
+  it('goes on past a device waiting for an operator, reports it waiting, and leaves its run to be decided', async () => {
+    const devices = threeDevices();
+    const [parkedDevice, ...others] = devices;
+    const { targets, taskQueue, worker, actions, start } = await actionOver(
+      env,
+      'action-waiting',
+      devices,
+      perDeviceLifecycle(parkAtCommit()),
+    );
     await worker.runUntil(async () => {
-      const actions = collectionActions(env.client, { taskQueue });
-      const actionId = await actions.start({
-        kind: 'disable-automatic-provisioning',
-        selector: { kind: 'devices', deviceUuids: devices },
-        throttle: { maxConcurrent: 10, batchDelay: '1 second' },
-        requestedBy: 'e2e',
+      const actionId = await start('provision', { maxConcurrent: 1, batchDelay: '5 seconds' });
+      // Before, the first batch waited for the parked run forever and this never resolved.
+      expect(await actions.result(actionId)).toEqual({
+        kind: 'provision',
+        total: 3,
+        batches: 3,
+        counts: { started: 0, busy: 0, refused: 0, succeeded: 2, failed: 0, waiting: 1 },
       });
+      expect(await actions.progress(actionId)).toMatchObject({ state: 'completed', handled: 3, inFlight: [] });
+      expect(targets.recorded.get(parkedDevice)).toEqual({
+        device: parkedDevice,
+        status: 'waiting',
+        workflowId: deviceWorkflowId(parkedDevice),
+        errorCode: 'Error',
+        errorMessage: 'OOB8.6 commit and enter post-provisioning: commitSetup failed',
+      });
+      for (const device of others) expect(targets.recorded.get(device)).toMatchObject({ status: 'succeeded' });
+
+      // The parked run still waits, and an operator's decision finishes it; the action is over, so
+      // its row stays `waiting`.
+      const parked = env.client.workflow.getHandle(deviceWorkflowId(parkedDevice));
+      expect((await parked.query(progressQuery)).awaiting).toMatchObject({ step: 'OOB8.6' });
+      await operatorCommands(env.client, { taskQueue }).decide(parkedDevice, 'retry', 'alice', { step: 'OOB8.6' });
+      expect(await parked.result()).toMatchObject({ deviceUuid: parkedDevice });
+      expect(targets.recorded.get(parkedDevice)).toMatchObject({ status: 'waiting' });
+      await keepHistory(env.client.workflow.getHandle(actionId), 'collection-action-waiting');
+      await keepHistory(parked, 'provision-told-action-waiting');
+    });
+  });
+
+  it('records the final status of a waiting device whose run ends while the action still runs', async () => {
+    const devices = threeDevices();
+    const [parkedDevice, heldDevice] = devices;
+    const lifecycle = perDeviceLifecycle(parkAtCommit());
+    // The second device's run holds at its first step until the test lets it go, so the action is
+    // still in its second batch when the first device's run is decided and ends.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const loadImported = lifecycle.activities.loadImportedDevice;
+    lifecycle.activities.loadImportedDevice = async (input) => {
+      if (input.deviceUuid === heldDevice) {
+        const beat = setInterval(() => Context.current().heartbeat(), 1000);
+        await released.finally(() => clearInterval(beat));
+      }
+      return loadImported(input);
+    };
+    const { targets, taskQueue, worker, actions, start } = await actionOver(
+      env,
+      'action-waiting-ends',
+      devices,
+      lifecycle,
+    );
+    // Released however the test ends: a held activity would keep the worker from shutting down.
+    await worker.runUntil(async () => {
+      try {
+        const actionId = await start('provision', { maxConcurrent: 1, batchDelay: '5 seconds' });
+        await waitFor(
+          'the action to report the first device waiting and go on to the second',
+          async () => {
+            const progress = await actions.progress(actionId);
+            return progress.counts.waiting === 1 && progress.inFlight.includes(heldDevice);
+          },
+          60_000,
+          100,
+        );
+        expect(targets.recorded.get(parkedDevice)).toMatchObject({ status: 'waiting' });
+        const parked = env.client.workflow.getHandle(deviceWorkflowId(parkedDevice));
+        await operatorCommands(env.client, { taskQueue }).decide(parkedDevice, 'retry', 'alice', { step: 'OOB8.6' });
+        await parked.result();
+        // The action has heard of the end (a child's end reaches its parent's history on its own time).
+        await waitFor(
+          "the first device's end in the action's history",
+          async () =>
+            ((await env.client.workflow.getHandle(actionId).fetchHistory()).events ?? []).some(
+              (e) =>
+                e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === parked.workflowId,
+            ),
+          30_000,
+          100,
+        );
+        release();
+        expect((await actions.result(actionId)).counts).toEqual({
+          started: 0,
+          busy: 0,
+          refused: 0,
+          succeeded: 3,
+          failed: 0,
+          waiting: 0,
+        });
+        expect(targets.recorded.get(parkedDevice)).toEqual({
+          device: parkedDevice,
+          status: 'succeeded',
+          workflowId: deviceWorkflowId(parkedDevice),
+        });
+      } finally {
+        release();
+      }
+    });
+  });
+
+  it('switches automatic provisioning off for every selected device, one activity each', async () => {
+    const devices = threeDevices();
+    const lifecycle = fakeLifecycleActivities();
+    const { worker, actions, start } = await actionOver(env, 'automatic-off', devices, lifecycle);
+    await worker.runUntil(async () => {
+      const actionId = await start('disable-automatic-provisioning', { maxConcurrent: 10, batchDelay: '1 second' });
       expect((await actions.result(actionId)).counts).toMatchObject({ succeeded: 3 });
       const calls = lifecycle.calls.map((c) => c.input as { deviceUuid: string });
       expect(calls.sort((a, b) => a.deviceUuid.localeCompare(b.deviceUuid))).toEqual(

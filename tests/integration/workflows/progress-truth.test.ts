@@ -1,21 +1,33 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { formatProgress } from '../../../cli/progress';
 import type { LifecycleActivities } from '../../../activities/contract';
 import { operatorCommands } from '../../../runtime/lifecycle-client';
+import { FAILURE_CONVERTER_PATH } from '../../../runtime/data-converter';
 import { progressFromHistory } from '../../../runtime/progress-history';
 import { waitFor } from '../../../scripts/lib/process';
-import { progressQuery, renameCompletedSignal, type Progress } from '../../../workflows/messages';
+import {
+  operatorDecisionUpdate,
+  progressQuery,
+  renameCompletedSignal,
+  type Progress,
+} from '../../../workflows/messages';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
-import { connectTestEnv, createTestWorker, uniqueQueue } from '../../support/temporal';
+import type { PatchProbeActivities } from '../../support/patch-probe';
+import { connectTestEnv, createTestWorker, testDataConverter, uniqueQueue } from '../../support/temporal';
 
 /**
  * Progress tells the truth (issue 14): a completed run of every flow and mode lists only steps that
  * succeeded or were skipped with a reason; a run waiting for an operator's signal says so and what to
  * send; and with no worker running, progress is read from the run's history and says the same as
  * the query did. Fake activities (tests/support/fake-lifecycle.ts): the workflows' own bookkeeping.
+ * A run from before a patch does not list the steps the patch added, once it is past them.
  */
 describe('progress tells the truth', () => {
   let env: TestWorkflowEnvironment;
@@ -175,5 +187,89 @@ describe('progress tells the truth', () => {
     expect(unanswered.awaiting).toMatchObject({ step: 'OOB8.6', allowed: ['retry', 'abort'] });
     expect(formatProgress(unanswered)).toContain("(read from the run's history)");
     await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
+  });
+
+  it.each([
+    ['update-before-i7-upd4.json', ['I7', 'UPD4']],
+    ['provision-in-band-before-i5.json', ['I5']],
+    ['remove-full-before-i5.json', ['I5.leave']],
+    ['remove-partial-before-i5.json', ['I5.leave']],
+  ])('%s: a run from before a patch does not list the steps it never took', async (file, added) => {
+    const FIXTURES = path.resolve(__dirname, '../../fixtures/histories');
+    const history = historyFromJSON(JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')));
+    const progress = await progressFromHistory(env.client.options.loadedDataConverter, history.events ?? []);
+    expectAllDone(progress);
+    for (const id of added) expect(progress.steps.map((s) => s.id)).not.toContain(id);
+  });
+
+  it('a run parked before a patch, replayed by code with it, does not list the added step; a new run takes it', async () => {
+    const bundle = (name: string) =>
+      bundleWorkflowCode({
+        workflowsPath: path.resolve(__dirname, `../../support/patch-probe-${name}.ts`),
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+      });
+    const [before, after] = await Promise.all([bundle('before'), bundle('after')]);
+    const taskQueue = uniqueQueue('truth-patch');
+    // T2 fails once: the run parks there, past the point where the new code takes the patch.
+    const writes: Array<'fail' | 'ok'> = ['fail'];
+    const activities: PatchProbeActivities = {
+      check: async () => 'checked',
+      extra: async () => 'extra',
+      write: async () => {
+        if (writes.shift() === 'fail') throw new Error('write failed');
+        return 'written';
+      },
+      recordAudit: async () => '1',
+    };
+    const worker = (workflowBundle: typeof before) =>
+      Worker.create({
+        connection: env.nativeConnection,
+        namespace: env.namespace,
+        taskQueue,
+        workflowBundle,
+        dataConverter: testDataConverter,
+        activities,
+      });
+    const uuid = newDeviceUuid();
+    const handle = env.client.workflow.getHandle(`probe-${uuid}`);
+    const parkedAtT2 = async () => (await handle.query(progressQuery)).awaiting?.step === 'T2';
+
+    await (
+      await worker(before)
+    ).runUntil(async () => {
+      await env.client.workflow.start('patchProbe', { taskQueue, workflowId: handle.workflowId, args: [uuid] });
+      await waitFor('the run to park at T2', parkedAtT2, 30_000, 100);
+    });
+    // The upgrade: a worker with the patched code replays the run's history to answer.
+    await (
+      await worker(after)
+    ).runUntil(async () => {
+      const parked = await handle.query(progressQuery);
+      expect(parked.steps.map((s) => [s.id, s.status])).toEqual([
+        ['T1', 'succeeded'],
+        ['T2', 'awaiting-operator'],
+      ]);
+      await handle.executeUpdate(operatorDecisionUpdate, {
+        args: [{ action: 'retry', operator: 'alice', step: 'T2' }],
+      });
+      await handle.result();
+      const done = await handle.query(progressQuery);
+      expect(done.steps.map((s) => s.id)).toEqual(['T1', 'T2', 'P7']);
+      expect(done.state).toBe('completed');
+
+      // A run started under the new code takes the patch: T3 is listed, and done.
+      const fresh = newDeviceUuid();
+      const started = await env.client.workflow.start('patchProbe', {
+        taskQueue,
+        workflowId: `probe-${fresh}`,
+        args: [fresh],
+      });
+      await started.result();
+      expect((await started.query(progressQuery)).steps.map((s) => [s.id, s.status])).toEqual([
+        ['T1', 'succeeded'],
+        ['T3', 'succeeded'],
+        ['T2', 'succeeded'],
+      ]);
+    });
   });
 });

@@ -27,6 +27,9 @@ describe('replay of committed histories', () => {
         'renew-certificate.json',
         'rotate-password.json',
         'collection-action.json',
+        // A device parked for an operator: its run told the action, which went on without it.
+        'collection-action-waiting.json',
+        'provision-told-action-waiting.json',
         'forget-stolen.json',
         // Runs recorded before a patch (workflows/names.ts PATCHES): runs in flight at an upgrade.
         'update-before-i7-upd4.json',

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { apiTokens, codecServerToken } from '../../../api/tokens';
+import { codecServerToken } from '../../../api/tokens';
 import { ConfigError, loadConfig } from '../../../lib/config';
 import {
   addKeyToKeyFile,
@@ -51,7 +51,7 @@ describe('key-encryption key ring', () => {
     expect(ring.current.equals(b)).toBe(true);
   });
 
-  it('rotates: a new key seals new secrets, old ones still open, codec key and API tokens stay', () => {
+  it('rotates: a new key seals new secrets, old ones still open, codec key and codec server token stay', () => {
     const dir = stateDir();
     const config = { stateDir: dir, secrets: {} };
     const before = secretBoxFromConfig(config);
@@ -72,7 +72,6 @@ describe('key-encryption key ring', () => {
     const rootAfter = loadDerivationKey(config);
     expect(keyId(rootAfter)).toBe(keyId(rootBefore));
     expect(deriveCodecKey(rootAfter).equals(deriveCodecKey(rootBefore))).toBe(true);
-    expect(apiTokens(rootAfter)).toEqual(apiTokens(rootBefore));
     expect(codecServerToken(rootAfter)).toBe(codecServerToken(rootBefore));
   });
 
