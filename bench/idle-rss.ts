@@ -142,7 +142,6 @@ async function main(): Promise<void> {
     stops.push(() => codec.stop());
     const frontDoor = await startFrontDoor({
       config,
-      derivationKey: kek,
       store: deps.store,
       ca: deps.ca,
       client,
