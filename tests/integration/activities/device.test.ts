@@ -229,6 +229,96 @@ describe('one-shot steps read the firmware first', () => {
   });
 });
 
+/**
+ * A write the firmware answers with success but does not keep (the emulator's lost NVRAM write) is
+ * read back by every stage-two step: a retryable SETTING_NOT_KEPT instead of a step that succeeds,
+ * and the step's next attempt puts the settings again and holds.
+ */
+describe('stage two reads back what it wrote', () => {
+  let bed: DeviceTestbed;
+  let session: DeviceSession;
+  beforeAll(async () => {
+    bed = await deviceTestbed([{ amtVersion: '11.8.50' }], { profile: PROFILE });
+    session = await provisioned(bed, bed.fleet.devices[0]!);
+  });
+  afterAll(() => bed.cleanup());
+  const nvram = () => bed.fleet.devices[0]!.nvram();
+
+  it.each([
+    {
+      step: 'OOB9.1',
+      setting: 'the user ACL',
+      // The first entry added is lost: the ACL holds one of the profile's two.
+      lost: { match: 'AddUserAclEntryEx', times: 1 },
+      run: () => bed.activities.configureAccessControl({ session, accounts: [OPERATORS] }),
+      held: () => nvram().users.length,
+      wanted: 2,
+    },
+    {
+      step: 'OOB9.2',
+      setting: 'the features',
+      // The web UI (already on) and then SOL/IDER: redirection stays off.
+      lost: { match: 'RequestStateChange', times: 2 },
+      run: () => bed.activities.configureFeatures({ session }),
+      held: () => nvram().redirection.enabledState,
+      wanted: 32771,
+    },
+    {
+      step: 'OOB9.3b',
+      setting: 'the power package',
+      lost: { match: 'SetPowerScheme', times: 1 },
+      run: () => bed.activities.setPowerPolicy({ session }),
+      held: () => nvram().power.schemeIndex,
+      wanted: 7,
+    },
+    {
+      step: 'OOB9.4 (wired, on update)',
+      setting: 'the 802.1X wired settings',
+      // Before the wireless case, whose retry applies the wired settings too.
+      lost: { match: 'Put', times: 1 },
+      run: () => bed.activities.configureNetworkAuthentication({ session, update: true, idempotencyKey: 'wf/lost/b' }),
+      held: () => nvram().ieee8021x.enabled,
+      wanted: 2,
+    },
+    {
+      step: 'OOB9.4 (wireless)',
+      setting: 'the wireless profiles',
+      lost: { match: 'AddWiFiSettings', times: 1 },
+      run: () => bed.activities.configureNetworkAuthentication({ session, update: false, idempotencyKey: 'wf/lost/a' }),
+      held: () =>
+        nvram()
+          .wifi.profiles.map((p) => p.ssid)
+          .join(','),
+      wanted: 'CORP',
+    },
+  ])('$step: a lost write is SETTING_NOT_KEPT, and the retry holds', async ({ setting, lost, run, held, wanted }) => {
+    const device = bed.fleet.devices[0]!;
+    bed.fleet.inject({ kind: 'lostWrite', ...lost }, device.uuid);
+    const error = await run().catch((err: unknown) => err);
+    expect(error).toEqual(failure('SETTING_NOT_KEPT', false));
+    expect((error as Error).message).toContain(setting);
+    expect(held()).not.toEqual(wanted);
+    // The fault was used up by the lost write: nothing else stands between the retry and the firmware.
+    expect(bed.fleet.faults()).toEqual([]);
+    await run();
+    expect(held()).toEqual(wanted);
+  });
+
+  it('never names a secret of the profile in the failure', async () => {
+    const device = bed.fleet.devices[0]!;
+    bed.fleet.inject({ kind: 'lostWrite', match: 'AddWiFiSettings', times: 1 }, device.uuid);
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Put', times: 1 }, device.uuid);
+    const error = await bed.activities
+      .configureNetworkAuthentication({ session, update: false, idempotencyKey: 'wf/lost/c' })
+      .catch((err: unknown) => err);
+    expect(error).toEqual(failure('SETTING_NOT_KEPT', false));
+    const text = JSON.stringify(error) + String((error as Error).message);
+    for (const secret of ['Wireless!Pass1', 'Eap!Password1', 'Help!Desk2024', 'Mebx!Pass1234'])
+      expect(text).not.toContain(secret);
+    bed.fleet.clearFaults();
+  });
+});
+
 describe('IB5 one-time password', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
@@ -279,7 +369,7 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
   });
   afterAll(() => bed.cleanup());
 
-  it('gives the firmware the AMT account key of the current directory password and its key version', async () => {
+  it('gives the firmware the AMT account key of the current directory password and its key version, read back', async () => {
     const device = bed.fleet.devices[0]!;
     const session = await provisioned(bed, device);
     const { fqdn, domain } = await bed.deps.store.devices.require(device.uuid);
@@ -292,6 +382,14 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
         const account = await directory.setAmtAccountPassword(fqdn, await bed.deps.store.credentials.reveal(staged));
         await bed.deps.store.credentials.promote(staged);
 
+        // The firmware answers the Put with success and keeps nothing: read back, Kerberos is off.
+        bed.fleet.inject({ kind: 'lostWrite', match: 'Put', times: 1 }, device.uuid);
+        const lost = await bed.activities.enableKerberos({ session }).catch((err: unknown) => err);
+        expect(lost).toEqual(failure('SETTING_NOT_KEPT', false));
+        expect((lost as Error).message).toMatch(/Kerberos.*enabled is false, written true/);
+        expect(device.nvram().kerberos.krbEnabled).toBe(false);
+
+        // The step's retry puts it again and reads it back.
         await bed.activities.enableKerberos({ session });
         expect(device.nvram().kerberos).toMatchObject({
           realmName: account.realm.toUpperCase(),
