@@ -46,7 +46,7 @@ import { checkInvariants } from './invariants';
  * band, provisioned, updated collection-wide and removed in full while the production worker
  * process is SIGKILLed at seeded moments and restarted, the Temporal server is stopped and
  * restarted, the Samba DC is stopped for a while, the database connections are cut, and the
- * emulated firmware fails 10 % of the calls made to it. After each phase the invariant table
+ * emulated firmware fails 10 % of the calls made to it, lost NVRAM writes among them. After each phase the invariant table
  * (invariants.ts) must hold for every device; afterwards no secret the run handled appears in any
  * history, search attribute, log line or in the database dump.
  *
@@ -66,12 +66,13 @@ const FIRMWARE = ['5.2.70', '11.8.50', '15.0.23', '9.5.30', '16.1.25', '12.0.45'
 const legacy = (version: string) => Number(version.split('.')[0]) < 6;
 
 /**
- * The emulator's share of faulty calls: 10 % of every call fails (dropped, HTTP 500, busy), and one
- * commit in ten reboots the device half-way. AMTFLOW_CHAOS_LOST_WRITES=1 adds lost NVRAM writes
- * (success answered, nothing stored) on 2.5 % of the calls: amtflow may not read every setting
- * back, and the invariant table shows what that costs (docs/chaos.md, "What the suite found").
+ * The emulator's share of faulty calls: 10 % of every call fails — dropped, HTTP 500, busy, or a
+ * lost NVRAM write (success answered, nothing stored), a quarter each — and one commit in ten
+ * reboots the device half-way. Every stage-two step reads its settings back, so a lost write is a
+ * retry, never a setting the device lacks. AMTFLOW_CHAOS_LOST_WRITES=0 leaves the lost writes out
+ * (the other three a third each), to tell their cost from the rest when replaying a seed.
  */
-const LOST_WRITES = process.env.AMTFLOW_CHAOS_LOST_WRITES === '1';
+const LOST_WRITES = process.env.AMTFLOW_CHAOS_LOST_WRITES !== '0';
 const CALL_FAULTS = [
   { kind: 'drop', probability: LOST_WRITES ? 0.025 : 0.034 },
   { kind: 'http500', probability: LOST_WRITES ? 0.025 : 0.033 },

@@ -1,3 +1,4 @@
+import { openAmtSession } from '../../../lib/amt';
 import { childDn } from '../../../lib/directory/dn';
 import { adminClient, TEST_DC, uniqueTag } from '../../support/directory';
 import { startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
@@ -7,8 +8,9 @@ import { checkInvariants, type InvariantSubject } from './invariants';
  * The invariant checker of the chaos suite can fail: after two devices provisioned cleanly every
  * invariant holds, then each kind of damage the suite must catch is done behind amtflow's back — a
  * password lost (the database's current one is not the device's), an orphaned certificate (issued,
- * never installed nor revoked), a duplicated directory object, a device no run accounts for — and
- * exactly the damaged cells fail.
+ * never installed nor revoked), a duplicated directory object, Kerberos off in the firmware of a
+ * device whose profile asks for it (what a lost NVRAM write leaves), a device no run accounts for —
+ * and exactly the damaged cells fail.
  */
 describe('chaos invariant checker', () => {
   const tag = uniqueTag();
@@ -55,7 +57,7 @@ describe('chaos invariant checker', () => {
     expect(report.rows.map((r) => r.cells.settled.note)).toEqual(['provisioned', 'provisioned']);
   });
 
-  it('detects a lost password, an orphaned certificate, a duplicated directory object and an unaccounted device', async () => {
+  it('detects a lost password, an orphaned certificate, a duplicated directory object, Kerberos off and an unaccounted device', async () => {
     const [first, second] = env.devices as [LifecycleEnv['devices'][number], LifecycleEnv['devices'][number]];
     // A password the device never received becomes current: the one it holds is lost.
     const lost = await env.deps.store.credentials.stagePending(first.uuid, 'amt_admin', `sabotage-${tag}/password`);
@@ -78,17 +80,32 @@ describe('chaos invariant checker', () => {
       key: { generate: true },
     });
 
+    // Kerberos switched off in the second device's firmware, through its own WS-Management Put.
+    const current = await env.deps.store.credentials.current(second.uuid, 'amt_admin');
+    const emulated = env.fleet.device(second.uuid);
+    const amt = openAmtSession({
+      host: emulated.address,
+      port: emulated.httpPort,
+      credentials: [{ username: 'admin', password: await env.deps.store.credentials.reveal(current!), ref: 'admin' }],
+      timeouts: env.deps.amtTimeouts,
+    });
+    const { instance } = await amt.wsman.features.getKerberos();
+    await amt.wsman.client.put(instance, { KrbEnabled: false });
+    expect(emulated.nvram().kerberos.krbEnabled).toBe(false);
+
     const report = await checkInvariants(subject());
     console.log(`invariants after the damage\n${report.table}`);
     expect(report.failures.map((f) => f.split(':').slice(0, 2).join(':'))).toEqual([
       `${a}: password`,
       `${a}: directory`,
       `${b}: certificates`,
+      `${b}: directory`,
       `${c}: settled`,
       `${c}: audit`,
     ]);
     expect(report.failures.join('\n')).toMatch(/refused by the firmware/);
     expect(report.failures.join('\n')).toMatch(/2 objects/);
     expect(report.failures.join('\n')).toMatch(/issued, neither installed nor revoked/);
+    expect(report.failures.join('\n')).toMatch(/Kerberos off in the firmware, though the profile asks for it/);
   });
 });

@@ -23,7 +23,8 @@ import type { E2eDevice } from '../../support/lifecycle-env';
  *   pending one only while its run is still open): zero lost credentials;
  * - certificates: every certificate the CA issued for the device is installed in the firmware, or
  *   revoked; every certificate the firmware serves for its name is recorded: zero orphans;
- * - directory: a provisioned device has exactly one object in the AMT container, with both SPNs and
+ * - directory: a provisioned device has Kerberos on in its firmware once a run reported stage two
+ *   done (every profile asks for it), exactly one object in the AMT container, with both SPNs and
  *   the Kerberos key version the firmware holds, and the database names that object; an
  *   unprovisioned device has none: zero duplicates, zero drift;
  * - audit: every closed run of the device recorded its result, every open run waits for an operator.
@@ -222,6 +223,19 @@ async function directory(subject: InvariantSubject, context: DeviceContext): Pro
     .where('device', '=', device.uuid)
     .executeTakeFirst();
 
+  // Every settings profile asks for Kerberos (OOB9.3a is a required step): once a run reported stage
+  // two done, the firmware must have it on — a lost write must not leave a "provisioned" device without.
+  const last = await subject.deps.database.db
+    .selectFrom('provisioning_results')
+    .select(['operation', 'outcome', 'stage_reached'])
+    .where('workflow_id', '=', deviceWorkflowId(device.uuid))
+    .orderBy('recorded_at', 'desc')
+    .executeTakeFirst();
+  const kerberosAsked = last?.outcome === 'succeeded' && last.stage_reached === 'stage-two';
+  if (kerberosAsked && nvram.provisioning.state === 2 && !nvram.kerberos.krbEnabled) {
+    const note = `Kerberos off in the firmware, though the profile asks for it and ${last.operation} reported stage two done`;
+    return context.open ? ok(`${note} (run open)`) : fail(note);
+  }
   if (nvram.provisioning.state !== 2 || !nvram.kerberos.krbEnabled) {
     const firmware = nvram.provisioning.state !== 2 ? 'firmware not provisioned' : 'Kerberos off in the firmware';
     if (objects.length === 0) return ok(`none (${firmware})`);
