@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import {
   ACCESS_PERMISSIONS,
   AMT_REALMS,
@@ -9,7 +8,6 @@ import {
   SERVER_CERTIFICATE_NAME_COMPARISON,
   WIRELESS_AUTHENTICATION,
   WIRELESS_ENCRYPTION,
-  deviceText,
   powerPackageGuid,
   type AmtInterface,
   type AmtSession,
@@ -22,7 +20,8 @@ import type { AmtKerberosSettings } from '../directory';
 import type { CertificateAuthority } from '../pki';
 import { profileSecretName, type AmtSettings } from '../store/profile-settings';
 import { certificateForFirmware, installedCertificateId, issueDeviceCertificate } from './certificates';
-import { ProvisioningError, SettingNotKeptError } from './errors';
+import { ProvisioningError } from './errors';
+import { expectKept } from './read-back';
 
 /**
  * Stage two (spec OOB9, I8): a settings profile applied to the firmware over WS-Management, on
@@ -33,19 +32,6 @@ import { ProvisioningError, SettingNotKeptError } from './errors';
  * write-only in the firmware, so what stands for them is read back instead (the Kerberos key version,
  * the 802.1X user name).
  */
-
-/**
- * Compares what was written with what the firmware reports, field by field; SETTING_NOT_KEPT names
- * every field that differs. Callers pass non-secret fields only: the values go into the message.
- */
-function expectKept(setting: string, written: Record<string, unknown>, held: object): void {
-  const show = (value: unknown) => deviceText(JSON.stringify(value) ?? 'nothing', 200);
-  const read = held as Record<string, unknown>;
-  const mismatches = Object.entries(written)
-    .filter(([field, value]) => !isDeepStrictEqual(value, read[field]))
-    .map(([field, value]) => `${field} is ${show(read[field])}, written ${show(value)}`);
-  if (mismatches.length > 0) throw new SettingNotKeptError(setting, mismatches);
-}
 
 export interface StageTwoTarget {
   amt: AmtSession;

@@ -166,7 +166,7 @@ describe.each([
 describe('one-shot steps read the firmware first', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}, {}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}, {}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
   });
   afterAll(() => bed.cleanup());
 
@@ -212,6 +212,25 @@ describe('one-shot steps read the firmware first', () => {
     await expect(bed.activities.commitSetup({ session })).rejects.toEqual(failure('CONNECTION_RESET', false));
     expect(device.nvram().provisioning.state).toBe(1);
     await bed.activities.commitSetup({ session });
+    expect(device.nvram().provisioning.state).toBe(2);
+  });
+
+  it('a TLS credential context or a commit the firmware answered but did not keep is read back; the retry holds', async () => {
+    const device = bed.fleet.devices[4]!;
+    const session = await connect(bed, device, 'wsman');
+    // OOB8.3's credential context (its only Create) is answered and lost.
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Create', times: 1 }, device.uuid);
+    await expect(stageOneBeforeCommit(bed, device, session)).rejects.toEqual(failure('SETTING_NOT_KEPT', false));
+    expect(device.nvram().tls.credentialContext).toBeNull();
+    const { session: withAdmin } = await stageOneBeforeCommit(bed, device, session);
+    expect(device.nvram().tls.credentialContext).not.toBeNull();
+
+    bed.fleet.inject({ kind: 'lostWrite', match: 'CommitChanges', times: 1 }, device.uuid);
+    await expect(bed.activities.commitSetup({ session: withAdmin })).rejects.toEqual(
+      failure('SETTING_NOT_KEPT', false),
+    );
+    expect(device.nvram().provisioning.state).toBe(1);
+    await bed.activities.commitSetup({ session: withAdmin });
     expect(device.nvram().provisioning.state).toBe(2);
   });
 
