@@ -18,14 +18,15 @@ import { TEST_DOMAIN } from '../../support/activity-env';
 import { backends, type TestDatabase } from '../../support/databases';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { testKeyPool } from '../../unit/emulator/support/pki';
-import { adminClient, TEST_DC } from '../../support/directory';
+import { childDn } from '../../../lib/directory/dn';
+import { adminClient, TEST_DC, uniqueTag } from '../../support/directory';
 import { expectNoSecretInHistories, handledSecrets } from '../../support/agreement';
 import { findLeaks } from '../../support/history-scan';
 import {
   PROFILE_SECRETS,
   TEST_COLLECTION,
-  TEST_PROFILE,
   startLifecycleEnv,
+  testProfile,
   type E2eDevice,
   type LifecycleEnv,
 } from '../../support/lifecycle-env';
@@ -82,6 +83,16 @@ const CALL_FAULTS = [
 ] as const;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * The fleet's settings profile: the lifecycle tests' one, with 802.1X on the wired port — so the
+ * update asks the operator before re-applying it to a device whose OS is off (UPD4) — and a
+ * security group the AMT account of an in-band device joins for it (I5).
+ */
+const CHAOS_PROFILE = 'chaos-desktops';
+const EAP_PASSWORD = 'Ch4os!Eap-Pw#91';
+const GROUP = `amt-chaos-8021x-${uniqueTag()}`;
+const GROUP_DN = childDn('CN', GROUP, `CN=Users,${TEST_DC.domainDn}`);
 
 /** Half the fleet lives in a collection whose name is built against SQL, LDAP filters and DNs, and shells. */
 const PWNED = path.join(os.tmpdir(), 'amtflow-chaos-pwned');
@@ -144,6 +155,27 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       },
     );
     uuids = env.devices.map((d) => d.uuid);
+    const admin = await adminClient();
+    try {
+      await admin.add(GROUP_DN, { objectClass: 'group', sAMAccountName: GROUP });
+    } finally {
+      await admin.unbind();
+    }
+    await env.deps.store.profiles.save(CHAOS_PROFILE, {
+      ...testProfile(),
+      wiredIeee8021x: {
+        protocol: 'peapv0_eap_mschapv2',
+        username: 'amt-chaos',
+        password: EAP_PASSWORD,
+        serverCertificateName: 'radius.corp.example.test',
+        securityGroups: [GROUP],
+      },
+    });
+    await env.deps.store.collections.save({
+      name: TEST_COLLECTION,
+      automaticProvisioning: true,
+      settingsProfile: CHAOS_PROFILE,
+    });
     const configFile = path.join(dir, 'worker.config.json');
     // Info level, so the log the secrets are searched in afterwards says what each step did.
     writeFileSync(configFile, JSON.stringify({ ...env.workerConfig(), log: { level: 'info' } }));
@@ -175,6 +207,9 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       for (const device of env.devices) {
         await env.deps.withDirectory((d) => d.deleteAmtAccount(device.fqdn)).catch(() => undefined);
       }
+      const admin = await adminClient();
+      await admin.del(GROUP_DN).catch(() => undefined);
+      await admin.unbind();
       await env.stop();
     }
     await database?.close();
@@ -246,30 +281,48 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     log(`chaos (${workflowType}): ${events.join('; ')}; worker exits by itself so far: ${worker.selfExits.length}`);
   }
 
+  /** The UPD4 questions the update phase answered. */
+  const answeredUpd4: Array<{ uuid: DeviceUuid; apply: boolean }> = [];
+
   /**
-   * Runs left waiting for an operator when the faults stop are retried, as an operator would; the
-   * invariants were checked with them waiting, and are checked again once they finished.
+   * Runs left waiting for an operator when the faults stop are retried, as an operator would, and
+   * UPD4's questions answered; the invariants were checked with them waiting, and are checked again
+   * once they finished.
    */
   async function retryWaiting(workflowType: string): Promise<number> {
     const commands = operatorCommands(env.env.client, { taskQueue: env.taskQueue });
-    let retried = 0;
-    for (const uuid of uuids) {
-      const progress = await commands.progress(uuid);
-      if (progress.state !== 'awaiting-operator') continue;
-      log(`retrying ${uuid}: ${progress.awaiting?.step} ${progress.awaiting?.error.code}`);
-      // An impostor's hello parked the run: the operator has looked at the conflict and clears it.
-      await env.deps.store.contacts.clearConflicts(uuid, 'chaos-operator');
-      await commands.decide(uuid, 'retry', 'chaos-operator');
-      retried += 1;
-    }
-    if (retried > 0)
+    let total = 0;
+    // A retried run may stop again at UPD4's question: a few rounds, as an operator comes back.
+    for (let round = 0; round < 3; round++) {
+      let acted = 0;
+      for (const [i, uuid] of uuids.entries()) {
+        const progress = await commands.progress(uuid);
+        if (progress.state === 'waiting-for-signal' && progress.waiting?.step === 'UPD4') {
+          // UPD4: the operator answers the warning before 802.1X wired settings, apply or skip in turn.
+          const apply = i % 2 === 0;
+          log(`answering UPD4 for ${uuid}: ${apply ? 'apply' : 'skip'}`);
+          await commands.wiredIeee8021x(uuid, { apply, reason: 'chaos' }, 'chaos-operator');
+          answeredUpd4.push({ uuid, apply });
+          acted += 1;
+          continue;
+        }
+        if (progress.state !== 'awaiting-operator') continue;
+        log(`retrying ${uuid}: ${progress.awaiting?.step} ${progress.awaiting?.error.code}`);
+        // An impostor's hello parked the run: the operator has looked at the conflict and clears it.
+        await env.deps.store.contacts.clearConflicts(uuid, 'chaos-operator');
+        await commands.decide(uuid, 'retry', 'chaos-operator');
+        acted += 1;
+      }
+      if (acted === 0) break;
+      total += acted;
       await waitFor(
         `the retried ${workflowType} runs`,
         () => settled(env.env.client, uuids, workflowType),
         PHASE_MS,
         2_000,
       );
-    return retried;
+    }
+    return total;
   }
 
   async function expectInvariants(phase: string): Promise<void> {
@@ -298,7 +351,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     await env.deps.store.collections.save({
       name: CRAFTED_COLLECTION,
       automaticProvisioning: true,
-      settingsProfile: TEST_PROFILE,
+      settingsProfile: CHAOS_PROFILE,
     });
     for (const uuid of uuids.filter((_, i) => i % 2 === 1)) {
       await env.deps.store.devices.update(uuid, { collection: CRAFTED_COLLECTION });
@@ -336,6 +389,14 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await expectImpostorsUntouched();
       gatherKerberosSecrets();
       expect(kerberosSecrets.size).toBeGreaterThanOrEqual(size);
+      // I5: each in-band device's AMT account joined the profile's group, as the database records
+      // (the invariant table compared the directory's memberships with those records).
+      for (const [i, device] of env.devices.entries()) {
+        const groups = (await env.deps.store.directoryObjects.get(device.uuid))?.securityGroups ?? [];
+        expect(groups.map((g) => g.toLowerCase())).toEqual(plan[i]!.inBand ? [GROUP_DN.toLowerCase()] : []);
+        // 802.1X on the wired port as the profile says (OOB9.4, read back by the step).
+        expect(env.fleet.device(device.uuid).nvram().ieee8021x).toMatchObject({ enabled: 2, username: 'amt-chaos' });
+      }
       // The crafted collection name went through the database, the runs and their search attributes
       // as data: stored verbatim, never run by a shell, nothing of it in the directory.
       const inCrafted = uuids[1]!;
@@ -365,6 +426,10 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       // One batch: a collection action awaits each batch whole, so a run parked for an operator (an
       // impostor's hello) would hold back every later batch until the operator decides.
       const throttle = { maxConcurrent: size, batchDelay: '1 second' };
+      // UPD4 asks before re-applying 802.1X wired settings to a device whose OS is not running:
+      // every third device's host is switched off, so the update must wait for the operator there.
+      const hostsOff = env.devices.filter((_, i) => i % 3 === 1).map((d) => d.uuid);
+      for (const uuid of hostsOff) await env.fleet.device(uuid).host.local('power-button');
       injectFaults();
       await actions.start({
         kind: 'update',
@@ -375,6 +440,14 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await underChaos('updateManagementController', [impostorHellos(), directoryOutage(DC_OUTAGE_MS)]);
       await expectInvariants('after the collection-wide update under faults');
       if ((await retryWaiting('updateManagementController')) > 0) await expectInvariants('after the operator retried');
+      // Each device with its OS off was asked once, and the operator's answer is in its audit.
+      expect(answeredUpd4.map((a) => a.uuid).sort()).toEqual([...hostsOff].sort());
+      for (const { uuid, apply } of answeredUpd4) {
+        expect((await env.deps.store.audit.forTarget(uuid)).map((a) => a.action)).toContain(
+          `update.wired-8021x.${apply ? 'apply' : 'skip'}`,
+        );
+        expect(env.fleet.device(uuid).nvram().ieee8021x).toMatchObject({ enabled: 2, username: 'amt-chaos' });
+      }
       await expectImpostorsUntouched();
       gatherKerberosSecrets();
 
@@ -395,7 +468,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   );
 
   it('kept every secret out of histories, search attributes, logs, errors and the database dump', async () => {
-    const extra = [...Object.values(PROFILE_SECRETS), ...otps, ...kerberosSecrets];
+    const extra = [...Object.values(PROFILE_SECRETS), EAP_PASSWORD, ...otps, ...kerberosSecrets];
     const secrets = await handledSecrets(env, extra);
     // An admin and a MEBx password for each device at least, and each in-band OTP.
     expect(secrets.length).toBeGreaterThan(size * 2);
