@@ -267,6 +267,30 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   };
 
   /**
+   * Waits until every device's last run is `workflowType` and rests; when it does not in time, says
+   * for each device where its run stands (type, state, the step under way and its last error) before
+   * failing, so that the seed's replay starts from a diagnosis.
+   */
+  async function untilRest(what: string, workflowType: string): Promise<void> {
+    try {
+      await waitFor(what, () => settled(env.env.client, uuids, workflowType), PHASE_MS, 2_000);
+    } catch (err) {
+      const commands = operatorCommands(env.env.client, { taskQueue: env.taskQueue });
+      for (const [i, uuid] of uuids.entries()) {
+        const progress = await commands.progress(uuid).catch((e: unknown) => String(e));
+        if (typeof progress === 'string') {
+          log(`not at rest? ${plan[i]!.hostName}: ${progress}`);
+          continue;
+        }
+        const step = progress.steps.find((s) => s.status === 'running') ?? progress.steps.at(-1);
+        const error = step?.lastError ? ` (${step.lastError.code}: ${step.lastError.message})` : '';
+        log(`not at rest? ${plan[i]!.hostName}: ${progress.operation} ${progress.state} at ${step?.id}${error}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
    * The chaos of one phase: the firmware's faults and the kills and outages together; then the
    * faults end and every device's last run must come to rest as `workflowType` — completed, or
    * waiting for an operator with its reason.
@@ -277,7 +301,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     env.fleet.clearFaults();
     // Every outage of the phase happened while runs were under way: the fleet had not settled yet.
     expect(events).toEqual(expect.arrayContaining(outages.map((o) => o.name)));
-    await waitFor(`every device's ${workflowType} run to rest`, done, PHASE_MS, 2_000);
+    await untilRest(`every device's ${workflowType} run to rest`, workflowType);
     log(`chaos (${workflowType}): ${events.join('; ')}; worker exits by itself so far: ${worker.selfExits.length}`);
   }
 
@@ -315,12 +339,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       }
       if (acted === 0) break;
       total += acted;
-      await waitFor(
-        `the retried ${workflowType} runs`,
-        () => settled(env.env.client, uuids, workflowType),
-        PHASE_MS,
-        2_000,
-      );
+      await untilRest(`the retried ${workflowType} runs`, workflowType);
     }
     return total;
   }
