@@ -102,22 +102,21 @@ export async function installCertificateAndEnableTls(
     certificateChainDer: chainDer,
     acceptNonSecureConnections: true,
   });
-  // Read back where the firmware can show it (WS-Management): without the credential context and
-  // remote TLS on, the commit would leave a device that OOB9 can never reach over its certificate.
-  if (session.protocol === 'wsman') {
-    const { certificates } = (await openDevice(access, session)).amt.wsman;
-    const leaf = chainDer[0]?.toString('base64');
-    const installed = (await certificates.listCertificates()).find((c) => c.x509Certificate === leaf);
-    const contexts = await certificates.listTlsCredentialContexts();
-    expectKept(
-      'the TLS certificate (OOB8.3)',
-      { certificateInContext: true, remoteEnabled: true },
-      {
-        certificateInContext: contexts.some((c) => installed && c.certificateInstanceId === installed.instanceId),
-        remoteEnabled: await certificates.remoteTlsEnabled(),
-      },
-    );
-  }
+  // Read back: without the credential context and remote TLS on, the commit is refused or leaves a
+  // device OOB9 can never reach over its certificate, and no retry of a later step installs it
+  // again. Over WS-Management on every version, as stage two reads (EOI has no read of its own).
+  const { certificates } = (await openDevice(access, session)).amt.wsman;
+  const leaf = chainDer[0]?.toString('base64');
+  const installed = (await certificates.listCertificates()).find((c) => c.x509Certificate === leaf);
+  const contexts = await certificates.listTlsCredentialContexts();
+  expectKept(
+    'the TLS certificate (OOB8.3)',
+    { certificateInContext: true, remoteEnabled: true },
+    {
+      certificateInContext: contexts.some((c) => installed && c.certificateInstanceId === installed.instanceId),
+      remoteEnabled: await certificates.remoteTlsEnabled(),
+    },
+  );
 }
 
 /**

@@ -166,7 +166,9 @@ describe.each([
 describe('one-shot steps read the firmware first', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}, {}, {}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}, {}, {}, {}, { amtVersion: '3.2.1' }], {
+      profile: { mebx: { policy: 'leave' } },
+    });
   });
   afterAll(() => bed.cleanup());
 
@@ -230,6 +232,17 @@ describe('one-shot steps read the firmware first', () => {
       failure('SETTING_NOT_KEPT', false),
     );
     expect(device.nvram().provisioning.state).toBe(1);
+    await bed.activities.commitSetup({ session: withAdmin });
+    expect(device.nvram().provisioning.state).toBe(2);
+  });
+
+  it('EOI: a TLS key and certificate answered but not kept is read back over WS-Management; the retry holds', async () => {
+    const device = bed.fleet.devices[5]!;
+    const session = await connect(bed, device, 'eoi');
+    bed.fleet.inject({ kind: 'lostWrite', match: 'SetTLSKeyAndCertificate', times: 1 }, device.uuid);
+    await expect(stageOneBeforeCommit(bed, device, session)).rejects.toEqual(failure('SETTING_NOT_KEPT', false));
+    expect(device.nvram().certs).toEqual([]);
+    const { session: withAdmin } = await stageOneBeforeCommit(bed, device, session);
     await bed.activities.commitSetup({ session: withAdmin });
     expect(device.nvram().provisioning.state).toBe(2);
   });

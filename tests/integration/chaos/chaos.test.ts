@@ -279,12 +279,13 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       for (const [i, uuid] of uuids.entries()) {
         const progress = await commands.progress(uuid).catch((e: unknown) => String(e));
         if (typeof progress === 'string') {
-          log(`not at rest? ${plan[i]!.hostName}: ${progress}`);
+          log(`where the runs stand: ${plan[i]!.hostName}: ${progress}`);
           continue;
         }
-        const step = progress.steps.find((s) => s.status === 'running') ?? progress.steps.at(-1);
-        const error = step?.lastError ? ` (${step.lastError.code}: ${step.lastError.message})` : '';
-        log(`not at rest? ${plan[i]!.hostName}: ${progress.operation} ${progress.state} at ${step?.id}${error}`);
+        const running = progress.steps.find((s) => s.status === 'running');
+        const at = progress.awaiting?.step ?? progress.waiting?.step ?? running?.id ?? '-';
+        const error = running?.lastError ? ` (${running.lastError.code}: ${running.lastError.message})` : '';
+        log(`where the runs stand: ${plan[i]!.hostName}: ${progress.operation} ${progress.state} at ${at}${error}`);
       }
       throw err;
     }
