@@ -107,13 +107,16 @@ export async function installCertificateAndEnableTls(
   // again. Over WS-Management on every version, as stage two reads (EOI has no read of its own).
   const { certificates } = (await openDevice(access, session)).amt.wsman;
   const leaf = chainDer[0]?.toString('base64');
-  const installed = (await certificates.listCertificates()).find((c) => c.x509Certificate === leaf);
+  // Every copy of the certificate: EOI's SetTLSKeyAndCertificate adds one each time it is sent.
+  const copies = new Set(
+    (await certificates.listCertificates()).filter((c) => c.x509Certificate === leaf).map((c) => c.instanceId),
+  );
   const contexts = await certificates.listTlsCredentialContexts();
   expectKept(
     'the TLS certificate (OOB8.3)',
     { certificateInContext: true, remoteEnabled: true },
     {
-      certificateInContext: contexts.some((c) => installed && c.certificateInstanceId === installed.instanceId),
+      certificateInContext: contexts.some((c) => c.certificateInstanceId && copies.has(c.certificateInstanceId)),
       remoteEnabled: await certificates.remoteTlsEnabled(),
     },
   );

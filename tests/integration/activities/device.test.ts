@@ -242,7 +242,11 @@ describe('one-shot steps read the firmware first', () => {
     bed.fleet.inject({ kind: 'lostWrite', match: 'SetTLSKeyAndCertificate', times: 1 }, device.uuid);
     await expect(stageOneBeforeCommit(bed, device, session)).rejects.toEqual(failure('SETTING_NOT_KEPT', false));
     expect(device.nvram().certs).toEqual([]);
-    const { session: withAdmin } = await stageOneBeforeCommit(bed, device, session);
+    const { session: withAdmin, serial } = await stageOneBeforeCommit(bed, device, session);
+    // Sent again (a retry after a later call of the step failed): EOI keeps a second copy, and the
+    // read-back finds the one in the credential context.
+    await bed.activities.installCertificateAndEnableTls({ session: withAdmin, serial });
+    expect(device.nvram().certs).toHaveLength(2);
     await bed.activities.commitSetup({ session: withAdmin });
     expect(device.nvram().provisioning.state).toBe(2);
   });
@@ -438,7 +442,7 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
 describe('DEP1 removal', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}], { profile: { mebx: { policy: 'leave' } } });
   });
   afterAll(() => bed.cleanup());
 
@@ -448,6 +452,18 @@ describe('DEP1 removal', () => {
     await bed.activities.unprovisionDevice({ session, mode: 'full' });
     expect(device.nvram().provisioning.state).toBe(0);
     expect(device.nvram().admin.isDefault).toBe(true);
+    await bed.activities.unprovisionDevice({ session, mode: 'full' });
+    expect(device.nvram().provisioning.state).toBe(0);
+  });
+
+  it('DEP1 reads the state back: an Unprovision answered but not kept is SETTING_NOT_KEPT; the retry removes', async () => {
+    const device = bed.fleet.devices[1]!;
+    const session = await provisioned(bed, device);
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Unprovision', times: 1 }, device.uuid);
+    await expect(bed.activities.unprovisionDevice({ session, mode: 'full' })).rejects.toEqual(
+      failure('SETTING_NOT_KEPT', false),
+    );
+    expect(device.nvram().provisioning.state).toBe(2);
     await bed.activities.unprovisionDevice({ session, mode: 'full' });
     expect(device.nvram().provisioning.state).toBe(0);
   });
