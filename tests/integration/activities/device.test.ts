@@ -442,7 +442,7 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
 describe('DEP1 removal', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}, {}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
   });
   afterAll(() => bed.cleanup());
 
@@ -464,6 +464,16 @@ describe('DEP1 removal', () => {
       failure('SETTING_NOT_KEPT', false),
     );
     expect(device.nvram().provisioning.state).toBe(2);
+    await bed.activities.unprovisionDevice({ session, mode: 'full' });
+    expect(device.nvram().provisioning.state).toBe(0);
+  });
+
+  it('DEP1 with the host off: the device drops off the network once it took the Unprovision, and that is done', async () => {
+    const device = bed.fleet.devices[2]!;
+    const session = await provisioned(bed, device);
+    // The profile's power package keeps the ME on in S4-5 until the removal restores the factory one.
+    await bed.activities.setPowerPolicy({ session });
+    await device.host.local('power-button');
     await bed.activities.unprovisionDevice({ session, mode: 'full' });
     expect(device.nvram().provisioning.state).toBe(0);
   });
