@@ -2,6 +2,7 @@ import { amtKerberosSettings } from '../lib/directory';
 import {
   applyAccessControl,
   applyFeatures,
+  applyKerberos,
   applyNetworkAuthentication,
   applyPowerPackage,
   commitSetup,
@@ -122,12 +123,7 @@ export function deviceActivities(deps: ActivityDeps): DeviceActivities {
         await deps.store.credentials.reveal(current),
         account.keyVersionNumber,
       );
-      const { amt } = await openDevice(deps, session);
-      await amt.wsman.features.setKerberos({
-        realmName: kerberos.realmName,
-        keyVersion: kerberos.keyVersion,
-        masterKey: Buffer.from(kerberos.masterKey, 'base64'),
-      });
+      await applyKerberos((await openDevice(deps, session)).amt, kerberos);
     },
 
     async setPowerPolicy({ session }) {

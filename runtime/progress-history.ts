@@ -17,7 +17,16 @@ import {
 } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 import type { AuditEntry } from '../lib/store/audit';
-import { AUDIT, OPERATION_OF_WORKFLOW, RENAME, STEPS_BY_ID, renameWait, stepsOfRun } from '../workflows/catalogue';
+import {
+  AUDIT,
+  OPERATION_OF_WORKFLOW,
+  RENAME,
+  STEPS_BY_ID,
+  UPDATE,
+  renameWait,
+  stepsOfRun,
+  wiredIeee8021xWait,
+} from '../workflows/catalogue';
 import type { OperatorAction, Progress, StepError, StepProgress } from '../workflows/messages';
 import { AWAITING_OPERATOR, skipReason, type StepDefinition } from '../workflows/step-runner';
 
@@ -110,6 +119,8 @@ export async function progressFromHistory(
   /** REN2 answered "not yet" and nothing has happened since: the run waits for the signal. */
   let renameNotComplete = false;
   const patches = new Set<string>();
+  /** UPD4 warned and nothing has happened since: the run waits for the operator's apply or skip. */
+  let wiredWarning: string | undefined;
 
   for (const event of events) {
     const patch = patchTaken(event);
@@ -121,10 +132,16 @@ export async function progressFromHistory(
       if (!step) continue;
       scheduled.set(String(event.eventId), step);
       renameNotComplete = false;
-      if (step.id === AUDIT.decision.id) {
+      wiredWarning = undefined;
+      const audit =
+        step.id === AUDIT.decision.id
+          ? await decodeFromPayloadsAtIndex<AuditEntry>(converter, 0, schedule.input?.payloads)
+          : undefined;
+      const details = (audit?.details ?? {}) as { step?: string; reason?: string | null };
+      // UPD4's answer (apply or skip the wired settings) is recorded by the same P7 step, but it
+      // decides no parked step: it is a step like any other.
+      if (audit && details.step !== UPDATE.wired.id) {
         // The decision the P7 step records is the operator's: apply it to the step decided on.
-        const audit = await decodeFromPayloadsAtIndex<AuditEntry>(converter, 0, schedule.input?.payloads);
-        const details = (audit.details ?? {}) as { step?: string; reason?: string | null };
         const decided = progress.steps.find((s) => s.id === details.step);
         const action = audit.action.split('.').pop();
         if (decided) {
@@ -158,6 +175,10 @@ export async function progressFromHistory(
       if (step.id === RENAME.wait.id) {
         const result = await decodeFromPayloadsAtIndex<{ complete: boolean }>(converter, 0, completed.result?.payloads);
         renameNotComplete = !result.complete;
+      }
+      if (step.id === UPDATE.wired.id) {
+        const result = await decodeFromPayloadsAtIndex<{ warning?: string }>(converter, 0, completed.result?.payloads);
+        wiredWarning = result.warning;
       }
       if (step.stage === 'compensate') {
         const undone = progress.steps.find((s) => `${s.id}.undo` === step.id);
@@ -208,6 +229,11 @@ export async function progressFromHistory(
     wait.status = 'waiting';
     progress.state = 'waiting-for-signal';
     progress.waiting = { step: RENAME.wait.id, ...renameWait(input as Parameters<typeof renameWait>[0]) };
+  }
+  if (wiredWarning !== undefined && progress.state === 'running') {
+    entry(UPDATE.wired).status = 'waiting';
+    progress.state = 'waiting-for-signal';
+    progress.waiting = { step: UPDATE.wired.id, ...wiredIeee8021xWait(input.deviceUuid, wiredWarning) };
   }
   return progress;
 }

@@ -1,4 +1,4 @@
-import { FinalError } from '../errors';
+import { FinalError, TypedError } from '../errors';
 
 /** Stable codes of the errors provisioning steps raise themselves; each needs a record, the settings or the firmware changed first. */
 export type ProvisioningErrorCode =
@@ -26,4 +26,22 @@ export type ProvisioningErrorCode =
 /** A device or settings profile a step cannot work with as it stands; retrying the same call changes nothing. */
 export class ProvisioningError extends FinalError<ProvisioningErrorCode> {
   override readonly name = 'ProvisioningError';
+}
+
+/**
+ * A stage-two setting the firmware answered success for but does not hold when read back (a lost
+ * NVRAM write, a reboot between the write and its persistence). Retryable: the step puts the
+ * settings whole again, and once its attempts are spent it waits for an operator — never a run that
+ * reports a setting the device does not have. The message names fields and non-secret values only.
+ */
+export class SettingNotKeptError extends TypedError<'SETTING_NOT_KEPT'> {
+  override readonly name = 'SettingNotKeptError';
+
+  constructor(setting: string, mismatches: readonly string[]) {
+    super(
+      'SETTING_NOT_KEPT',
+      `the firmware answered success but does not hold ${setting} when read back: ${mismatches.join('; ')}`,
+      true,
+    );
+  }
 }

@@ -21,7 +21,8 @@ import {
   type DeviceAccess,
   type DeviceSession,
 } from './device-session';
-import { ProvisioningError } from './errors';
+import { ProvisioningError, SettingNotKeptError } from './errors';
+import { expectKept } from './read-back';
 import { deviceProfile, profileSecret } from './profile';
 
 /**
@@ -101,6 +102,24 @@ export async function installCertificateAndEnableTls(
     certificateChainDer: chainDer,
     acceptNonSecureConnections: true,
   });
+  // Read back: without the credential context and remote TLS on, the commit is refused or leaves a
+  // device OOB9 can never reach over its certificate, and no retry of a later step installs it
+  // again. Over WS-Management on every version, as stage two reads (EOI has no read of its own).
+  const { certificates } = (await openDevice(access, session)).amt.wsman;
+  const leaf = chainDer[0]?.toString('base64');
+  // Every copy of the certificate: EOI's SetTLSKeyAndCertificate adds one each time it is sent.
+  const copies = new Set(
+    (await certificates.listCertificates()).filter((c) => c.x509Certificate === leaf).map((c) => c.instanceId),
+  );
+  const contexts = await certificates.listTlsCredentialContexts();
+  expectKept(
+    'the TLS certificate (OOB8.3)',
+    { certificateInContext: true, remoteEnabled: true },
+    {
+      certificateInContext: contexts.some((c) => c.certificateInstanceId && copies.has(c.certificateInstanceId)),
+      remoteEnabled: await certificates.remoteTlsEnabled(),
+    },
+  );
 }
 
 /**
@@ -176,11 +195,20 @@ export async function setMebxPassword(
 export async function commitSetup(access: DeviceAccess, session: DeviceSession): Promise<void> {
   const { setup } = await openDevice(access, session);
   if ((await setup.getProvisioningState()) !== 'post') {
+    let uncertain: AmtError | undefined;
     try {
       await setup.commitChanges();
     } catch (err) {
       if (!(err instanceof AmtError && err.mayHaveTakenEffect)) throw err;
-      if ((await (await openDevice(access, session)).setup.getProvisioningState()) !== 'post') throw err;
+      uncertain = err;
+    }
+    // Read back even after a success: a commit the firmware answered but did not keep (a lost
+    // NVRAM write) would otherwise leave the run going on with a device still in provisioning.
+    const state = await (await openDevice(access, session)).setup.getProvisioningState();
+    if (state !== 'post') {
+      throw (
+        uncertain ?? new SettingNotKeptError('the commit (OOB8.6)', [`provisioning state is ${state}, written post`])
+      );
     }
   }
   for (const certificate of await access.ca.currentCertificates(session.deviceUuid, ['amt-web-server'])) {

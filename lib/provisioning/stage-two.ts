@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import {
   ACCESS_PERMISSIONS,
+  AmtError,
   AMT_REALMS,
   IEEE8021X_PROTOCOLS,
   IEEE8021X_WIRED_ENABLED,
@@ -16,15 +17,21 @@ import {
   type WiFiProfile,
   type WirelessCapabilities,
 } from '../amt';
+import type { AmtKerberosSettings } from '../directory';
 import type { CertificateAuthority } from '../pki';
 import { profileSecretName, type AmtSettings } from '../store/profile-settings';
 import { certificateForFirmware, installedCertificateId, issueDeviceCertificate } from './certificates';
 import { ProvisioningError } from './errors';
+import { expectKept } from './read-back';
 
 /**
  * Stage two (spec OOB9, I8): a settings profile applied to the firmware over WS-Management, on
  * every AMT version. Each function puts the profile's values whole, so a retry after any failure
- * converges. Secrets are read one at a time, only where the firmware takes them.
+ * converges, and then reads the settings back with the firmware's own Get: a write the firmware
+ * answered with success but did not keep (a lost NVRAM write) is SETTING_NOT_KEPT, retryable, never
+ * a step that succeeds. Secrets are read one at a time, only where the firmware takes them; they are
+ * write-only in the firmware, so what stands for them is read back instead (the Kerberos key version,
+ * the 802.1X user name).
  */
 
 export interface StageTwoTarget {
@@ -85,6 +92,24 @@ export async function applyAccessControl(
     if ('digest' in entry) await access.addDigestUser({ ...entry, ...entry.digest });
     else await access.addKerberosUser(entry);
   }
+  // Exactly the profile's entries: a lost add leaves one missing, a lost removal one too many.
+  const aclEntry = (user: string, accessPermission: number | undefined, realms: readonly number[]) =>
+    `${user} access ${accessPermission} realms ${[...realms].sort((a, b) => a - b).join(',')}`;
+  const written = entries.map((e) =>
+    aclEntry(
+      'digest' in e ? `digest ${e.digest.username}` : `SID ${e.sid.toString('base64')}`,
+      e.accessPermission,
+      e.realms,
+    ),
+  );
+  const held = (await access.listUserAclEntries()).map((e) =>
+    aclEntry(
+      e.digestUsername ? `digest ${e.digestUsername}` : `SID ${e.kerberosUserSid}`,
+      e.accessPermission,
+      e.realms,
+    ),
+  );
+  expectKept('the user ACL (OOB9.1)', { entries: written.sort() }, { entries: held.sort() });
   return { entries: entries.length };
 }
 
@@ -97,13 +122,33 @@ export async function applyFeatures(target: StageTwoTarget, iface: AmtInterface)
   const { device, features } = target.amt.wsman;
   await device.setGeneralSettings({ pingResponseEnabled: settings.ping });
   await features.setWebUi(settings.webUi);
-  await features.setRedirection({ sol: settings.serialOverLan, ider: settings.ideRedirection });
-  if (iface === 'eoi') return;
-  await features.setKvm(settings.kvm);
-  // Client control mode forces consent; the firmware says when the policy may not be changed.
-  if ((await features.getUserConsent()).canModifyOptInPolicy !== false) {
-    await features.setUserConsent(OPT_IN_REQUIRED[settings.userConsent]);
+  const redirection = { sol: settings.serialOverLan, ider: settings.ideRedirection };
+  await features.setRedirection(redirection);
+  const written: Record<string, unknown> = {
+    ping: settings.ping,
+    webUi: settings.webUi,
+    ...redirection,
+    listener: redirection.sol || redirection.ider,
+  };
+  if (iface !== 'eoi') {
+    await features.setKvm(settings.kvm);
+    written.kvm = settings.kvm;
+    // Client control mode forces consent; the firmware says when the policy may not be changed.
+    if ((await features.getUserConsent()).canModifyOptInPolicy !== false) {
+      await features.setUserConsent(OPT_IN_REQUIRED[settings.userConsent]);
+      written.userConsent = OPT_IN_REQUIRED[settings.userConsent];
+    }
   }
+  const held = await features.getRedirection();
+  expectKept('the features (OOB9.2)', written, {
+    ping: (await device.getGeneralSettings()).pingResponseEnabled,
+    webUi: await features.getWebUi(),
+    sol: held.sol,
+    ider: held.ider,
+    listener: held.listenerEnabled,
+    ...(iface !== 'eoi' ? { kvm: await features.getKvm() } : {}),
+    ...('userConsent' in written ? { userConsent: (await features.getUserConsent()).optInRequired } : {}),
+  });
 }
 
 /** OOB9.3: the profile's power package, unless the firmware already uses it. */
@@ -123,7 +168,32 @@ export async function applyPowerPackage(
   }
   if ((await features.currentPowerSchemeId()) === wanted.instanceId) return { changed: false };
   await features.setPowerScheme(wanted.instanceId);
+  expectKept(
+    'the power package (OOB9.3)',
+    { scheme: wanted.instanceId },
+    { scheme: await features.currentPowerSchemeId() },
+  );
   return { changed: true };
+}
+
+/**
+ * OOB9.3: Kerberos on, with the AMT account's realm, key and key version. The key is write-only;
+ * the key version read back stands for it — the directory raises it with every password change,
+ * so a firmware still holding an older key reports an older version.
+ */
+export async function applyKerberos(amt: AmtSession, kerberos: AmtKerberosSettings): Promise<void> {
+  const { features } = amt.wsman;
+  await features.setKerberos({
+    realmName: kerberos.realmName,
+    keyVersion: kerberos.keyVersion,
+    masterKey: Buffer.from(kerberos.masterKey, 'base64'),
+  });
+  const held = await features.getKerberos();
+  expectKept(
+    'Kerberos (OOB9.3)',
+    { enabled: true, realmName: kerberos.realmName, keyVersion: kerberos.keyVersion },
+    { enabled: held.enabled, realmName: held.realmName, keyVersion: held.keyVersion },
+  );
 }
 
 /**
@@ -283,23 +353,61 @@ export async function applyNetworkAuthentication(
     for (const existing of await network.listWiFiProfiles()) await network.deleteWiFiProfile(existing.instanceId);
     for (const profile of wanted) await network.addWiFiProfile(profile);
     if (wanted.length > 0) await network.enableWirelessPort();
+    const summary = (p: { name: string | undefined; ssid: string | undefined; priority: number | undefined }) =>
+      `${p.name} ${p.ssid} ${p.priority}`;
+    expectKept(
+      'the wireless profiles (OOB9.4)',
+      { profiles: wanted.map(summary).sort(), ...(wanted.length > 0 ? { portEnabled: true } : {}) },
+      {
+        profiles: (await network.listWiFiProfiles()).map(summary).sort(),
+        ...(wanted.length > 0 ? { portEnabled: await network.wirelessPortEnabled() } : {}),
+      },
+    );
     profiles = wanted.length;
   }
   const wired = options.skipWired ? null : settings.wiredIeee8021x;
   if (wired) {
-    const fields = await ieee8021xProfile(target, 'wired', wired, profileSecretName.wiredIeee8021x());
+    const { password, ...fields } = await ieee8021xProfile(target, 'wired', wired, profileSecretName.wiredIeee8021x());
+    const written = {
+      enabled: IEEE8021X_WIRED_ENABLED.enabled,
+      authenticationProtocol: fields.authenticationProtocol,
+      availableInS0: wired.availableInS0,
+      pxeTimeout: wired.pxeTimeoutSeconds,
+      serverCertificateName: fields.serverCertificateName,
+      serverCertificateNameComparison: fields.serverCertificateNameComparison,
+      username: fields.username,
+      domain: fields.domain,
+      roamingIdentity: fields.roamingIdentity,
+    };
     await network.updateWired8021x({
-      Enabled: IEEE8021X_WIRED_ENABLED.enabled,
-      AuthenticationProtocol: fields.authenticationProtocol,
-      AvailableInS0: wired.availableInS0,
-      PxeTimeout: wired.pxeTimeoutSeconds,
-      ServerCertificateName: fields.serverCertificateName,
-      ServerCertificateNameComparison: fields.serverCertificateNameComparison,
-      Username: fields.username,
-      Password: fields.password,
-      Domain: fields.domain,
-      RoamingIdentity: fields.roamingIdentity,
+      Enabled: written.enabled,
+      AuthenticationProtocol: written.authenticationProtocol,
+      AvailableInS0: written.availableInS0,
+      PxeTimeout: written.pxeTimeout,
+      ServerCertificateName: written.serverCertificateName,
+      ServerCertificateNameComparison: written.serverCertificateNameComparison,
+      Username: written.username,
+      Password: password,
+      Domain: written.domain,
+      RoamingIdentity: written.roamingIdentity,
     });
+    // A field the profile leaves out is left as the firmware had it (undefined in a Put), so only
+    // the fields written are compared; the password is write-only.
+    let held;
+    try {
+      held = await network.readWired8021x();
+    } catch (err) {
+      // With the host's OS down only AMT holds the port (UPD4): settings the network refuses shut it
+      // at once. A device that took the Put and cannot be reached right after has changed them — the
+      // risk the operator accepted; an unchanged (lost) write leaves it reachable as before.
+      if (err instanceof AmtError && err.outcome === 'not-delivered') return { profiles };
+      throw err;
+    }
+    expectKept(
+      'the 802.1X wired settings (OOB9.4)',
+      Object.fromEntries(Object.entries(written).filter(([, value]) => value !== undefined)),
+      held,
+    );
     const { rootId, clientId } = await ieee8021xCertificates(
       target.amt,
       wired,

@@ -225,6 +225,12 @@ export class CertificateOperations {
     return { remote: byId(TLS_SETTINGS_REMOTE), local: byId(TLS_SETTINGS_LOCAL) };
   }
 
+  /** Whether TLS is enabled on the remote (802.3) interface, as configured (in effect from the next commit). */
+  async remoteTlsEnabled(): Promise<boolean | undefined> {
+    const { remote } = await this.getTlsSettings();
+    return remote && optionalBoolean(remote, 'Enabled');
+  }
+
   /** OOB8.3: enables TLS; takes effect on CommitChanges. */
   async configureTls(settings: { remote: TlsInterfaceSettings; local?: TlsInterfaceSettings }): Promise<void> {
     const { remote, local } = await this.getTlsSettings();

@@ -9,6 +9,8 @@ import { optionalBoolean, optionalInteger, optionalString, requiredInteger, requ
 
 const ENABLE = 2;
 const DISABLE = 3;
+/** CIM_KVMRedirectionSAP.EnabledState: enabled, but offline while the redirection listener is off. */
+const KVM_ENABLED_OFFLINE = 6;
 /** AMT_RedirectionService.EnabledState: 32768 none, +1 IDER, +2 SOL. */
 const REDIRECTION_BASE = 32768;
 
@@ -41,6 +43,11 @@ export interface KerberosSettings {
 export class FeatureOperations {
   constructor(private readonly client: WsmanClient) {}
 
+  /** Whether the web UI is on (AMT_WebUIService.EnabledState 2). */
+  async getWebUi(): Promise<boolean> {
+    return requiredInteger(await this.client.get('AMT_WebUIService'), 'EnabledState') === ENABLE;
+  }
+
   async setWebUi(enabled: boolean): Promise<void> {
     await this.client.invoke('AMT_WebUIService', 'RequestStateChange', { RequestedState: enabled ? ENABLE : DISABLE });
   }
@@ -69,6 +76,12 @@ export class FeatureOperations {
     await this.client.invoke('CIM_KVMRedirectionSAP', 'RequestStateChange', {
       RequestedState: enabled ? ENABLE : DISABLE,
     });
+  }
+
+  /** Whether KVM is on: EnabledState 2, or 6 (enabled but offline while the redirection listener is off). */
+  async getKvm(): Promise<boolean> {
+    const state = requiredInteger(await this.client.get('CIM_KVMRedirectionSAP'), 'EnabledState');
+    return state === ENABLE || state === KVM_ENABLED_OFFLINE;
   }
 
   /** IPS_OptInService.OptInRequired: 0 none, 1 KVM only, 4294967295 all redirection and boot. */

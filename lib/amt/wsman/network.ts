@@ -41,6 +41,20 @@ export interface WiFiProfileSummary {
   encryptionMethod: number | undefined;
 }
 
+/** IPS_IEEE8021xSettings as read: what a Put of the wired settings left in the firmware. */
+export interface Wired8021xSettings {
+  /** 2 enabled, 3 disabled, 6 enabled without authentication. */
+  enabled: number | undefined;
+  authenticationProtocol: number | undefined;
+  availableInS0: boolean | undefined;
+  pxeTimeout: number | undefined;
+  serverCertificateName: string | undefined;
+  serverCertificateNameComparison: number | undefined;
+  username: string | undefined;
+  domain: string | undefined;
+  roamingIdentity: string | undefined;
+}
+
 /** CIM_IEEE8021xSettings passed inside AddWiFiSettings. */
 export interface Ieee8021xProfile {
   name: string;
@@ -127,6 +141,12 @@ export class NetworkOperations {
     };
   }
 
+  /** Whether CIM_WiFiPort is enabled in S0 and Sx/AC, as enableWirelessPort leaves it. */
+  async wirelessPortEnabled(): Promise<boolean> {
+    const [port] = await this.client.enumerate('CIM_WiFiPort');
+    return port !== undefined && optionalInteger(port, 'EnabledState') === WIFI_ENABLED_S0_SX_AC;
+  }
+
   async enableWirelessPort(): Promise<void> {
     await this.client.invoke('CIM_WiFiPort', 'RequestStateChange', { RequestedState: WIFI_ENABLED_S0_SX_AC });
   }
@@ -181,6 +201,22 @@ export class NetworkOperations {
   /** The wired 802.1X settings (IPS_IEEE8021xSettings), as read. */
   async getWired8021x(): Promise<WsmanInstance> {
     return this.client.get('IPS_IEEE8021xSettings');
+  }
+
+  /** The wired 802.1X settings that can be read (the EAP password is write-only). */
+  async readWired8021x(): Promise<Wired8021xSettings> {
+    const instance = await this.getWired8021x();
+    return {
+      enabled: optionalInteger(instance, 'Enabled'),
+      authenticationProtocol: optionalInteger(instance, 'AuthenticationProtocol'),
+      availableInS0: optionalBoolean(instance, 'AvailableInS0'),
+      pxeTimeout: optionalInteger(instance, 'PxeTimeout'),
+      serverCertificateName: optionalString(instance, 'ServerCertificateName'),
+      serverCertificateNameComparison: optionalInteger(instance, 'ServerCertificateNameComparison'),
+      username: optionalString(instance, 'Username'),
+      domain: optionalString(instance, 'Domain'),
+      roamingIdentity: optionalString(instance, 'RoamingIdentity'),
+    };
   }
 
   /** Puts the wired 802.1X settings back with changes (Enabled 2/3/6, AuthenticationProtocol, …). */

@@ -166,7 +166,9 @@ describe.each([
 describe('one-shot steps read the firmware first', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}, {}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}, {}, {}, {}, { amtVersion: '3.2.1' }], {
+      profile: { mebx: { policy: 'leave' } },
+    });
   });
   afterAll(() => bed.cleanup());
 
@@ -215,6 +217,40 @@ describe('one-shot steps read the firmware first', () => {
     expect(device.nvram().provisioning.state).toBe(2);
   });
 
+  it('a TLS credential context or a commit the firmware answered but did not keep is read back; the retry holds', async () => {
+    const device = bed.fleet.devices[4]!;
+    const session = await connect(bed, device, 'wsman');
+    // OOB8.3's credential context (its only Create) is answered and lost.
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Create', times: 1 }, device.uuid);
+    await expect(stageOneBeforeCommit(bed, device, session)).rejects.toEqual(failure('SETTING_NOT_KEPT', false));
+    expect(device.nvram().tls.credentialContext).toBeNull();
+    const { session: withAdmin } = await stageOneBeforeCommit(bed, device, session);
+    expect(device.nvram().tls.credentialContext).not.toBeNull();
+
+    bed.fleet.inject({ kind: 'lostWrite', match: 'CommitChanges', times: 1 }, device.uuid);
+    await expect(bed.activities.commitSetup({ session: withAdmin })).rejects.toEqual(
+      failure('SETTING_NOT_KEPT', false),
+    );
+    expect(device.nvram().provisioning.state).toBe(1);
+    await bed.activities.commitSetup({ session: withAdmin });
+    expect(device.nvram().provisioning.state).toBe(2);
+  });
+
+  it('EOI: a TLS key and certificate answered but not kept is read back over WS-Management; the retry holds', async () => {
+    const device = bed.fleet.devices[5]!;
+    const session = await connect(bed, device, 'eoi');
+    bed.fleet.inject({ kind: 'lostWrite', match: 'SetTLSKeyAndCertificate', times: 1 }, device.uuid);
+    await expect(stageOneBeforeCommit(bed, device, session)).rejects.toEqual(failure('SETTING_NOT_KEPT', false));
+    expect(device.nvram().certs).toEqual([]);
+    const { session: withAdmin, serial } = await stageOneBeforeCommit(bed, device, session);
+    // Sent again (a retry after a later call of the step failed): EOI keeps a second copy, and the
+    // read-back finds the one in the credential context.
+    await bed.activities.installCertificateAndEnableTls({ session: withAdmin, serial });
+    expect(device.nvram().certs).toHaveLength(2);
+    await bed.activities.commitSetup({ session: withAdmin });
+    expect(device.nvram().provisioning.state).toBe(2);
+  });
+
   it.each([
     { kind: 'drop' as const, type: 'CONNECTION_RESET' },
     { kind: 'http500' as const, type: 'UNEXPECTED_HTTP_STATUS' },
@@ -226,6 +262,96 @@ describe('one-shot steps read the firmware first', () => {
     bed.fleet.inject({ kind, times: 1 }, device.uuid);
     await expect(bed.activities.setAmtClock({ session })).rejects.toEqual(failure(type, false));
     await expect(bed.activities.setAmtClock({ session })).resolves.toEqual({ driftSeconds: expect.any(Number) });
+  });
+});
+
+/**
+ * A write the firmware answers with success but does not keep (the emulator's lost NVRAM write) is
+ * read back by every stage-two step: a retryable SETTING_NOT_KEPT instead of a step that succeeds,
+ * and the step's next attempt puts the settings again and holds.
+ */
+describe('stage two reads back what it wrote', () => {
+  let bed: DeviceTestbed;
+  let session: DeviceSession;
+  beforeAll(async () => {
+    bed = await deviceTestbed([{ amtVersion: '11.8.50' }], { profile: PROFILE });
+    session = await provisioned(bed, bed.fleet.devices[0]!);
+  });
+  afterAll(() => bed.cleanup());
+  const nvram = () => bed.fleet.devices[0]!.nvram();
+
+  it.each([
+    {
+      step: 'OOB9.1',
+      setting: 'the user ACL',
+      // The first entry added is lost: the ACL holds one of the profile's two.
+      lost: { match: 'AddUserAclEntryEx', times: 1 },
+      run: () => bed.activities.configureAccessControl({ session, accounts: [OPERATORS] }),
+      held: () => nvram().users.length,
+      wanted: 2,
+    },
+    {
+      step: 'OOB9.2',
+      setting: 'the features',
+      // The web UI (already on) and then SOL/IDER: redirection stays off.
+      lost: { match: 'RequestStateChange', times: 2 },
+      run: () => bed.activities.configureFeatures({ session }),
+      held: () => nvram().redirection.enabledState,
+      wanted: 32771,
+    },
+    {
+      step: 'OOB9.3b',
+      setting: 'the power package',
+      lost: { match: 'SetPowerScheme', times: 1 },
+      run: () => bed.activities.setPowerPolicy({ session }),
+      held: () => nvram().power.schemeIndex,
+      wanted: 7,
+    },
+    {
+      step: 'OOB9.4 (wired, on update)',
+      setting: 'the 802.1X wired settings',
+      // Before the wireless case, whose retry applies the wired settings too.
+      lost: { match: 'Put', times: 1 },
+      run: () => bed.activities.configureNetworkAuthentication({ session, update: true, idempotencyKey: 'wf/lost/b' }),
+      held: () => nvram().ieee8021x.enabled,
+      wanted: 2,
+    },
+    {
+      step: 'OOB9.4 (wireless)',
+      setting: 'the wireless profiles',
+      lost: { match: 'AddWiFiSettings', times: 1 },
+      run: () => bed.activities.configureNetworkAuthentication({ session, update: false, idempotencyKey: 'wf/lost/a' }),
+      held: () =>
+        nvram()
+          .wifi.profiles.map((p) => p.ssid)
+          .join(','),
+      wanted: 'CORP',
+    },
+  ])('$step: a lost write is SETTING_NOT_KEPT, and the retry holds', async ({ setting, lost, run, held, wanted }) => {
+    const device = bed.fleet.devices[0]!;
+    bed.fleet.inject({ kind: 'lostWrite', ...lost }, device.uuid);
+    const error = await run().catch((err: unknown) => err);
+    expect(error).toEqual(failure('SETTING_NOT_KEPT', false));
+    expect((error as Error).message).toContain(setting);
+    expect(held()).not.toEqual(wanted);
+    // The fault was used up by the lost write: nothing else stands between the retry and the firmware.
+    expect(bed.fleet.faults()).toEqual([]);
+    await run();
+    expect(held()).toEqual(wanted);
+  });
+
+  it('never names a secret of the profile in the failure', async () => {
+    const device = bed.fleet.devices[0]!;
+    bed.fleet.inject({ kind: 'lostWrite', match: 'AddWiFiSettings', times: 1 }, device.uuid);
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Put', times: 1 }, device.uuid);
+    const error = await bed.activities
+      .configureNetworkAuthentication({ session, update: false, idempotencyKey: 'wf/lost/c' })
+      .catch((err: unknown) => err);
+    expect(error).toEqual(failure('SETTING_NOT_KEPT', false));
+    const text = JSON.stringify(error) + String((error as Error).message);
+    for (const secret of ['Wireless!Pass1', 'Eap!Password1', 'Help!Desk2024', 'Mebx!Pass1234'])
+      expect(text).not.toContain(secret);
+    bed.fleet.clearFaults();
   });
 });
 
@@ -279,7 +405,7 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
   });
   afterAll(() => bed.cleanup());
 
-  it('gives the firmware the AMT account key of the current directory password and its key version', async () => {
+  it('gives the firmware the AMT account key of the current directory password and its key version, read back', async () => {
     const device = bed.fleet.devices[0]!;
     const session = await provisioned(bed, device);
     const { fqdn, domain } = await bed.deps.store.devices.require(device.uuid);
@@ -292,6 +418,14 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
         const account = await directory.setAmtAccountPassword(fqdn, await bed.deps.store.credentials.reveal(staged));
         await bed.deps.store.credentials.promote(staged);
 
+        // The firmware answers the Put with success and keeps nothing: read back, Kerberos is off.
+        bed.fleet.inject({ kind: 'lostWrite', match: 'Put', times: 1 }, device.uuid);
+        const lost = await bed.activities.enableKerberos({ session }).catch((err: unknown) => err);
+        expect(lost).toEqual(failure('SETTING_NOT_KEPT', false));
+        expect((lost as Error).message).toMatch(/Kerberos.*enabled is false, written true/);
+        expect(device.nvram().kerberos.krbEnabled).toBe(false);
+
+        // The step's retry puts it again and reads it back.
         await bed.activities.enableKerberos({ session });
         expect(device.nvram().kerberos).toMatchObject({
           realmName: account.realm.toUpperCase(),
@@ -308,7 +442,7 @@ describe('OOB9.3 Kerberos (test Samba DC)', () => {
 describe('DEP1 removal', () => {
   let bed: DeviceTestbed;
   beforeAll(async () => {
-    bed = await deviceTestbed([{}], { profile: { mebx: { policy: 'leave' } } });
+    bed = await deviceTestbed([{}, {}, {}], { profile: { mebx: { policy: 'leave' } } });
   });
   afterAll(() => bed.cleanup());
 
@@ -318,6 +452,28 @@ describe('DEP1 removal', () => {
     await bed.activities.unprovisionDevice({ session, mode: 'full' });
     expect(device.nvram().provisioning.state).toBe(0);
     expect(device.nvram().admin.isDefault).toBe(true);
+    await bed.activities.unprovisionDevice({ session, mode: 'full' });
+    expect(device.nvram().provisioning.state).toBe(0);
+  });
+
+  it('DEP1 reads the state back: an Unprovision answered but not kept is SETTING_NOT_KEPT; the retry removes', async () => {
+    const device = bed.fleet.devices[1]!;
+    const session = await provisioned(bed, device);
+    bed.fleet.inject({ kind: 'lostWrite', match: 'Unprovision', times: 1 }, device.uuid);
+    await expect(bed.activities.unprovisionDevice({ session, mode: 'full' })).rejects.toEqual(
+      failure('SETTING_NOT_KEPT', false),
+    );
+    expect(device.nvram().provisioning.state).toBe(2);
+    await bed.activities.unprovisionDevice({ session, mode: 'full' });
+    expect(device.nvram().provisioning.state).toBe(0);
+  });
+
+  it('DEP1 with the host off: the device drops off the network once it took the Unprovision, and that is done', async () => {
+    const device = bed.fleet.devices[2]!;
+    const session = await provisioned(bed, device);
+    // The profile's power package keeps the ME on in S4-5 until the removal restores the factory one.
+    await bed.activities.setPowerPolicy({ session });
+    await device.host.local('power-button');
     await bed.activities.unprovisionDevice({ session, mode: 'full' });
     expect(device.nvram().provisioning.state).toBe(0);
   });

@@ -18,14 +18,15 @@ import { TEST_DOMAIN } from '../../support/activity-env';
 import { backends, type TestDatabase } from '../../support/databases';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { testKeyPool } from '../../unit/emulator/support/pki';
-import { adminClient, TEST_DC } from '../../support/directory';
+import { childDn } from '../../../lib/directory/dn';
+import { adminClient, TEST_DC, uniqueTag } from '../../support/directory';
 import { expectNoSecretInHistories, handledSecrets } from '../../support/agreement';
 import { findLeaks } from '../../support/history-scan';
 import {
   PROFILE_SECRETS,
   TEST_COLLECTION,
-  TEST_PROFILE,
   startLifecycleEnv,
+  testProfile,
   type E2eDevice,
   type LifecycleEnv,
 } from '../../support/lifecycle-env';
@@ -46,7 +47,7 @@ import { checkInvariants } from './invariants';
  * band, provisioned, updated collection-wide and removed in full while the production worker
  * process is SIGKILLed at seeded moments and restarted, the Temporal server is stopped and
  * restarted, the Samba DC is stopped for a while, the database connections are cut, and the
- * emulated firmware fails 10 % of the calls made to it. After each phase the invariant table
+ * emulated firmware fails 10 % of the calls made to it, lost NVRAM writes among them. After each phase the invariant table
  * (invariants.ts) must hold for every device; afterwards no secret the run handled appears in any
  * history, search attribute, log line or in the database dump.
  *
@@ -66,12 +67,13 @@ const FIRMWARE = ['5.2.70', '11.8.50', '15.0.23', '9.5.30', '16.1.25', '12.0.45'
 const legacy = (version: string) => Number(version.split('.')[0]) < 6;
 
 /**
- * The emulator's share of faulty calls: 10 % of every call fails (dropped, HTTP 500, busy), and one
- * commit in ten reboots the device half-way. AMTFLOW_CHAOS_LOST_WRITES=1 adds lost NVRAM writes
- * (success answered, nothing stored) on 2.5 % of the calls: amtflow may not read every setting
- * back, and the invariant table shows what that costs (docs/chaos.md, "What the suite found").
+ * The emulator's share of faulty calls: 10 % of every call fails — dropped, HTTP 500, busy, or a
+ * lost NVRAM write (success answered, nothing stored), a quarter each — and one commit in ten
+ * reboots the device half-way. Every stage-two step reads its settings back, so a lost write is a
+ * retry, never a setting the device lacks. AMTFLOW_CHAOS_LOST_WRITES=0 leaves the lost writes out
+ * (the other three a third each), to tell their cost from the rest when replaying a seed.
  */
-const LOST_WRITES = process.env.AMTFLOW_CHAOS_LOST_WRITES === '1';
+const LOST_WRITES = process.env.AMTFLOW_CHAOS_LOST_WRITES !== '0';
 const CALL_FAULTS = [
   { kind: 'drop', probability: LOST_WRITES ? 0.025 : 0.034 },
   { kind: 'http500', probability: LOST_WRITES ? 0.025 : 0.033 },
@@ -81,6 +83,16 @@ const CALL_FAULTS = [
 ] as const;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * The fleet's settings profile: the lifecycle tests' one, with 802.1X on the wired port — so the
+ * update asks the operator before re-applying it to a device whose OS is off (UPD4) — and a
+ * security group the AMT account of an in-band device joins for it (I5).
+ */
+const CHAOS_PROFILE = 'chaos-desktops';
+const EAP_PASSWORD = 'Ch4os!Eap-Pw#91';
+const GROUP = `amt-chaos-8021x-${uniqueTag()}`;
+const GROUP_DN = childDn('CN', GROUP, `CN=Users,${TEST_DC.domainDn}`);
 
 /** Half the fleet lives in a collection whose name is built against SQL, LDAP filters and DNs, and shells. */
 const PWNED = path.join(os.tmpdir(), 'amtflow-chaos-pwned');
@@ -143,6 +155,27 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       },
     );
     uuids = env.devices.map((d) => d.uuid);
+    const admin = await adminClient();
+    try {
+      await admin.add(GROUP_DN, { objectClass: 'group', sAMAccountName: GROUP });
+    } finally {
+      await admin.unbind();
+    }
+    await env.deps.store.profiles.save(CHAOS_PROFILE, {
+      ...testProfile(),
+      wiredIeee8021x: {
+        protocol: 'peapv0_eap_mschapv2',
+        username: 'amt-chaos',
+        password: EAP_PASSWORD,
+        serverCertificateName: 'radius.corp.example.test',
+        securityGroups: [GROUP],
+      },
+    });
+    await env.deps.store.collections.save({
+      name: TEST_COLLECTION,
+      automaticProvisioning: true,
+      settingsProfile: CHAOS_PROFILE,
+    });
     const configFile = path.join(dir, 'worker.config.json');
     // Info level, so the log the secrets are searched in afterwards says what each step did.
     writeFileSync(configFile, JSON.stringify({ ...env.workerConfig(), log: { level: 'info' } }));
@@ -174,6 +207,9 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       for (const device of env.devices) {
         await env.deps.withDirectory((d) => d.deleteAmtAccount(device.fqdn)).catch(() => undefined);
       }
+      const admin = await adminClient();
+      await admin.del(GROUP_DN).catch(() => undefined);
+      await admin.unbind();
       await env.stop();
     }
     await database?.close();
@@ -231,6 +267,31 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   };
 
   /**
+   * Waits until every device's last run is `workflowType` and rests; when it does not in time, says
+   * for each device where its run stands (type, state, the step under way and its last error) before
+   * failing, so that the seed's replay starts from a diagnosis.
+   */
+  async function untilRest(what: string, workflowType: string): Promise<void> {
+    try {
+      await waitFor(what, () => settled(env.env.client, uuids, workflowType), PHASE_MS, 2_000);
+    } catch (err) {
+      const commands = operatorCommands(env.env.client, { taskQueue: env.taskQueue });
+      for (const [i, uuid] of uuids.entries()) {
+        const progress = await commands.progress(uuid).catch((e: unknown) => String(e));
+        if (typeof progress === 'string') {
+          log(`where the runs stand: ${plan[i]!.hostName}: ${progress}`);
+          continue;
+        }
+        const running = progress.steps.find((s) => s.status === 'running');
+        const at = progress.awaiting?.step ?? progress.waiting?.step ?? running?.id ?? '-';
+        const error = running?.lastError ? ` (${running.lastError.code}: ${running.lastError.message})` : '';
+        log(`where the runs stand: ${plan[i]!.hostName}: ${progress.operation} ${progress.state} at ${at}${error}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
    * The chaos of one phase: the firmware's faults and the kills and outages together; then the
    * faults end and every device's last run must come to rest as `workflowType` — completed, or
    * waiting for an operator with its reason.
@@ -241,34 +302,47 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     env.fleet.clearFaults();
     // Every outage of the phase happened while runs were under way: the fleet had not settled yet.
     expect(events).toEqual(expect.arrayContaining(outages.map((o) => o.name)));
-    await waitFor(`every device's ${workflowType} run to rest`, done, PHASE_MS, 2_000);
+    await untilRest(`every device's ${workflowType} run to rest`, workflowType);
     log(`chaos (${workflowType}): ${events.join('; ')}; worker exits by itself so far: ${worker.selfExits.length}`);
   }
 
+  /** The UPD4 questions the update phase answered. */
+  const answeredUpd4: Array<{ uuid: DeviceUuid; apply: boolean }> = [];
+
   /**
-   * Runs left waiting for an operator when the faults stop are retried, as an operator would; the
-   * invariants were checked with them waiting, and are checked again once they finished.
+   * Runs left waiting for an operator when the faults stop are retried, as an operator would, and
+   * UPD4's questions answered; the invariants were checked with them waiting, and are checked again
+   * once they finished.
    */
   async function retryWaiting(workflowType: string): Promise<number> {
     const commands = operatorCommands(env.env.client, { taskQueue: env.taskQueue });
-    let retried = 0;
-    for (const uuid of uuids) {
-      const progress = await commands.progress(uuid);
-      if (progress.state !== 'awaiting-operator') continue;
-      log(`retrying ${uuid}: ${progress.awaiting?.step} ${progress.awaiting?.error.code}`);
-      // An impostor's hello parked the run: the operator has looked at the conflict and clears it.
-      await env.deps.store.contacts.clearConflicts(uuid, 'chaos-operator');
-      await commands.decide(uuid, 'retry', 'chaos-operator');
-      retried += 1;
+    let total = 0;
+    // A retried run may stop again at UPD4's question: a few rounds, as an operator comes back.
+    for (let round = 0; round < 3; round++) {
+      let acted = 0;
+      for (const [i, uuid] of uuids.entries()) {
+        const progress = await commands.progress(uuid);
+        if (progress.state === 'waiting-for-signal' && progress.waiting?.step === 'UPD4') {
+          // UPD4: the operator answers the warning before 802.1X wired settings, apply or skip in turn.
+          const apply = i % 2 === 0;
+          log(`answering UPD4 for ${uuid}: ${apply ? 'apply' : 'skip'}`);
+          await commands.wiredIeee8021x(uuid, { apply, reason: 'chaos' }, 'chaos-operator');
+          answeredUpd4.push({ uuid, apply });
+          acted += 1;
+          continue;
+        }
+        if (progress.state !== 'awaiting-operator') continue;
+        log(`retrying ${uuid}: ${progress.awaiting?.step} ${progress.awaiting?.error.code}`);
+        // An impostor's hello parked the run: the operator has looked at the conflict and clears it.
+        await env.deps.store.contacts.clearConflicts(uuid, 'chaos-operator');
+        await commands.decide(uuid, 'retry', 'chaos-operator');
+        acted += 1;
+      }
+      if (acted === 0) break;
+      total += acted;
+      await untilRest(`the retried ${workflowType} runs`, workflowType);
     }
-    if (retried > 0)
-      await waitFor(
-        `the retried ${workflowType} runs`,
-        () => settled(env.env.client, uuids, workflowType),
-        PHASE_MS,
-        2_000,
-      );
-    return retried;
+    return total;
   }
 
   async function expectInvariants(phase: string): Promise<void> {
@@ -297,7 +371,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     await env.deps.store.collections.save({
       name: CRAFTED_COLLECTION,
       automaticProvisioning: true,
-      settingsProfile: TEST_PROFILE,
+      settingsProfile: CHAOS_PROFILE,
     });
     for (const uuid of uuids.filter((_, i) => i % 2 === 1)) {
       await env.deps.store.devices.update(uuid, { collection: CRAFTED_COLLECTION });
@@ -335,6 +409,14 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await expectImpostorsUntouched();
       gatherKerberosSecrets();
       expect(kerberosSecrets.size).toBeGreaterThanOrEqual(size);
+      // I5: each in-band device's AMT account joined the profile's group, as the database records
+      // (the invariant table compared the directory's memberships with those records).
+      for (const [i, device] of env.devices.entries()) {
+        const groups = (await env.deps.store.directoryObjects.get(device.uuid))?.securityGroups ?? [];
+        expect(groups.map((g) => g.toLowerCase())).toEqual(plan[i]!.inBand ? [GROUP_DN.toLowerCase()] : []);
+        // 802.1X on the wired port as the profile says (OOB9.4, read back by the step).
+        expect(env.fleet.device(device.uuid).nvram().ieee8021x).toMatchObject({ enabled: 2, username: 'amt-chaos' });
+      }
       // The crafted collection name went through the database, the runs and their search attributes
       // as data: stored verbatim, never run by a shell, nothing of it in the directory.
       const inCrafted = uuids[1]!;
@@ -364,6 +446,10 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       // One batch: a collection action awaits each batch whole, so a run parked for an operator (an
       // impostor's hello) would hold back every later batch until the operator decides.
       const throttle = { maxConcurrent: size, batchDelay: '1 second' };
+      // UPD4 asks before re-applying 802.1X wired settings to a device whose OS is not running:
+      // every third device's host is switched off, so the update must wait for the operator there.
+      const hostsOff = env.devices.filter((_, i) => i % 3 === 1).map((d) => d.uuid);
+      for (const uuid of hostsOff) await env.fleet.device(uuid).host.local('power-button');
       injectFaults();
       await actions.start({
         kind: 'update',
@@ -374,6 +460,14 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await underChaos('updateManagementController', [impostorHellos(), directoryOutage(DC_OUTAGE_MS)]);
       await expectInvariants('after the collection-wide update under faults');
       if ((await retryWaiting('updateManagementController')) > 0) await expectInvariants('after the operator retried');
+      // Each device with its OS off was asked once, and the operator's answer is in its audit.
+      expect(answeredUpd4.map((a) => a.uuid).sort()).toEqual([...hostsOff].sort());
+      for (const { uuid, apply } of answeredUpd4) {
+        expect((await env.deps.store.audit.forTarget(uuid)).map((a) => a.action)).toContain(
+          `update.wired-8021x.${apply ? 'apply' : 'skip'}`,
+        );
+        expect(env.fleet.device(uuid).nvram().ieee8021x).toMatchObject({ enabled: 2, username: 'amt-chaos' });
+      }
       await expectImpostorsUntouched();
       gatherKerberosSecrets();
 
@@ -394,7 +488,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
   );
 
   it('kept every secret out of histories, search attributes, logs, errors and the database dump', async () => {
-    const extra = [...Object.values(PROFILE_SECRETS), ...otps, ...kerberosSecrets];
+    const extra = [...Object.values(PROFILE_SECRETS), EAP_PASSWORD, ...otps, ...kerberosSecrets];
     const secrets = await handledSecrets(env, extra);
     // An admin and a MEBx password for each device at least, and each in-band OTP.
     expect(secrets.length).toBeGreaterThan(size * 2);

@@ -23,9 +23,11 @@ import type { E2eDevice } from '../../support/lifecycle-env';
  *   pending one only while its run is still open): zero lost credentials;
  * - certificates: every certificate the CA issued for the device is installed in the firmware, or
  *   revoked; every certificate the firmware serves for its name is recorded: zero orphans;
- * - directory: a provisioned device has exactly one object in the AMT container, with both SPNs and
- *   the Kerberos key version the firmware holds, and the database names that object; an
- *   unprovisioned device has none: zero duplicates, zero drift;
+ * - directory: a provisioned device has Kerberos on in its firmware once a run reported stage two
+ *   done (every profile asks for it), exactly one object in the AMT container, with both SPNs and
+ *   the Kerberos key version the firmware holds, in exactly the security groups the database
+ *   records (I5), and the database names that object; an unprovisioned device has none: zero
+ *   duplicates, zero drift;
  * - audit: every closed run of the device recorded its result, every open run waits for an operator.
  *
  * A run still open and waiting may hold a step half done (a certificate issued, not yet installed):
@@ -202,6 +204,8 @@ async function directory(subject: InvariantSubject, context: DeviceContext): Pro
   const spns = [16992, 16993].map((port) => `HTTP/${device.fqdn}:${port}`);
   const client = await adminClient();
   let objects: Array<{ dn: string; spns: string[]; kvno: number }>;
+  /** DNs (lower case) of the groups the single object is a member of. */
+  let memberOf: string[] = [];
   try {
     const { searchEntries } = await client.search(`${TEST_DC.amtContainer},${TEST_DC.domainDn}`, {
       scope: 'sub',
@@ -213,15 +217,36 @@ async function directory(subject: InvariantSubject, context: DeviceContext): Pro
       spns: ([] as unknown[]).concat(e.servicePrincipalName ?? []).map((s) => String(s).toLowerCase()),
       kvno: Number(e['msDS-KeyVersionNumber'] ?? 0),
     }));
+    if (objects.length === 1) {
+      const groups = await client.search(TEST_DC.domainDn, {
+        scope: 'sub',
+        filter: escapeFilter`(&(objectClass=group)(member=${objects[0]!.dn}))`,
+        attributes: ['1.1'],
+      });
+      memberOf = groups.searchEntries.map((g) => g.dn.toLowerCase()).sort();
+    }
   } finally {
     await client.unbind();
   }
   const stored = await subject.deps.database.db
     .selectFrom('directory_objects')
-    .select(['dn', 'status'])
+    .select(['dn', 'status', 'security_groups'])
     .where('device', '=', device.uuid)
     .executeTakeFirst();
 
+  // Every settings profile asks for Kerberos (OOB9.3a is a required step): once a run reported stage
+  // two done, the firmware must have it on — a lost write must not leave a "provisioned" device without.
+  const last = await subject.deps.database.db
+    .selectFrom('provisioning_results')
+    .select(['operation', 'outcome', 'stage_reached'])
+    .where('workflow_id', '=', deviceWorkflowId(device.uuid))
+    .orderBy('recorded_at', 'desc')
+    .executeTakeFirst();
+  const kerberosAsked = last?.outcome === 'succeeded' && last.stage_reached === 'stage-two';
+  if (kerberosAsked && nvram.provisioning.state === 2 && !nvram.kerberos.krbEnabled) {
+    const note = `Kerberos off in the firmware, though the profile asks for it and ${last.operation} reported stage two done`;
+    return context.open ? ok(`${note} (run open)`) : fail(note);
+  }
   if (nvram.provisioning.state !== 2 || !nvram.kerberos.krbEnabled) {
     const firmware = nvram.provisioning.state !== 2 ? 'firmware not provisioned' : 'Kerberos off in the firmware';
     if (objects.length === 0) return ok(`none (${firmware})`);
@@ -240,8 +265,14 @@ async function directory(subject: InvariantSubject, context: DeviceContext): Pro
     problems.push(`key version ${object.kvno} in the directory, ${nvram.kerberos.keyVersion} in the firmware`);
   if (stored?.status !== 'published' || stored.dn.toLowerCase() !== object.dn.toLowerCase())
     problems.push(`database records ${stored ? `${stored.status} ${stored.dn}` : 'nothing'}`);
+  // I5: the account is in exactly the security groups the database records (none out of band).
+  const recorded = (stored?.security_groups ?? []).map((dn) => dn.toLowerCase()).sort();
+  if (memberOf.join('|') !== recorded.join('|'))
+    problems.push(`member of ${memberOf.join(', ') || 'no group'}, database records ${recorded.join(', ') || 'none'}`);
   if (problems.length > 0 && context.open) return ok(`${problems.join('; ')} (run open)`);
-  return problems.length > 0 ? fail(problems.join('; ')) : ok(`1 object, kvno ${object.kvno}`);
+  return problems.length > 0
+    ? fail(problems.join('; '))
+    : ok(`1 object, kvno ${object.kvno}, ${memberOf.length} group(s)`);
 }
 
 async function audit(subject: InvariantSubject, context: DeviceContext): Promise<Cell> {

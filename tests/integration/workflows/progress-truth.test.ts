@@ -14,6 +14,7 @@ import {
   operatorDecisionUpdate,
   progressQuery,
   renameCompletedSignal,
+  wiredIeee8021xDecisionUpdate,
   type Progress,
 } from '../../../workflows/messages';
 import { deviceWorkflowId } from '../../../workflows/names';
@@ -159,6 +160,48 @@ describe('progress tells the truth', () => {
       expect(done.waiting).toBeUndefined();
       expect(await fromHistory(renameRun)).toEqual({ ...done, source: 'history' });
       await handle.result();
+    });
+  });
+
+  it('update: UPD4 waits for apply or skip, and with no worker the history says the same; the answer completes it', async () => {
+    const fake = fakeLifecycleActivities();
+    const checkWiredIeee8021xUpdate: LifecycleActivities['checkWiredIeee8021xUpdate'] = async () => ({
+      hostState: 'off',
+      warning: 'the host is off, so its operating system is not running',
+    });
+    const taskQueue = uniqueQueue('truth-upd4');
+    const activities = { ...fake.activities, checkWiredIeee8021xUpdate };
+    const commands = operatorCommands(env.client, { taskQueue });
+    const uuid = newDeviceUuid();
+    const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+    let waiting: Progress | undefined;
+    await (
+      await createTestWorker(env, { taskQueue, activities })
+    ).runUntil(async () => {
+      await commands.update(uuid, 'alice');
+      await waitFor(
+        'the update to wait at UPD4',
+        async () => {
+          waiting = await handle.query(progressQuery);
+          return waiting.state === 'waiting-for-signal';
+        },
+        30_000,
+        50,
+      );
+    });
+    expect(waiting?.waiting).toMatchObject({ step: 'UPD4', message: expect.stringContaining('amtflow wired-8021x') });
+    // No worker: the chaos suite and the CLI read this from the history, and must see a run at rest.
+    const unanswered = await commands.progress(uuid);
+    expect(unanswered).toEqual({ ...waiting, source: 'history' });
+
+    await (
+      await createTestWorker(env, { taskQueue, activities })
+    ).runUntil(async () => {
+      await handle.executeUpdate(wiredIeee8021xDecisionUpdate, { args: [{ apply: false, operator: 'bob' }] });
+      await handle.result();
+      const done = await handle.query(progressQuery);
+      expectAllDone(done);
+      expect(await fromHistory(handle)).toEqual({ ...done, source: 'history' });
     });
   });
 

@@ -179,4 +179,84 @@ describe(`hello listener under a flood (seed ${SEED})`, () => {
       { deadlineMs: 1_000 },
     );
   });
+
+  /** Opens a connection from `localAddress` that sends nothing, once the listener's side is accepted or refused. */
+  function hold(port: number, localAddress: string): Promise<net.Socket> {
+    return new Promise((resolve) => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(socket));
+      socket.on('error', () => undefined);
+    });
+  }
+  const connections = (server: net.Server) =>
+    new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n)));
+
+  /**
+   * Memory bounded (issue 16 §2), by the listener's own bounds rather than by a heap reading: the
+   * connections it holds never exceed its cap however many arrive at once; a sender of far more
+   * than a hello is cut off after MAX_HELLO_BYTES (its write fails: the rest was never read into
+   * memory); and after the flood its per-address counts are back at zero — every flood address can
+   * hold exactly its share again, and the total cap still admits exactly its number.
+   */
+  it('holds bounded state: connections capped, oversized senders cut off, per-address counts back at zero after', async () => {
+    const make = generator(seededRandom(SEED + 2));
+    const CAP = 32;
+    const PER_SOURCE = 8;
+    const address = (i: number) => `127.0.4.${1 + (i % 40)}`;
+    await withListener(
+      async (port, _seen, rejected, server) => {
+        let most = 0;
+        server.on('connection', () => {
+          server.getConnections((_err, n) => (most = Math.max(most, n)));
+        });
+        // 80 peers that connect and say nothing (2 from each of 40 addresses) and, meanwhile, 400
+        // senders from the same addresses: far more than the cap at once.
+        const silent = Promise.all(Array.from({ length: 80 }, (_, i) => hold(port, address(i))));
+        await Promise.all(Array.from({ length: 400 }, (_, i) => send(port, make.pick(), address(i))));
+        (await silent).forEach((socket) => socket.destroy());
+        expect(rejected).toContain('too many connections');
+        expect(most).toBeGreaterThan(0);
+        expect(most).toBeLessThanOrEqual(CAP);
+
+        // Senders of 32 MiB each: the listener stops reading at MAX_HELLO_BYTES and resets them.
+        const cutBefore = rejected.filter((r) => r === `more than ${MAX_HELLO_BYTES} bytes`).length;
+        const outcomes = [];
+        for (let i = 0; i < 4; i++) {
+          outcomes.push(
+            await new Promise<string>((resolve) => {
+              const socket = net.connect({ port, host: '127.0.0.1', localAddress: address(i) }, () =>
+                socket.end(Buffer.alloc(32 * 1024 * 1024, 0x41), () => resolve('all written')),
+              );
+              socket.on('error', (err: NodeJS.ErrnoException) => resolve(`cut off: ${err.code}`));
+            }),
+          );
+        }
+        expect(outcomes.every((o) => o.startsWith('cut off'))).toBe(true);
+        expect(rejected.filter((r) => r === `more than ${MAX_HELLO_BYTES} bytes`).length - cutBefore).toBe(4);
+
+        await waitFor('every flood connection to be closed', async () => (await connections(server)) === 0, 10_000, 20);
+        // Baseline again: a flood address holds exactly its share — one more is refused as over it…
+        const before = rejected.length;
+        const held: net.Socket[] = [];
+        const holdShare = async (i: number) => {
+          for (let n = 0; n < PER_SOURCE; n++) held.push(await hold(port, address(i)));
+        };
+        await holdShare(0);
+        await waitFor('a full share', async () => (await connections(server)) === PER_SOURCE, 10_000, 20);
+        expect(rejected.length).toBe(before);
+        held.push(await hold(port, address(0)));
+        await waitFor('the connection over its share', async () => rejected.length === before + 1, 10_000, 20);
+        expect(rejected.at(-1)).toBe(`more than ${PER_SOURCE} connections from this address`);
+        // …and the total cap admits exactly CAP connections, no slot lost to the flood.
+        for (let i = 1; i < CAP / PER_SOURCE; i++) await holdShare(i);
+        await waitFor('the cap to be full', async () => (await connections(server)) === CAP, 10_000, 20);
+        expect(rejected.length).toBe(before + 1);
+        held.push(await hold(port, '127.0.5.1'));
+        await waitFor('the connection over the cap', async () => rejected.length === before + 2, 10_000, 20);
+        expect(rejected.at(-1)).toBe('too many connections');
+        held.forEach((socket) => socket.destroy());
+        await waitFor('the held connections to close', async () => (await connections(server)) === 0, 10_000, 20);
+      },
+      { maxConnections: CAP, maxConnectionsPerSource: PER_SOURCE, deadlineMs: 30_000 },
+    );
+  }, 60_000);
 });
