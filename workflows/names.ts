@@ -41,4 +41,6 @@ export const PATCHES = {
   renameCheck: 'REN1-check-new-name',
   /** A run started by a collection action tells it when it parks for an operator (issue 11 §3). */
   tellActionAwaitingOperator: 'tell-collection-action-awaiting-operator',
+  /** …and when it waits for an operator's signal (UPD4's apply or skip). */
+  tellActionWaitingForSignal: 'tell-collection-action-waiting-for-signal',
 } as const;

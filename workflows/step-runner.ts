@@ -304,6 +304,11 @@ export class StepRunner<A extends RunnerActivities> {
     this.state = 'waiting-for-signal';
     this.waiting = { step: step.id, ...wait };
     try {
+      await this.tellParent(
+        step,
+        { code: 'WAITING_FOR_SIGNAL', message: wait.message },
+        PATCHES.tellActionWaitingForSignal,
+      );
       return timeout === undefined ? (await condition(done), true) : await condition(done, timeout);
     } finally {
       this.waiting = undefined;
@@ -352,7 +357,7 @@ export class StepRunner<A extends RunnerActivities> {
       deviceUuid: this.options.deviceUuid,
       code: error.code,
     });
-    await this.tellParent(step, error);
+    await this.tellParent(step, error, PATCHES.tellActionAwaitingOperator);
     await condition(() => this.decision !== undefined);
     const decision = this.decision as OperatorDecision;
     // Reflect the decision before releasing the update's caller, so the progress it gets back is current.
@@ -386,15 +391,16 @@ export class StepRunner<A extends RunnerActivities> {
   }
 
   /**
-   * A run started by a collection action tells it that it now waits for an operator, so the action
-   * reports the device `waiting` and goes on without it (issue 11 §3). The action is signalled by
-   * workflow id alone: it may have continued as new since it started this run. A parent that has
-   * closed cannot be told; that is logged and the run waits all the same. Patched: runs that parked
-   * before this existed replay without the signal.
+   * A run started by a collection action tells it that it now waits for an operator — a decision at
+   * the retry limit, or a signal such as UPD4's apply or skip — so the action reports the device
+   * `waiting` and goes on without it (issue 11 §3). The action is signalled by workflow id alone: it
+   * may have continued as new since it started this run. A parent that has closed cannot be told;
+   * that is logged and the run waits all the same. Patched (`patch`): runs that began to wait before
+   * this existed replay without the signal.
    */
-  private async tellParent(step: StepDefinition, error: StepError): Promise<void> {
+  private async tellParent(step: StepDefinition, error: StepError, patch: string): Promise<void> {
     const { parent, workflowId } = workflowInfo();
-    if (!parent || !patched(PATCHES.tellActionAwaitingOperator)) return;
+    if (!parent || !patched(patch)) return;
     try {
       await getExternalWorkflowHandle(parent.workflowId).signal(deviceAwaitingOperatorSignal, {
         device: this.options.deviceUuid,

@@ -443,15 +443,23 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
     'updates the collection and removes every device in full under the same faults',
     async () => {
       const actions = collectionActions(env.env.client, { taskQueue: env.taskQueue });
-      // One batch: a collection action awaits each batch whole, so a run parked for an operator (an
-      // impostor's hello) would hold back every later batch until the operator decides.
-      const throttle = { maxConcurrent: size, batchDelay: '1 second' };
+      // Two batches: a run parked for an operator in the first (an impostor's hello, a fault) must
+      // not hold back the second — the action records it `waiting` and goes on (issue 11 §3).
+      const throttle = { maxConcurrent: Math.ceil(size / 2), batchDelay: '1 second' };
+      /** The action ended with every device in a final or waiting status, batch after batch. */
+      const expectActionDone = async (actionId: string) => {
+        const result = await actions.result(actionId);
+        log(`collection action ${actionId}: ${JSON.stringify(result.counts)} in ${result.batches} batches`);
+        expect(result).toMatchObject({ total: size, batches: Math.ceil(size / throttle.maxConcurrent) });
+        expect(result.counts.started).toBe(0);
+        expect(Object.values(result.counts).reduce((a, b) => a + b, 0)).toBe(size);
+      };
       // UPD4 asks before re-applying 802.1X wired settings to a device whose OS is not running:
       // every third device's host is switched off, so the update must wait for the operator there.
       const hostsOff = env.devices.filter((_, i) => i % 3 === 1).map((d) => d.uuid);
       for (const uuid of hostsOff) await env.fleet.device(uuid).host.local('power-button');
       injectFaults();
-      await actions.start({
+      const update = await actions.start({
         kind: 'update',
         selector: { kind: 'devices' },
         throttle,
@@ -469,10 +477,11 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
         expect(env.fleet.device(uuid).nvram().ieee8021x).toMatchObject({ enabled: 2, username: 'amt-chaos' });
       }
       await expectImpostorsUntouched();
+      await expectActionDone(update);
       gatherKerberosSecrets();
 
       injectFaults();
-      await actions.start({
+      const removal = await actions.start({
         kind: 'remove',
         removalMode: 'full',
         selector: { kind: 'devices' },
@@ -483,6 +492,7 @@ describe(`chaos: ${size} devices, ${KILLS} worker kills, seed ${SEED}`, () => {
       await expectInvariants('after remove full under faults');
       if ((await retryWaiting('removeProvisioning')) > 0) await expectInvariants('after the operator retried');
       expect(await settledAs('unprovisioned')).toBe(size);
+      await expectActionDone(removal);
     },
     3 * PHASE_MS,
   );
