@@ -4,7 +4,7 @@
  * them as their own process (production, PostgreSQL); `scripts/start.ts` composes the same pieces
  * into the embedded default. Each piece resolves once it listens, with what stops it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -126,6 +126,9 @@ async function writeTokenFiles(
   const dir = path.join(config.stateDir, 'keys');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = { administrator: path.join(dir, ADMINISTRATOR_TOKEN_FILE) };
+  // Earlier versions wrote a site-wide agent token here; it opens nothing now (each agent has its
+  // computer's own credential), so a file holding it only misleads.
+  rmSync(path.join(dir, 'api-agent.token'), { force: true });
   const first = await store.principals.bootstrapAdministrator();
   if (first) {
     writeFileSync(files.administrator, `${first.token}\n`, { mode: 0o600 });

@@ -29,6 +29,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -58,7 +59,7 @@ import {
   type CollectionActionKind,
   type CollectionActionProgress,
 } from './collection-action-messages';
-import { SEARCH_ATTRIBUTES, deviceWorkflowId } from './names';
+import { PATCHES, SEARCH_ATTRIBUTES, deviceWorkflowId } from './names';
 import { provisionDevice } from './provision-device';
 import { removeProvisioning } from './remove-provisioning';
 import { renewDeviceCertificate } from './renew-device-certificate';
@@ -229,7 +230,10 @@ export async function collectionAction(input: CollectionActionInput): Promise<Co
 
   // A run of this action's current batch parks for an operator: only a device in flight is taken
   // (a run decided and parked again later, or one of an earlier batch, has been reported already).
+  // Patched: an action that ignored the signal (code before this, during a rolling upgrade of the
+  // workers) replays ignoring it, rather than with a `waiting` record its history does not hold.
   setHandler(deviceAwaitingOperatorSignal, (waiting) => {
+    if (!patched(PATCHES.actionGoesOnPastWaiting)) return;
     if (inFlight.includes(waiting.device as DeviceUuid)) parked.set(waiting.device as DeviceUuid, waiting);
   });
 

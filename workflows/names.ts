@@ -41,6 +41,8 @@ export const PATCHES = {
   renameCheck: 'REN1-check-new-name',
   /** A run started by a collection action tells it when it parks for an operator (issue 11 §3). */
   tellActionAwaitingOperator: 'tell-collection-action-awaiting-operator',
+  /** A collection action takes that word and goes on without the device (issue 11 §3). */
+  actionGoesOnPastWaiting: 'collection-action-goes-on-past-waiting',
   /** …and when it waits for an operator's signal (UPD4's apply or skip). */
   tellActionWaitingForSignal: 'tell-collection-action-waiting-for-signal',
 } as const;

@@ -15,6 +15,7 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
   patched,
   scheduleActivity,
@@ -290,8 +291,9 @@ export class StepRunner<A extends RunnerActivities> {
   /**
    * Waits, after `step` ran, for an operator's signal (or `timeout`, when given): the step shows
    * `waiting` and the run `waiting-for-signal`, with `signal` and `message` in its progress, until
-   * `done()` holds. Only workflow state changes, so a run's history is the same with or without it.
-   * Resolves with whether `done()` held (false: the timeout passed).
+   * `done()` holds. A run started by a collection action also tells the action it waits (patched);
+   * otherwise only workflow state changes. Resolves with whether `done()` held (false: the timeout
+   * passed).
    */
   async waitForSignal(
     step: StepDefinition,
@@ -410,6 +412,8 @@ export class StepRunner<A extends RunnerActivities> {
         errorMessage: `${step.id} ${step.title}: ${error.message}`,
       });
     } catch (err) {
+      // A cancelled run is not a parent that could not be told: the cancellation goes on.
+      if (isCancellation(err)) throw err;
       log.warn('the collection action that started this run could not be told it waits for an operator', {
         deviceUuid: this.options.deviceUuid,
         action: parent.workflowId,

@@ -71,6 +71,18 @@ export class AmtHttpClient {
     this.#active = credential;
   }
 
+  /**
+   * Closes the kept connection once the requests already queued are done, so the next request opens
+   * (and checks) a new one. A read that must tell a device gone from the network — a refused
+   * connect, certainly `not-delivered` — from a kept connection gone silent (`unknown`) asks for it.
+   */
+  dropConnection(): Promise<void> {
+    const run = async (): Promise<void> => this.#connection.close();
+    const result = this.#tail.then(run, run);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
   /** Sends one request (after the ones already queued); returns any non-401 response. */
   post(request: HttpRequest, timeouts: AmtTimeouts = this.#timeouts): Promise<HttpResponse> {
     const run = (): Promise<HttpResponse> => this.#send(request, timeouts);

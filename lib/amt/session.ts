@@ -55,6 +55,8 @@ export interface AmtSession {
   readonly eoi: EoiOperations;
   /** Stage one and removal over the interface of the firmware version. */
   setup(iface: AmtInterface): ManagementControllerSetup;
+  /** The next request goes over a new connection (`AmtHttpClient.dropConnection`). */
+  dropConnection(): Promise<void>;
   /** Host power control (OPS2) over the interface of the firmware version. */
   power(iface: AmtInterface): PowerControl;
   /**
@@ -98,6 +100,7 @@ export function openAmtSession(options: AmtSessionOptions): AmtSession {
     wsman,
     eoi,
     setup: (iface) => (iface === 'eoi' ? new EoiSetup(eoi, wsman.device) : new WsmanSetup(wsman)),
+    dropConnection: () => http.dropConnection(),
     power: (iface) => (iface === 'eoi' ? new EoiPowerControl(eoi) : new WsmanPowerControl(client)),
     async login(iface = 'wsman') {
       if (iface === 'eoi') await eoi.getCoreVersion();

@@ -1,4 +1,4 @@
-import { AmtConnectionError, AmtTimeoutError, AmtTlsError, tlsConfigurationRemoved } from '../amt';
+import { AmtError, AmtTlsError, tlsConfigurationRemoved } from '../amt';
 import { deviceEndpoint, openDevice, type DeviceAccess, type DeviceSession } from './device-session';
 import { SettingNotKeptError } from './errors';
 
@@ -29,7 +29,9 @@ export async function unprovisionDevice(
   } catch (err) {
     // The factory power policy keeps the ME on only while the host runs: a device whose host is off
     // drops off the network as soon as it took the Unprovision. A lost one leaves it reachable.
-    if (err instanceof AmtConnectionError || err instanceof AmtTimeoutError) return;
+    // Only a connection that could not be opened says so (the read opens a new session): a reset or
+    // a silence once connected may come from a device that is still there, still provisioned.
+    if (err instanceof AmtError && err.outcome === 'not-delivered') return;
     throw err;
   }
   if (after !== 'removed') {

@@ -106,10 +106,13 @@ export async function installCertificateAndEnableTls(
   // device OOB9 can never reach over its certificate, and no retry of a later step installs it
   // again. Over WS-Management on every version, as stage two reads (EOI has no read of its own).
   const { certificates } = (await openDevice(access, session)).amt.wsman;
-  const leaf = chainDer[0]?.toString('base64');
+  const leaf = chainDer[0];
   // Every copy of the certificate: EOI's SetTLSKeyAndCertificate adds one each time it is sent.
+  // Compared as DER, not as base64 text: firmware may wrap or pad the text it answers.
   const copies = new Set(
-    (await certificates.listCertificates()).filter((c) => c.x509Certificate === leaf).map((c) => c.instanceId),
+    (await certificates.listCertificates())
+      .filter((c) => leaf !== undefined && Buffer.from(c.x509Certificate, 'base64').equals(leaf))
+      .map((c) => c.instanceId),
   );
   const contexts = await certificates.listTlsCredentialContexts();
   expectKept(

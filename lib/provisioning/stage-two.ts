@@ -395,6 +395,9 @@ export async function applyNetworkAuthentication(
     // the fields written are compared; the password is write-only.
     let held;
     try {
+      // Over a new connection: a port the network shut answers a new connect with nothing
+      // (not-delivered), where the kept connection would only fall silent (outcome unknown).
+      await target.amt.dropConnection();
       held = await network.readWired8021x();
     } catch (err) {
       // With the host's OS down only AMT holds the port (UPD4): settings the network refuses shut it
