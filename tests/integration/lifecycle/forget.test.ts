@@ -62,8 +62,9 @@ describe('forget a device that is gone', () => {
     expect(await env.deps.withDirectory((d) => d.findAmtAccount(device.fqdn))).toBeDefined();
     expect(await rowsOf('credentials', device.uuid)).toBeGreaterThan(0);
 
+    // Administrator on the device's collection: forgetting destroys its sealed passwords for good.
     const manager = await principalWith(env.deps.store, 'forget-manager', [
-      { collection: TEST_COLLECTION, role: 'manage' },
+      { collection: TEST_COLLECTION, role: 'administrator' },
     ]);
     const badReason = await post(manager, `/devices/${device.uuid}/forget`, { reason: 'misplaced' });
     expect(badReason.status).toBe(400);
@@ -72,6 +73,10 @@ describe('forget a device that is gone', () => {
       { collection: TEST_COLLECTION, role: 'view' },
     ]);
     expect((await post(viewer, `/devices/${device.uuid}/forget`, { reason: 'stolen' })).status).toBe(403);
+    const managing = await principalWith(env.deps.store, 'forget-managing', [
+      { collection: TEST_COLLECTION, role: 'manage' },
+    ]);
+    expect((await post(managing, `/devices/${device.uuid}/forget`, { reason: 'stolen' })).status).toBe(403);
 
     const answer = await post(manager, `/devices/${device.uuid}/forget`, {
       reason: 'stolen',
