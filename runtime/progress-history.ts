@@ -21,9 +21,9 @@ import {
   AUDIT,
   OPERATION_OF_WORKFLOW,
   RENAME,
-  STEPS_BY_ID,
   UPDATE,
   renameWait,
+  stepIndex,
   stepsOfRun,
   wiredIeee8021xWait,
 } from '../workflows/catalogue';
@@ -96,6 +96,7 @@ export async function progressFromHistory(
     : undefined;
   const list = stepsOfRun(type, input);
   if (!list || !input) throw new NotALifecycleRunError(`workflow type ${type || '(none)'} is not a lifecycle flow`);
+  const stepsById = stepIndex(list);
 
   const progress: Progress = {
     operation: OPERATION_OF_WORKFLOW[type] as string,
@@ -128,7 +129,7 @@ export async function progressFromHistory(
     const schedule = event.activityTaskScheduledEventAttributes;
     if (schedule) {
       const summary = (await decodeUserMetadata(converter, event.userMetadata)).staticSummary ?? '';
-      const step = STEPS_BY_ID.get(summary.split(' ')[0] as string);
+      const step = stepsById.get(summary.split(' ')[0] as string);
       if (!step) continue;
       scheduled.set(String(event.eventId), step);
       renameNotComplete = false;

@@ -635,27 +635,18 @@ export function stepsOfRun(workflowType: string, input: { mode?: string } | unde
   }
 }
 
-/** Every step definition by id, undo and audit steps included: how history events name their step. */
-export const STEPS_BY_ID: ReadonlyMap<string, Step> = new Map(
-  [
-    VALIDATE,
-    INFRASTRUCTURE,
-    CONNECT,
-    STAGE_ONE,
-    STAGE_TWO,
-    REPORT,
-    UPDATE,
-    REMOVE,
-    RENAME,
-    RENEWAL,
-    ROTATION,
-    FORGET,
-    UNDO,
-    AUDIT,
-  ]
-    .flatMap((group) => Object.values(group) as Step[])
-    .map((s) => [s.id, s]),
-);
+/**
+ * A run's steps by id — its own list first, then the undo and audit steps that join it when they run:
+ * how history events name their step. Per run, because one spec id names a step in several flows
+ * with different settings (I8 is stage two's SID lookup and rotation's password, I1 and I2 are
+ * provisioning's and renewal's, OOB6 has three logins); a site-wide index would read a run's events
+ * against another flow's retry limit and stage.
+ */
+export function stepIndex(list: readonly Step[]): ReadonlyMap<string, Step> {
+  return new Map(
+    [...Object.values(UNDO), ...Object.values(AUDIT), ...list].map((s): [string, Step] => [s.id, s]),
+  );
+}
 
 /** The operation name a lifecycle workflow type records (`progress.operation`). */
 export const OPERATION_OF_WORKFLOW: Readonly<Record<string, string>> = {

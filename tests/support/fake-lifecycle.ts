@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeviceUuid, LifecycleActivities } from '../../activities/contract';
 
-export type Outcome = 'ok' | 'fail' | { invalid: string };
+/** `until`: the attempt waits for the promise, then succeeds (a test holds a run at an attempt). */
+export type Outcome = 'ok' | 'fail' | { invalid: string } | { until: Promise<unknown> };
 
 /**
  * Lifecycle activities that only record their calls: for testing the workflows' logic (order of
@@ -15,6 +16,10 @@ export function fakeLifecycleActivities(script: Partial<Record<keyof LifecycleAc
       calls.push({ name, input });
       const next = script[name]?.shift() ?? 'ok';
       if (next === 'fail') throw new Error(`${name} failed`);
+      if (typeof next === 'object' && 'until' in next) {
+        await next.until;
+        return result;
+      }
       if (typeof next === 'object') throw ApplicationFailure.nonRetryable(`${name}: ${next.invalid}`, next.invalid);
       return result;
     }) as unknown as LifecycleActivities[K];

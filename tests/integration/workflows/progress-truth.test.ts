@@ -205,31 +205,78 @@ describe('progress tells the truth', () => {
     });
   });
 
-  it('a parked run with no worker running: progress comes from the history, awaiting the same decision', async () => {
-    const fake = fakeLifecycleActivities({ commitSetup: ['fail', 'fail', 'fail'] });
-    const taskQueue = uniqueQueue('truth-parked');
+  it.each([
+    { activity: 'commitSetup', failures: 3, step: 'OOB8.6', allowed: ['retry', 'abort'] },
+    {
+      activity: 'resolveAccountSids',
+      failures: 5,
+      step: 'I8',
+      allowed: ['retry', 'abort'],
+    },
+  ] as const)(
+    'a run parked at $step with no worker running: progress comes from the history, awaiting the same decision',
+    async ({ activity, failures, step, allowed }) => {
+      const fake = fakeLifecycleActivities({ [activity]: Array.from({ length: failures }, () => 'fail' as const) });
+      const taskQueue = uniqueQueue('truth-parked');
+      const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+      const commands = operatorCommands(env.client, { taskQueue });
+      const uuid = newDeviceUuid();
+      let parked: Progress | undefined;
+      await worker.runUntil(async () => {
+        await commands.provision(uuid, 'out-of-band', 'alice');
+        await waitFor(
+          'the run to park',
+          async () => {
+            parked = await commands.progress(uuid);
+            return parked.awaiting !== undefined;
+          },
+          30_000,
+          100,
+        );
+      });
+      expect(parked?.source).toBe('query');
+      const unanswered = await commands.progress(uuid);
+      expect(unanswered).toEqual({ ...parked, source: 'history' });
+      expect(unanswered.awaiting).toMatchObject({ step, allowed });
+      expect(unanswered.steps.find((s) => s.id === step)).toMatchObject({
+        status: 'awaiting-operator',
+        attempts: failures,
+      });
+      expect(formatProgress(unanswered)).toContain("(read from the run's history)");
+      await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
+    },
+  );
+
+  it("a step retrying below its own limit: history reads it with its flow's limit (I8 is also rotation's step, with 3)", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const fake = fakeLifecycleActivities({ resolveAccountSids: ['fail', 'fail', 'fail', { until: held }] });
+    const taskQueue = uniqueQueue('truth-i8');
     const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
     const commands = operatorCommands(env.client, { taskQueue });
     const uuid = newDeviceUuid();
-    let parked: Progress | undefined;
+    const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
     await worker.runUntil(async () => {
       await commands.provision(uuid, 'out-of-band', 'alice');
+      let live: Progress | undefined;
+      // The fourth attempt is held: three failures are in the history, the run still retries.
       await waitFor(
-        'the run to park',
+        'the fourth attempt of I8',
         async () => {
-          parked = await commands.progress(uuid);
-          return parked.awaiting !== undefined;
+          live = await handle.query(progressQuery);
+          return (
+            live.steps.find((s) => s.id === 'I8')?.attempts === 3 &&
+            live.steps.find((s) => s.id === 'I8')?.status === 'running'
+          );
         },
         30_000,
         100,
       );
+      expect(live).toMatchObject({ state: 'running', stage: 'stage-two' });
+      expect(await fromHistory(handle)).toEqual({ ...live, source: 'history' });
+      release();
+      await handle.result();
     });
-    expect(parked?.source).toBe('query');
-    const unanswered = await commands.progress(uuid);
-    expect(unanswered).toEqual({ ...parked, source: 'history' });
-    expect(unanswered.awaiting).toMatchObject({ step: 'OOB8.6', allowed: ['retry', 'abort'] });
-    expect(formatProgress(unanswered)).toContain("(read from the run's history)");
-    await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
   });
 
   it.each([
