@@ -126,5 +126,33 @@ export default tseslint.config(
       },
     ],
   }),
+  // no-restricted-imports sees static imports only: a dynamic import() or a require() would walk
+  // past every layer above. Production code imports statically (a local function that happens to
+  // be called `require`, like the store's, takes no string literal and is not matched).
+  {
+    files: ['{lib,activities,workflows,workers,runtime,api,cli,emulator}/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression', message: 'Import statically, so the layer rules can see it.' },
+        {
+          selector: "CallExpression[callee.name='require'][arguments.0.type='Literal']",
+          message: 'Import statically, so the layer rules can see it.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/(^|\\/)tests(\\/|$)/]',
+          message: 'Only tests and scripts import tests/.',
+        },
+      ],
+    },
+  },
   prettier,
 );

@@ -23,7 +23,6 @@ export function createActivities(
       ...deviceActivities(deps),
       ...consoleActivities(deps),
       ...collectionActionActivities(deps.store),
-      ...consoleActivities(deps),
     }),
   );
 }

@@ -1,5 +1,6 @@
 import { detectInterface, probeAmt } from '../lib/amt';
 import type { RootHashAlgorithm } from '../lib/pki';
+import { assertProvisionableAmtVersion } from '../lib/provisioning';
 import { normaliseDeviceUuid, StoreError, type Device } from '../lib/store';
 import type { LifecycleActivities } from './contract';
 import type { ActivityDeps } from './deps';
@@ -9,22 +10,6 @@ type ValidationActivities = Pick<
   LifecycleActivities,
   'loadImportedDevice' | 'probeAmtVersion' | 'checkDirectoryPrerequisites' | 'matchTrustedRoot'
 >;
-
-/** P2: the oldest AMT release amtflow provisions. */
-const MINIMUM_AMT_VERSION = [3, 2, 1];
-
-function versionNumbers(version: string): number[] {
-  return version.split('.').map(Number);
-}
-
-function isOlderThan(version: number[], minimum: number[]): boolean {
-  for (let i = 0; i < minimum.length; i++) {
-    const part = version[i] ?? 0;
-    const least = minimum[i] as number;
-    if (part !== least) return part < least;
-  }
-  return false;
-}
 
 const THUMBPRINT_ALGORITHMS: readonly string[] = ['sha1', 'sha256', 'sha384'] satisfies RootHashAlgorithm[];
 
@@ -101,12 +86,7 @@ export function validationActivities(deps: ActivityDeps): ValidationActivities {
             `check that the address of ${device.fqdn} is its AMT interface (spec P2)`,
         );
       }
-      if (isOlderThan(versionNumbers(amtVersion), MINIMUM_AMT_VERSION)) {
-        throw permanentFailure(
-          'AMT_VERSION_UNSUPPORTED',
-          `${device.fqdn} runs AMT ${amtVersion}; amtflow provisions AMT ${MINIMUM_AMT_VERSION.join('.')} and later (spec P2)`,
-        );
-      }
+      assertProvisionableAmtVersion(amtVersion, device.fqdn);
       // Recorded only once the check passed: a refused device is left as it was.
       if (device.amtVersion !== amtVersion) await deps.store.devices.update(device.uuid, { amtVersion });
       const endpoint = { host: contact.host, httpPort: contact.httpPort, tlsPort: contact.tlsPort };

@@ -4,7 +4,9 @@ import { FinalError } from './errors';
 /**
  * A device's SMBIOS UUID in canonical form: lower case, hyphenated (RFC 4122 text). The one type
  * every layer passes around: front doors (hello parser, API, CLI) produce it from what they
- * receive, so nothing further in has to lower-case or re-check a UUID.
+ * receive. One rule, `deviceUuidSchema`: the store and the CA, which also take UUIDs from imports and
+ * scripts, check what they are given with it (refusing with their own typed error) rather than
+ * trusting a caller's type; nothing lower-cases a UUID by hand.
  */
 export type DeviceUuid = string & { readonly __brand: 'DeviceUuid' };
 

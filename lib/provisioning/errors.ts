@@ -4,6 +4,8 @@ import { FinalError, TypedError } from '../errors';
 export type ProvisioningErrorCode =
   /** No hello, agent report or operator entry has left an address for the device yet. */
   | 'DEVICE_NOT_REACHABLE_ADDRESS'
+  /** P2: the firmware is older than the oldest AMT release amtflow provisions. */
+  | 'AMT_VERSION_UNSUPPORTED'
   /** The firmware reached reports another platform UUID than the run's device (issue 9). */
   | 'DEVICE_IDENTITY_MISMATCH'
   /** Two addresses claim the device's UUID while its run is in flight; an operator decides which is it (issue 9). */

@@ -22,7 +22,9 @@ const eslint = new ESLint({
 
 async function refusedImports(file: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
-  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax')
+    .map((m) => m.message);
 }
 
 describe('layer rules', () => {
@@ -44,6 +46,25 @@ describe('layer rules', () => {
     ['workflows/probe.ts', "export * from '../runtime/lifecycle-client';", 'Workflows know no process'],
     ['emulator/device/probe.ts', "export * from '../../lib/amt/digest';", 'no protocol code'],
     ['emulator/classes/probe.ts', "export * from '../../lib/crypto/passwords';", 'its own reading'],
+    [
+      'emulator/classes/probe.ts',
+      "import { profileSettingsSchema } from '../../lib/store/profile-settings';",
+      'its own reading',
+    ],
+    ['emulator/device/probe.ts', "export * from '../../lib/pki/chain';", 'its own reading'],
+    ['lib/amt/probe.ts', "export * from '../../scripts/lib/process';", 'Only tests and scripts'],
+    ['lib/store/probe.ts', "import { waitFor } from '../../tests/support/temporal';", 'Only tests and scripts'],
+    ['lib/config/probe.ts', "export * from '../../api/tokens';", 'nothing above it'],
+    ['lib/config/probe.ts', "export * from '../../cli/progress';", 'nothing above it'],
+    ['lib/config/probe.ts', "export * from '../../workers/workflow-bundle';", 'nothing above it'],
+    ['lib/config/probe.ts', "export * from '../../bench/proc';", 'nothing above it'],
+    ['workers/probe.ts', "export * from '../api/tokens';", 'front doors'],
+    ['workers/probe.ts', "export * from '../cli/progress';", 'front doors'],
+    // Dynamic imports and require() are invisible to the import rules: refused outright.
+    ['workers/probe.ts', "export const load = () => import('../scripts/build-workflow-bundle');", 'Import statically'],
+    ['lib/amt/probe.ts', "export const load = () => import('@temporalio/workflow');", 'Import statically'],
+    ['api/probe.ts', "export const cli = require('../cli/progress');", 'Import statically'],
+    ['bench/probe.ts', "export const load = () => import('../tests/support/temporal');", 'Only tests and scripts'],
   ])('%s may not: %s', async (file, code, reason) => {
     const refused = await refusedImports(file, code);
     expect(refused).toHaveLength(1);
@@ -59,6 +80,8 @@ describe('layer rules', () => {
     ['cli/probe.ts', "export * from '../runtime/lifecycle-client';"],
     ['bench/probe.ts', "export * from '../lib/amt';"],
     ['bench/probe.ts', "export * from '../scripts/temporal-cluster';"],
+    ['bench/probe.ts', "export const load = () => import('../lib/config');"],
+    ['lib/store/probe.ts', 'export const f = (require: (n: string) => string, name: string) => require(name);'],
     ['tests/unit/probe.test.ts', "export * from '../../scripts/lib/process';"],
     ['scripts/probe.ts', "export * from '../tests/support/temporal';"],
   ])('%s may: %s', async (file, code) => {

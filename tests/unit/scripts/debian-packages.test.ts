@@ -9,7 +9,7 @@ const root = path.resolve(__dirname, '..', '..', '..');
 describe('the one list of Debian packages', () => {
   it('names every component with the commands that install it, and what the DC needs without Recommends', () => {
     const components = Object.fromEntries(readComponents().map((c) => [c.name, c]));
-    expect(Object.keys(components)).toEqual(['samba-dc', 'postgresql', 'amtterm', 'chromium']);
+    expect(Object.keys(components)).toEqual(['samba-dc', 'postgresql', 'amtterm', 'openssl', 'chromium']);
     expect(components['samba-dc']?.neededBy).toEqual(['start', 'test']);
     // Recommended by samba, needed by `samba-tool domain provision`: apt without Recommends skips them.
     expect(components['samba-dc']?.packages).toEqual(
@@ -29,7 +29,7 @@ describe('the one list of Debian packages', () => {
     })();
     expect(err).toBeInstanceOf(DebianPackagesError);
     expect(err?.code).toBe('UNKNOWN_COMPONENT');
-    expect(err?.message).toMatch(/no component chromeium .*known: samba-dc, postgresql, amtterm, chromium/);
+    expect(err?.message).toMatch(/no component chromeium .*known: samba-dc, postgresql, amtterm, openssl, chromium/);
   });
 
   it('refuses a malformed line with its file and line number', () => {
