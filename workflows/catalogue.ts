@@ -570,13 +570,16 @@ export const UPDATE_STEPS: readonly Step[] = [
   REPORT.result,
 ];
 
-/** DEP1–DEP2, then the result. */
-export const REMOVAL_STEPS: readonly Step[] = [
+/** A flow over a provisioned device: OOB2's record and P2's version checked, its own steps, the result. */
+const overDevice = (steps: Record<string, Step>): readonly Step[] => [
   VALIDATE.imported,
   VALIDATE.version,
-  ...Object.values(REMOVE),
+  ...Object.values(steps),
   REPORT.result,
 ];
+
+/** DEP1–DEP2, then the result. */
+export const REMOVAL_STEPS = overDevice(REMOVE);
 
 /**
  * REN1–REN3: the new name checked, automatic provisioning off, full removal, wait for the rename,
@@ -591,20 +594,10 @@ export const RENAME_STEPS: readonly Step[] = [
 ];
 
 /** Renewal: validation, login, the new certificate requested and served, the old one revoked, the result. */
-export const RENEWAL_STEPS: readonly Step[] = [
-  VALIDATE.imported,
-  VALIDATE.version,
-  ...Object.values(RENEWAL),
-  REPORT.result,
-];
+export const RENEWAL_STEPS = overDevice(RENEWAL);
 
 /** Rotation: validation, login, the new admin password (write-ahead, verified), the result. */
-export const ROTATION_STEPS: readonly Step[] = [
-  VALIDATE.imported,
-  VALIDATE.version,
-  ...Object.values(ROTATION),
-  REPORT.result,
-];
+export const ROTATION_STEPS = overDevice(ROTATION);
 
 /** Forget: validation (the device is known), its certificates and directory object, its records. */
 export const FORGET_STEPS: readonly Step[] = [VALIDATE.imported, ...Object.values(FORGET)];
@@ -643,9 +636,7 @@ export function stepsOfRun(workflowType: string, input: { mode?: string } | unde
  * against another flow's retry limit and stage.
  */
 export function stepIndex(list: readonly Step[]): ReadonlyMap<string, Step> {
-  return new Map(
-    [...Object.values(UNDO), ...Object.values(AUDIT), ...list].map((s): [string, Step] => [s.id, s]),
-  );
+  return new Map([...Object.values(UNDO), ...Object.values(AUDIT), ...list].map((s): [string, Step] => [s.id, s]));
 }
 
 /** The operation name a lifecycle workflow type records (`progress.operation`). */

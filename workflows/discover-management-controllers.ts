@@ -23,14 +23,15 @@ export interface DiscoverySummary {
   failed: { host: string; error: string }[];
 }
 
-const STATUSES: DiscoveryStatus[] = [
-  'unknown',
-  'not_supported',
-  'detected',
-  'not_provisioned',
-  'provisioned',
-  'externally_provisioned',
-];
+/** Every status at zero: the type makes it list all six (lib/store's vocabulary is code, not for workflows). */
+const NO_DEVICES: Record<DiscoveryStatus, number> = {
+  unknown: 0,
+  not_supported: 0,
+  detected: 0,
+  not_provisioned: 0,
+  provisioned: 0,
+  externally_provisioned: 0,
+};
 
 function bounded(value: number | undefined, fallback: number, min: number, max: number, what: string): number {
   const v = value ?? fallback;
@@ -74,11 +75,12 @@ export async function discoverManagementControllers(input: DiscoveryInput): Prom
     }
   });
   const addresses = found.filter((a): a is AddressStatus => a !== undefined);
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, addresses.filter((a) => a.status === s).length]));
+  const counts = { ...NO_DEVICES };
+  for (const a of addresses) counts[a.status] += 1;
   return {
     scope: input.scope,
     probed: targets.length,
-    counts: counts as DiscoverySummary['counts'],
+    counts,
     addresses,
     failed,
   };
