@@ -10,7 +10,8 @@ import { cli, ROOT, StartRun, startEnvironment, temporalScript, type LogLine } f
 
 /**
  * `npm start` starts again from any state the last one left: killed with SIGKILL in the middle of a
- * run, stopped with Ctrl-C, after a rename, a domain move and a full removal, beside a Temporal dev
+ * run, stopped with Ctrl-C, after a rename, a domain move (refused at REN1: the dev DC holds one
+ * domain, and amtflow publishes only in domains its DC holds — docs/directory.md) and a full removal, beside a Temporal dev
  * server left running by an earlier run or started by hand. One state directory and two demo devices
  * across all cases, each case starting from where the one before left off.
  */
@@ -129,7 +130,7 @@ describe('npm start starts again from any state', () => {
   const [renamed, moved] = ['amt-renamed-1', 'emea.corp.example.test'];
   let removedRunId = '';
 
-  it('refuses a move to a domain the directory does not hold, then carries out a rename and a full removal, beside a Temporal server started by hand that Ctrl-C leaves running', async () => {
+  it('refuses a move to a domain the directory does not hold, carries out a rename of one device and a full removal of the other, beside a Temporal server started by hand that Ctrl-C leaves running', async () => {
     const [first, second] = devices as [DeviceUuid, DeviceUuid];
     expect(await temporalScript(env, 'start')).toMatch(/^Temporal dev server 127\.0\.0\.1:\d+ /);
     run = StartRun.launch(env);
@@ -153,8 +154,9 @@ describe('npm start starts again from any state', () => {
     await cli(env, ['rename-complete', first, '--host-name', renamed, '--domain', 'corp.example.test']);
     expect((await ended(first, 'provisionDevice', beforeRename)).status.name).toBe('COMPLETED');
 
-    await cli(env, ['remove', first, '--mode', 'full']);
-    const removed = await ended(first, 'removeProvisioning');
+    // The removal takes the other device, so the next start meets a renamed device and a removed one.
+    await cli(env, ['remove', second, '--mode', 'full']);
+    const removed = await ended(second, 'removeProvisioning');
     expect(removed.status.name).toBe('COMPLETED');
     removedRunId = removed.runId;
 
@@ -177,8 +179,14 @@ describe('npm start starts again from any state', () => {
       [first, `demo device ${renamed}.corp.example.test already imported`, 'demo'],
       [second, 'demo device amt-demo-2.corp.example.test already imported', 'demo'],
     ]);
-    // The removed device provisions again under its new name, whether its run began before the Ctrl-C or now.
-    expect((await ended(first, 'provisionDevice', removedRunId)).status.name).toBe('COMPLETED');
+    // The renamed device stays provisioned under its new name; the removed one provisions again by
+    // itself (DEP3), whether its run began before the Ctrl-C or now.
+    const renamedDevice = JSON.parse(await cli(env, ['--json', 'show', first])) as { device: object };
+    expect(renamedDevice.device).toMatchObject({
+      fqdn: `${renamed}.corp.example.test`,
+      provisioningState: 'provisioned',
+    });
+    expect((await ended(second, 'provisionDevice', removedRunId)).status.name).toBe('COMPLETED');
 
     expect((await run.interrupt()).code).toBe(0);
     expect(isAlive(byHand)).toBe(true);
