@@ -52,6 +52,8 @@ function parseProfile(nvram: Nvram, input: MethodInput): WifiProfile | number {
   const enc = s.int('EncryptionMethod') ?? 0;
   const priority = s.int('Priority') ?? 0;
   const psk = s.text('PSKPassPhrase') ?? null;
+  // ElementName: 1–32 ASCII letters and digits, the rule Intel's RPS checks before it sends a profile
+  // to AMT; that firmware answers another name with INVALID_PARAMETER is [inferred].
   if (!/^[A-Za-z0-9]{1,32}$/.test(name) || ssid.length < 1 || ssid.length > 32) return PT.INVALID_PARAMETER;
   if (!AUTH_METHODS.includes(auth) || !ENCRYPTION_METHODS.includes(enc) || priority < 0 || priority > 255) {
     return PT.INVALID_PARAMETER;

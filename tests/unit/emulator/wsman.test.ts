@@ -218,6 +218,27 @@ describe('firmware account rules', () => {
     expect(returnValue(out)).toBe(expected);
   });
 
+  it('has room for seven Digest users and 32 Kerberos entries: the next of each is MAX_LIMIT_REACHED (23)', () => {
+    const nvram = device();
+    const addKerberos = (i: number) =>
+      returnValue(
+        run(
+          invoke(
+            'AMT_AuthorizationService',
+            'AddUserAclEntryEx',
+            `<r:KerberosUserSid>${Buffer.from([1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, i]).toString('base64')}</r:KerberosUserSid>` +
+              '<r:AccessPermission>2</r:AccessPermission><r:Realms>2</r:Realms>',
+          ),
+          nvram,
+        ),
+      );
+    for (let i = 1; i <= 7; i++) expect(addUser(`operator${i}`, nvram)).toBe(0);
+    expect(addUser('operator8', nvram)).toBe(23);
+    for (let i = 1; i <= 32; i++) expect(addKerberos(i)).toBe(0);
+    expect(addKerberos(33)).toBe(23);
+    expect(nvram.users).toHaveLength(39);
+  });
+
   it('refuses 802.1X credentials that are not 7-bit ASCII', () => {
     const put = (username: string) =>
       run(
