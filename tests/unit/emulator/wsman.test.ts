@@ -308,4 +308,16 @@ describe('enumeration contexts, as firmware keeps them', () => {
     expect(() => run(pull('CIM_SoftwareIdentity', third), nvram, contexts)).toThrow(/InvalidEnumerationContext/);
     open();
   });
+
+  it('renews a pulled context under a new name in the same slot; only the new name releases it', () => {
+    const contexts = new EnumerationContexts({ max: 1, idleMs: 60_000 });
+    const first = contexts.open('CIM_SoftwareIdentity', [{}])!;
+    expect(contexts.renew(first, 'AMT_GeneralSettings')).toBeNull();
+    const next = contexts.renew(first, 'CIM_SoftwareIdentity')!;
+    expect(next).not.toBe(first);
+    expect(contexts.open('CIM_SoftwareIdentity', [])).toBeNull();
+    expect(contexts.release(first)).toBe(false);
+    expect(contexts.release(next)).toBe(true);
+    expect(contexts.size).toBe(0);
+  });
 });
