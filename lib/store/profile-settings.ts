@@ -88,7 +88,11 @@ interface SecretSlots<A extends z.ZodType, P extends z.ZodType, E extends z.ZodT
 const inputSecrets = {
   amtPassword: strongAmtPassword,
   passphrase: z.string().regex(/^[\x20-\x7e]{8,63}$/, 'must be 8–63 printable ASCII characters'),
-  eapPassword: asciiText(1, 128),
+  /**
+   * The RADIUS account's password: AMT's strong-password rule does not apply, the length does
+   * (AMT_8021XProfile Password MaxLen=32 in the SDK's class reference).
+   */
+  eapPassword: asciiText(1, 32),
 };
 
 const sealedElsewhere = () =>
@@ -126,8 +130,9 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
       z.strictObject({ protocol: enumWhere(IEEE8021X_PROTOCOLS, 'certificate'), ...common }),
       z.strictObject({
         protocol: enumWhere(IEEE8021X_PROTOCOLS, 'password'),
+        // AMT_8021XProfile: Username and Domain MaxLen=128.
         username: asciiText(1, 128),
-        domain: asciiText(1, 255).optional(),
+        domain: asciiText(1, 128).optional(),
         roamingIdentity: asciiText(1, 128).optional(),
         password: secret.eapPassword,
         ...common,

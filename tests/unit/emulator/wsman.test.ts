@@ -239,20 +239,23 @@ describe('firmware account rules', () => {
     expect(nvram.users).toHaveLength(39);
   });
 
-  it('refuses 802.1X credentials that are not 7-bit ASCII', () => {
-    const put = (username: string) =>
+  it('refuses 802.1X credentials that are not 7-bit ASCII or longer than AMT_8021XProfile allows', () => {
+    const put = (username: string, password = 'eap-Pa55') =>
       run(
         request({
           action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Put',
           className: 'IPS_IEEE8021xSettings',
           body:
             '<h:IPS_IEEE8021xSettings xmlns:h="x"><h:AuthenticationProtocol>2</h:AuthenticationProtocol>' +
-            '<h:Enabled>2</h:Enabled><h:Password>eap-Pa55</h:Password>' +
+            `<h:Enabled>2</h:Enabled><h:Password>${password}</h:Password>` +
             `<h:Username>${username}</h:Username></h:IPS_IEEE8021xSettings>`,
         }),
       );
     expect(put('pc-17')).toContain('<g:Username>pc-17</g:Username>');
     expect(() => put('bénédicte')).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
+    expect(put('pc-18', 'p'.repeat(32))).toContain('<g:Username>pc-18</g:Username>');
+    expect(() => put('pc-19', 'p'.repeat(33))).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
+    expect(() => put('u'.repeat(129))).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
   });
 });
 

@@ -134,6 +134,9 @@ describe('AMT settings profiles', () => {
     ['a MEBx password with _ as only symbol', ['mebx', 'password'], 'Location_1', 'mebx.password'],
     ['a non-ASCII 802.1X password', ['wiredIeee8021x', 'password'], 'pässwort-1', 'wiredIeee8021x.password'],
     ['a non-ASCII 802.1X user', ['wireless', 1, 'ieee8021x', 'username'], 'bénédicte', 'wireless.1.ieee8021x.username'],
+    // AMT_8021XProfile: Password MaxLen=32, Domain MaxLen=128.
+    ['a 33-character 802.1X password', ['wiredIeee8021x', 'password'], 'p'.repeat(33), 'wiredIeee8021x.password'],
+    ['a 129-character 802.1X domain', ['wiredIeee8021x', 'domain'], 'd'.repeat(129), 'wiredIeee8021x.domain'],
     // AddWiFiSettings takes only letters and digits as ElementName, and OOB9.4 has deleted the old
     // profiles by then.
     ['a wireless profile name with a dash', ['wireless', 0, 'name'], 'corp-wifi', 'wireless.0.name'],
@@ -145,11 +148,12 @@ describe('AMT settings profiles', () => {
     expect(err.issues.map((i) => i.field)).toEqual([field]);
   });
 
-  it('accepts what the firmware accepts: 16-character user names, symbols other than the forbidden ones, 32-character Wi-Fi names', () => {
+  it('accepts what the firmware accepts: 16-character user names, symbols other than the forbidden ones, 32-character Wi-Fi names and 802.1X passwords', () => {
     const edge = spoiled(['userAccounts', 2, 'username'], 'ops.lab-01~$x!#%');
     expect(() => parse(spoiled(['userAccounts', 2, 'password'], 'Location_1!'))).not.toThrow();
     expect(() => parse(edge)).not.toThrow();
     expect(() => parse(spoiled(['wireless', 0, 'name'], `CorpWifi${'9'.repeat(24)}`))).not.toThrow();
+    expect(() => parse(spoiled(['wiredIeee8021x', 'password'], 'p'.repeat(32)))).not.toThrow();
   });
 
   // AddUserAclEntryEx answers MAX_LIMIT_REACHED for the entry after the last one the firmware has
