@@ -36,6 +36,10 @@ export function serverLimits(limits: ApiLimitsConfig) {
     connectionTimeout: limits.connectionTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     bodyLimit: limits.bodyLimitBytes,
+    // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default: a
+    // slow-header client would keep its socket up to 30 s past the limit. Sweep at least once a
+    // second, or at the limit when that is shorter.
+    http: { connectionsCheckingInterval: Math.min(limits.headersTimeoutMs, 1000) },
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AclUser } from '../device/nvram';
 import { versionAtLeast } from '../device/version';
 
 /**
@@ -50,4 +51,19 @@ export function isValidUserName(name: string): boolean {
 
 export function isReservedForAdmin(name: string, amtVersion: string): boolean {
   return name.toLowerCase() === (versionAtLeast(amtVersion, 4) ? 'admin' : 'administrator');
+}
+
+/**
+ * Room in the user ACL: seven Digest users besides the built-in admin and 32 Kerberos (Active
+ * Directory) users or groups — the numbers Intel's own configuration software enforces ("no more than
+ * seven digest users and 32 Active Directory users/groups", Intel SCS 11 profile wizard, "Defining
+ * the Access Control List"); the SDK names only PT_STATUS_MAX_LIMIT_REACHED. `replacing` is the
+ * handle of an entry an update overwrites, which frees its own place.
+ */
+export const MAX_DIGEST_USERS = 7;
+export const MAX_KERBEROS_USERS = 32;
+
+export function aclHasRoomFor(users: readonly AclUser[], kerberos: boolean, replacing?: number): boolean {
+  const same = users.filter((u) => u.handle !== replacing && (u.kerberosSid !== null) === kerberos).length;
+  return same < (kerberos ? MAX_KERBEROS_USERS : MAX_DIGEST_USERS);
 }

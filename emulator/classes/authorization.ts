@@ -1,10 +1,9 @@
 import type { AclUser } from '../device/nvram';
 import { faults } from '../wsman/faults';
 import type { FirmwareContext, MethodInput, MethodOutput, WsmanClass } from '../wsman/registry';
-import { isReservedForAdmin, isValidUserName } from './account-rules';
+import { aclHasRoomFor, isReservedForAdmin, isValidUserName } from './account-rules';
 import { PT, bool, decodeBase64, int, requireAdmin, service } from './common';
 
-const MAX_USERS = 31;
 /** Realm ids an ACL entry may carry (reference §4.5); 3 (PT Administration) is admin-only on AMT. */
 const VALID_REALMS = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24]);
 
@@ -91,7 +90,7 @@ export const authorizationService: WsmanClass = {
       const entry = parseUserEntry(ctx, input);
       if (typeof entry === 'number') return { returnValue: entry };
       if (duplicate(ctx, entry)) return { returnValue: PT.DUPLICATE };
-      if (ctx.nvram.users.length >= MAX_USERS) return { returnValue: PT.MAX_LIMIT_REACHED };
+      if (!aclHasRoomFor(ctx.nvram.users, entry.kerberosSid !== null)) return { returnValue: PT.MAX_LIMIT_REACHED };
       const handle = ctx.nvram.nextUserHandle++;
       ctx.nvram.users.push({ ...entry, handle, enabled: true });
       return { returnValue: PT.SUCCESS, out: { Handle: handle } };
@@ -122,6 +121,9 @@ export const authorizationService: WsmanClass = {
       const entry = parseUserEntry(ctx, input);
       if (typeof entry === 'number') return { returnValue: entry };
       if (duplicate(ctx, entry, u.handle)) return { returnValue: PT.DUPLICATE };
+      if (!aclHasRoomFor(ctx.nvram.users, entry.kerberosSid !== null, u.handle)) {
+        return { returnValue: PT.MAX_LIMIT_REACHED };
+      }
       Object.assign(u, entry);
       return { returnValue: PT.SUCCESS };
     },

@@ -29,10 +29,13 @@ const DOT1X_FIELDS = [
 /**
  * 802.1X identities and passwords are 7-bit ASCII strings in firmware (printable 32–126) [inferred:
  * the SDK types every AMT credential string as 7-bit ASCII; non-ASCII characters are reported to
- * break AMT authentication]. The strong-password rule is not applied: the password is the RADIUS
- * account's, not an AMT account's.
+ * break AMT authentication], no longer than the SDK's AMT_8021XProfile declares: Username and
+ * Domain MaxLen=128, Password MaxLen=32. The strong-password rule is not applied: the password is
+ * the RADIUS account's, not an AMT account's.
  */
-const isAscii7 = (value: string) => [...value].every((ch) => ch >= ' ' && ch <= '~');
+const DOT1X_MAX_LENGTH: Readonly<Record<string, number>> = { Username: 128, Domain: 128, Password: 32 };
+const isValidDot1x = (field: string, value: string) =>
+  [...value].every((ch) => ch >= ' ' && ch <= '~') && value.length <= (DOT1X_MAX_LENGTH[field] ?? Infinity);
 
 function readDot1x(input: MethodInput): Record<string, string> | null {
   if (!input.element) return null;
@@ -52,6 +55,8 @@ function parseProfile(nvram: Nvram, input: MethodInput): WifiProfile | number {
   const enc = s.int('EncryptionMethod') ?? 0;
   const priority = s.int('Priority') ?? 0;
   const psk = s.text('PSKPassPhrase') ?? null;
+  // ElementName: 1–32 ASCII letters and digits, the rule Intel's RPS checks before it sends a profile
+  // to AMT; that firmware answers another name with INVALID_PARAMETER is [inferred].
   if (!/^[A-Za-z0-9]{1,32}$/.test(name) || ssid.length < 1 || ssid.length > 32) return PT.INVALID_PARAMETER;
   if (!AUTH_METHODS.includes(auth) || !ENCRYPTION_METHODS.includes(enc) || priority < 0 || priority > 255) {
     return PT.INVALID_PARAMETER;
@@ -67,7 +72,9 @@ function parseProfile(nvram: Nvram, input: MethodInput): WifiProfile | number {
   const clientCert = handleOf(input.epr('ClientCredential'), 'cert');
   const caCert = handleOf(input.epr('CACredential'), 'cert');
   if (DOT1X_METHODS.includes(auth)) {
-    if (!dot1x || !Object.values(dot1x).every(isAscii7)) return PT.INVALID_PARAMETER;
+    if (!dot1x || !Object.entries(dot1x).every(([field, value]) => isValidDot1x(field, value))) {
+      return PT.INVALID_PARAMETER;
+    }
     if (caCert === null || !nvram.certs.some((c) => c.handle === caCert)) return PT.INVALID_PARAMETER;
     if (clientCert !== null && !nvram.certs.some((c) => c.handle === clientCert)) return PT.INVALID_PARAMETER;
   }
@@ -241,7 +248,7 @@ export const ieee8021xSettings: WsmanClass = {
     const d = nvram.ieee8021x;
     for (const field of DOT1X_FIELDS) {
       const value = input.text(field);
-      if (value !== undefined && !isAscii7(value)) throw faults.invalidRepresentation('InvalidValues');
+      if (value !== undefined && !isValidDot1x(field, value)) throw faults.invalidRepresentation('InvalidValues');
     }
     const enabled = int(input.text('Enabled'), d.enabled);
     if (![2, 3, 6].includes(enabled)) throw faults.invalidRepresentation();

@@ -591,8 +591,12 @@ export class Device {
     const className = request.resourceUri.slice(request.resourceUri.lastIndexOf('/') + 1);
     if (fault.kind === 'endlessPull') {
       const item = `<h:${className}><h:InstanceID>${'x'.repeat(fault.itemBytes)}</h:InstanceID></h:${className}>`;
-      const context = `${this.messageIds.next().slice(-8)}-0000-0000-0000-000000000000`;
-      const body = `<g:PullResponse><g:Items>${item}</g:Items><g:EnumerationContext>${context}</g:EnumerationContext></g:PullResponse>`;
+      // The context pulled stays in its firmware slot under the new name, so a client that gives
+      // up must release the last one it was handed; one the firmware does not know gets a made-up name.
+      const pulled = childText(request.body, 'EnumerationContext') ?? '';
+      const context =
+        this.enumerations.renew(pulled, className) ?? `${this.messageIds.next().slice(-8)}-0000-0000-0000-000000000000`;
+      const body = `<g:PullResponse><g:Items>${item.repeat(fault.itemsPerPull)}</g:Items><g:EnumerationContext>${context}</g:EnumerationContext></g:PullResponse>`;
       return this.ok(
         envelope({ ...base, action: `${request.action}Response`, g: NS.enumeration, h: request.resourceUri, body }),
         'application/soap+xml; charset=UTF-8',

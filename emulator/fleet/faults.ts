@@ -55,8 +55,9 @@ export const faultSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   /**
-   * A hostile or broken device (issue 12 §4): every Pull answers one item of `itemBytes` and a new
-   * enumeration context, never EndOfSequence.
+   * A hostile or broken device (issue 12 §4): every Pull answers `itemsPerPull` items of `itemBytes`
+   * and a new enumeration context, never EndOfSequence. The new context takes the place of the one
+   * pulled (its firmware slot stays taken until it is released or expires).
    */
   z
     .object({
@@ -67,6 +68,7 @@ export const faultSchema = z.discriminatedUnion('kind', [
         .min(1)
         .max(16 * 1024 * 1024)
         .default(64 * 1024),
+      itemsPerPull: z.number().int().min(1).max(10_000).default(1),
       ...common,
     })
     .strict(),

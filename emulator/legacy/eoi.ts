@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { ha1 } from '../device/nvram';
 import { PT, decodeBase64, parseCertificate } from '../classes/common';
 import { keyForCert } from '../classes/pki';
-import { isReservedForAdmin, isStrongPassword, isValidUserName } from '../classes/account-rules';
+import { aclHasRoomFor, isReservedForAdmin, isStrongPassword, isValidUserName } from '../classes/account-rules';
 import { setupAndConfigurationService } from '../classes/setup';
 import { timeSynchronizationService } from '../classes/general';
 import { publicKeyDerOf } from '../keys/pool';
@@ -81,6 +81,7 @@ const OPERATIONS: Record<EoiService, Record<string, EoiOperation>> = {
       if (realms.length === 0 || realms.some((r) => !Number.isInteger(r) || r < 2 || r > 24))
         return { status: PT.INVALID_REALM };
       if (ctx.nvram.users.some((u) => u.username === username)) return { status: PT.DUPLICATE };
+      if (!aclHasRoomFor(ctx.nvram.users, false)) return { status: PT.MAX_LIMIT_REACHED };
       const handle = ctx.nvram.nextUserHandle++;
       ctx.nvram.users.push({
         handle,

@@ -37,8 +37,7 @@ export class EnumerationContexts {
   open(className: string, items: Props[]): string | null {
     this.expire();
     if (this.contexts.size >= this.limits.max) return null;
-    this.counter = (this.counter + 1) % 0xffffffff;
-    const id = `${this.counter.toString(16).toUpperCase().padStart(8, '0')}-0000-0000-0000-000000000000`;
+    const id = this.nextId();
     this.contexts.set(id, { className, items, usedAt: this.clock() });
     return id;
   }
@@ -54,6 +53,20 @@ export class EnumerationContexts {
     return { items, done };
   }
 
+  /**
+   * The context a PullResponse hands back in place of `id` (WS-Enumeration: the new one supersedes
+   * it), keeping its slot and items; null when `id` is not a live context of `className`.
+   */
+  renew(id: string, className: string): string | null {
+    this.expire();
+    const ctx = this.contexts.get(id);
+    if (!ctx || ctx.className !== className) return null;
+    this.contexts.delete(id);
+    const next = this.nextId();
+    this.contexts.set(next, { ...ctx, usedAt: this.clock() });
+    return next;
+  }
+
   release(id: string): boolean {
     this.expire();
     return this.contexts.delete(id);
@@ -67,6 +80,11 @@ export class EnumerationContexts {
 
   clear(): void {
     this.contexts.clear();
+  }
+
+  private nextId(): string {
+    this.counter = (this.counter + 1) % 0xffffffff;
+    return `${this.counter.toString(16).toUpperCase().padStart(8, '0')}-0000-0000-0000-000000000000`;
   }
 
   private expire(): void {

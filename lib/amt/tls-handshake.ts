@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { AmtConnectionError, AmtTimeoutError, AmtTlsError } from './errors';
 import { probeAmt } from './session';
-import { AMT_TLS_SECURE_OPTIONS, type AmtTimeouts, type ProvisioningTls } from './transport';
+import { AMT_TLS_SECURE_OPTIONS, tlsHandshakeError, type AmtTimeouts, type ProvisioningTls } from './transport';
 
 /**
  * Raw TLS handshakes with a device's TLS port (16993), for what an HTTP exchange cannot tell: the
@@ -28,8 +28,10 @@ export interface HandshakeOptions {
 
 /**
  * One TLS handshake with `host:port`, resolving with the certificate the device presents.
- * Rejects with TLS_HANDSHAKE_REJECTED (handshake failed or no certificate), CONNECTION_FAILED
- * (transient) or CONNECT_TIMEOUT.
+ * Rejects as the AMT transport classifies a handshake (`tlsHandshakeError`): TLS_HANDSHAKE_REJECTED
+ * when the device ended it (an alert, a dropped connection) or presented no certificate,
+ * TLS_HANDSHAKE_FAILED when our side gave up (no common protocol, no RFC 5746) — not a refusal of
+ * our certificate; otherwise CONNECTION_FAILED (transient) or CONNECT_TIMEOUT.
  */
 export function presentedCertificate(
   target: { host: string; port: number },
@@ -62,14 +64,17 @@ export function presentedCertificate(
       else reject(new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${label}: the device presented no certificate`));
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? '';
       fail(
-        code.startsWith('ERR_SSL_') || code === 'ECONNRESET'
-          ? new AmtTlsError('TLS_HANDSHAKE_REJECTED', `${label}: TLS handshake failed (${code})`, err)
-          : new AmtConnectionError('CONNECTION_FAILED', `${label}: connection failed (${code})`, 'not-delivered', {
+        tlsHandshakeError(err, label) ??
+          new AmtConnectionError(
+            'CONNECTION_FAILED',
+            `${label}: connection failed (${err.code ?? ''})`,
+            'not-delivered',
+            {
               transient: true,
               cause: err,
-            }),
+            },
+          ),
       );
     });
   });

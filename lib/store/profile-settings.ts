@@ -88,7 +88,11 @@ interface SecretSlots<A extends z.ZodType, P extends z.ZodType, E extends z.ZodT
 const inputSecrets = {
   amtPassword: strongAmtPassword,
   passphrase: z.string().regex(/^[\x20-\x7e]{8,63}$/, 'must be 8–63 printable ASCII characters'),
-  eapPassword: asciiText(1, 128),
+  /**
+   * The RADIUS account's password: AMT's strong-password rule does not apply, the length does
+   * (AMT_8021XProfile Password MaxLen=32 in the SDK's class reference).
+   */
+  eapPassword: asciiText(1, 32),
 };
 
 const sealedElsewhere = () =>
@@ -126,8 +130,9 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
       z.strictObject({ protocol: enumWhere(IEEE8021X_PROTOCOLS, 'certificate'), ...common }),
       z.strictObject({
         protocol: enumWhere(IEEE8021X_PROTOCOLS, 'password'),
+        // AMT_8021XProfile: Username and Domain MaxLen=128.
         username: asciiText(1, 128),
-        domain: asciiText(1, 255).optional(),
+        domain: asciiText(1, 128).optional(),
         roamingIdentity: asciiText(1, 128).optional(),
         password: secret.eapPassword,
         ...common,
@@ -136,7 +141,12 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
   };
 
   const wirelessCommon = {
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1–32 letters, digits, dots, dashes or underscores'),
+    /**
+     * ElementName of the firmware's Wi-Fi profile: 1–32 ASCII letters and digits. AddWiFiSettings
+     * refuses anything else, and only at OOB9.4, after the device's old profiles are deleted — so it
+     * is refused here, at save (Intel's RPS validates the same rule before it sends a profile to AMT).
+     */
+    name: z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1–32 letters (A–Z, a–z) and digits only'),
     ssid: z.string().min(1).max(32),
     encryption: z.enum(keysOf(WIRELESS_ENCRYPTION)),
     priority: z.number().int().min(0).max(255),
@@ -168,8 +178,12 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
 
   return z.strictObject({
     description: z.string().max(1000).default(''),
-    /** OOB9.1: the ACL is cleared, then holds exactly these accounts. */
-    userAccounts: z.array(userAccount).max(32).default([]),
+    /**
+     * OOB9.1: the ACL is cleared, then holds exactly these accounts. The firmware keeps at most
+     * `ACL_LIMITS` of each kind and refuses the next with MAX_LIMIT_REACHED — after the clear, so
+     * the limit is checked here, at save (`aclWithinLimits`).
+     */
+    userAccounts: z.array(userAccount).default([]),
     /** OOB9.2 */
     ping: z.boolean().default(true),
     webUi: z.boolean().default(false),
@@ -196,6 +210,27 @@ function settingsSchema<A extends z.ZodType, P extends z.ZodType, E extends z.Zo
       ])
       .default({ policy: 'leave' }),
   });
+}
+
+/**
+ * Room in the firmware's user ACL besides the built-in admin: seven Digest users and 32 Kerberos
+ * (Active Directory) users or groups, as Intel's own configuration software enforces (Intel SCS 11
+ * profile wizard, "Defining the Access Control List (ACL)"); the AMT SDK documents only the refusal,
+ * PT_STATUS_MAX_LIMIT_REACHED from AddUserAclEntryEx.
+ */
+export const ACL_LIMITS = { digest: 7, kerberos: 32 } as const;
+
+function aclWithinLimits(settings: { userAccounts: { type: 'digest' | 'kerberos' }[] }, ctx: z.RefinementCtx): void {
+  for (const type of ['digest', 'kerberos'] as const) {
+    const count = settings.userAccounts.filter((u) => u.type === type).length;
+    if (count > ACL_LIMITS[type]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['userAccounts'],
+        message: `holds ${count} ${type} accounts; AMT keeps at most ${ACL_LIMITS[type]}`,
+      });
+    }
+  }
 }
 
 /** Names and priorities a device keeps one of must be unique within a profile. */
@@ -230,8 +265,12 @@ function rejectDuplicates(
 }
 
 /** What an operator saves: settings with their secrets in place. */
-export const amtSettingsInputSchema = settingsSchema(inputSecrets).superRefine(rejectDuplicates);
+export const amtSettingsInputSchema = settingsSchema(inputSecrets)
+  .superRefine(rejectDuplicates)
+  .superRefine(aclWithinLimits);
 /** What the database holds and stage two reads: the same settings, every secret slot empty. */
-export const amtSettingsSchema = settingsSchema(storedSecrets).superRefine(rejectDuplicates);
+export const amtSettingsSchema = settingsSchema(storedSecrets)
+  .superRefine(rejectDuplicates)
+  .superRefine(aclWithinLimits);
 export type AmtSettingsInput = z.input<typeof amtSettingsInputSchema>;
 export type AmtSettings = z.output<typeof amtSettingsSchema>;

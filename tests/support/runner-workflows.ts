@@ -80,3 +80,28 @@ export async function runnerProbe(deviceUuid: string): Promise<string[]> {
     return done;
   });
 }
+
+/**
+ * A step long enough for heartbeats: the activity heartbeats every third of the runner's heartbeat
+ * timeout, so only a step that outlasts one learns of a cancellation from the server (a shorter one
+ * ends at its own deadline first).
+ */
+export const SLOW_STEP = {
+  id: 'T4',
+  title: 'read for a long time',
+  stage: 'work',
+  activity: 'slow',
+  retry: 'idempotent',
+  timeout: '2 minutes',
+  attempts: 1,
+} as const satisfies StepDefinition;
+
+export async function runnerSlowProbe(deviceUuid: string): Promise<string> {
+  const runner = new StepRunner<{ slow(): Promise<string>; recordAudit(entry: unknown): Promise<string> }>({
+    operation: 'probe',
+    deviceUuid,
+    steps: [SLOW_STEP],
+    audit: AUDIT,
+  });
+  return runner.withCompensation(() => runner.run(SLOW_STEP));
+}

@@ -166,12 +166,14 @@ export class WsmanClient {
         if (!isXmlObject(response)) {
           throw new AmtProtocolError(`${this.http.target}: Pull ${className}: no PullResponse`);
         }
+        // The context a PullResponse carries supersedes the one pulled: it is the one to release
+        // if the client gives up on this very page.
+        context = textOf(response['EnumerationContext']) ?? context;
         instances.push(...this.pulledItems(response));
         if (instances.length > ENUMERATION_LIMITS.items) {
           throw this.limit(className, `more than ${ENUMERATION_LIMITS.items} instances`);
         }
         if ('EndOfSequence' in response) return instances;
-        context = textOf(response['EnumerationContext']) ?? context;
       }
     } catch (err) {
       await this.release(className, context, err);

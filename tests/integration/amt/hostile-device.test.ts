@@ -3,6 +3,7 @@ import { amtFailure } from '../../support/amt-failure';
 import type { AmtSession } from '../../../lib/amt/session';
 import { adminSession } from './support';
 import { ENUMERATION_LIMITS } from '../../../lib/amt/wsman/client';
+import { MAX_RESPONSE_BYTES } from '../../../lib/amt/transport';
 import { FIRMWARE_ENUMERATION_LIMITS } from '../../../emulator/wsman/dispatch';
 import { testFleet } from '../emulator/support/fleet';
 
@@ -46,6 +47,29 @@ describe('WS-Man enumeration and hostile devices', () => {
       code: 'ENUMERATION_LIMIT_EXCEEDED',
       message: expect.stringContaining(`no EndOfSequence after ${ENUMERATION_LIMITS.pulls} pulls`),
     });
+    // The device handed a new context with every page; the client released the last one, which is
+    // the firmware slot the enumeration took: none is left open.
+    expect(device().openEnumerations).toBe(0);
+  });
+
+  it('stops at its item limit when a device hands out hundreds of items a page', async () => {
+    fleet.inject({ kind: 'endlessPull', itemBytes: 16, itemsPerPull: 600 });
+    const error = await amtFailure(session().wsman.client.enumerate('AMT_PublicKeyCertificate'));
+    expect(error).toMatchObject({
+      code: 'ENUMERATION_LIMIT_EXCEEDED',
+      message: expect.stringContaining(`more than ${ENUMERATION_LIMITS.items} instances`),
+    });
+    expect(device().openEnumerations).toBe(0);
+  });
+
+  it('cuts off one response over its byte limit with RESPONSE_TOO_LARGE', async () => {
+    fleet.inject({ kind: 'hugeFaultReason', bytes: MAX_RESPONSE_BYTES + 1024, times: 1 });
+    const error = await amtFailure(session().wsman.client.get('AMT_GeneralSettings'));
+    expect(error).toMatchObject({
+      code: 'RESPONSE_TOO_LARGE',
+      message: expect.stringContaining(`response larger than ${MAX_RESPONSE_BYTES} bytes`),
+    });
+    expect(error.message.length).toBeLessThan(200);
   });
 
   it('stops reading Pull responses of a megabyte and more at its byte limit', async () => {

@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import { amtFailure } from '../../support/amt-failure';
+import { checkProvisioningAccepted, presentedCertificate, sha256Fingerprint } from '../../../lib/amt/tls-handshake';
 import { postOnce, type AmtTimeouts, type ProvisioningTls } from '../../../lib/amt/transport';
 import { provisioningChain, sha256, testKeyPool } from '../../unit/emulator/support/pki';
 import { testFleet } from '../emulator/support/fleet';
@@ -78,5 +80,40 @@ describe('firmware without secure renegotiation (RFC 5746)', () => {
       message: expect.stringMatching(/TLS handshake failed: .*(protocol|version)/i),
     });
     expect(error.message).not.toMatch(/refused the provisioning certificate/);
+  });
+
+  // The raw handshakes of OOB3/OOB4 (checkProvisioningAccepted) and of the certificate renewal's
+  // read-back (lib/provisioning/renewal.ts) reach the same firmware, and report the same failures.
+  it('takes the provisioning chain at OOB3/OOB4 through the raw handshake', async () => {
+    const accepted = await checkProvisioningAccepted(
+      { host: device().address, tlsPort: device().tlsPort },
+      provisioning(),
+      patient,
+    );
+    // Its pre-provisioning TLS port asks for a client certificate, so what it serves is read from its NVRAM.
+    const served = new X509Certificate(device().nvram().identity.certPem);
+    expect(accepted.serverCertificateSha256).toBe(sha256Fingerprint(served));
+  });
+
+  it('reports no common protocol in the raw handshake as TLS_HANDSHAKE_FAILED, not as a refused certificate', async () => {
+    const error = await amtFailure(
+      checkProvisioningAccepted(
+        { host: device().address, tlsPort: device().tlsPort },
+        provisioning({ legacyProtocols: false }),
+        patient,
+      ),
+    );
+    expect(error).toMatchObject({
+      code: 'TLS_HANDSHAKE_FAILED',
+      outcome: 'not-delivered',
+      message: expect.stringMatching(/TLS handshake failed: .*(protocol|version)/i),
+    });
+    const served = await amtFailure(
+      presentedCertificate(
+        { host: device().address, port: device().tlsPort },
+        { legacyProtocols: false, connectMs: patient.connectMs },
+      ),
+    );
+    expect(served.code).toBe('TLS_HANDSHAKE_FAILED');
   });
 });

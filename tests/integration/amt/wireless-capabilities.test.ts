@@ -65,6 +65,23 @@ describe('wireless profiles the Wi-Fi module cannot hold', () => {
     expect(storedSsids()).not.toContain('corp-direct');
   });
 
+  it('is a firmware rule: AddWiFiSettings takes only letters and digits as the profile name', async () => {
+    const add = (name: string) =>
+      session().wsman.network.addWiFiProfile({
+        name,
+        ssid: `ssid-${name}`,
+        priority: 8,
+        authenticationMethod: WIRELESS_AUTHENTICATION.wpa2_psk.id,
+        encryptionMethod: WIRELESS_ENCRYPTION.ccmp,
+        pskPassPhrase: 'named-psk-0123',
+      });
+    // The name amtflow refuses at profile save (lib/store/profile-settings.ts) is one the firmware refuses.
+    expect((await amtFailure(add('corp-wifi'))).message).toMatch(/AddWiFiSettings/);
+    expect(storedSsids()).not.toContain('ssid-corp-wifi');
+    await add('corpwifi');
+    expect(storedSsids()).toContain('ssid-corpwifi');
+  });
+
   it('reads what the module supports', async () => {
     expect(await session().wsman.network.wirelessCapabilities()).toEqual({
       authenticationMethods: [2, 3, 4, 5, 6, 7],

@@ -17,8 +17,9 @@ import { foreignCertificate, pkcs12, rsaKey } from '../../unit/pki/fixtures';
 import { capturingLogger, principalWith } from './support';
 
 /**
- * Issue 12 §4 and §2 at the API: a body that never arrives whole is answered 408 and a flood of bad
- * tokens 429, without an audit row per request; an administrator adds a provisioning chain checked
+ * Issue 12 §4 and §2 at the API: a body that never arrives whole is answered 408, headers that never
+ * end 408 too, idle connections are closed, and a flood of bad tokens is answered 429, without an
+ * audit row per request; an administrator adds a provisioning chain checked
  * as lib/pki checks it at import, audited without its password.
  */
 const LIMIT = 5;
@@ -211,6 +212,50 @@ describe('the API against slow and hostile clients', () => {
     ]);
     expect(await get(authorization)).toBe(429);
     expect((await audited()) - before).toBe(2);
+  });
+});
+
+/** Opens a raw connection, writes `data` (if any), and resolves with all it received once the server closed it. */
+function untilClosed(port: number, data?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      if (data) socket.write(data);
+    });
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('utf8')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+describe('the API closes connections that hold it up (api.headersTimeoutMs)', () => {
+  // The idle timeout closes the same connection later, silently: whichever limit ends it shows in
+  // what the client receives — Node's own headers timeout (60 s) or its 30 s sweep would lose to it.
+  const api = useApi(apiLimitsSchema.parse({ headersTimeoutMs: 300, connectionTimeoutMs: 5000 }));
+
+  it('answers 408 and closes a connection whose request headers never end', async () => {
+    const received = await untilClosed(api.port, 'GET /health HTTP/1.1\r\nHost: api\r\nX-Slow: ');
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
+  });
+});
+
+describe('the API closes idle connections (api.connectionTimeoutMs, api.keepAliveTimeoutMs)', () => {
+  // The headers deadline far away, so only the idle timeouts can end these connections.
+  const api = useApi(
+    apiLimitsSchema.parse({ headersTimeoutMs: 600_000, connectionTimeoutMs: 1000, keepAliveTimeoutMs: 3000 }),
+  );
+
+  it('closes a connection that sends nothing, without an answer', async () => {
+    expect(await untilClosed(api.port)).toBe('');
+  });
+
+  it('announces its keep-alive timeout and closes the idle connection after one request', async () => {
+    const received = await untilClosed(api.port, 'GET /health HTTP/1.1\r\nHost: api\r\n\r\n');
+    // One answer, no second one (a 408 would be the headers deadline, not the idle timeout).
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toMatch(/\r\nKeep-Alive: timeout=3\r\n/i);
   });
 });
 

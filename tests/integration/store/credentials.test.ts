@@ -118,14 +118,19 @@ describe.each(backends)('write-ahead credential store on $name', (backend) => {
     }
   });
 
-  it('refuses a weak given value without repeating it', async () => {
-    const err = await credentials()
-      .stagePending(DEVICE, 'amt_admin', 'wf-1/OOB8.4', { value: 'weakpassword' })
-      .catch((e: unknown) => e as StoreError);
-    expect(err).toMatchObject({ code: 'INVALID_INPUT' });
-    expect((err as StoreError).message).not.toContain('weakpassword');
-    expect(await credentials().list(DEVICE)).toEqual([]);
-  });
+  // AMT's strong-password rule: `_` is alphanumeric and space is no symbol, so `Location_1` and
+  // `Abcdefg1 x` lack the symbol firmware requires; non-ASCII is refused outright.
+  it.each(['weakpassword', 'Location_1', 'Abcdefg1 x', 'Şifre123x!'])(
+    'refuses the given admin password %j without repeating it',
+    async (value) => {
+      const err = await credentials()
+        .stagePending(DEVICE, 'amt_admin', 'wf-1/OOB8.4', { value })
+        .catch((e: unknown) => e as StoreError);
+      expect(err).toMatchObject({ code: 'INVALID_INPUT' });
+      expect((err as StoreError).message).not.toContain(value);
+      expect(await credentials().list(DEVICE)).toEqual([]);
+    },
+  );
 
   it('does not lose or duplicate a version when stages and promotions race', async () => {
     const first = await credentials().stagePending(DEVICE, 'amt_admin', 'wf-1/OOB8.4');

@@ -10,17 +10,17 @@ describe.each(backends)('AMT settings profiles on $name', (backend) => {
   it('stores the settings as jsonb and each secret sealed apart', async () => {
     const saved = await f.store.profiles.save('desktops', sampleProfile());
     expect(saved).toMatchObject({ name: 'desktops', revision: 1 });
-    expect(saved.settings.wireless.map((w) => w.name)).toEqual(['corp-psk', 'corp-1x']);
+    expect(saved.settings.wireless.map((w) => w.name)).toEqual(['corpPsk', 'corp1x']);
     expect(saved.secretNames).toEqual(
       [
         profileSecretName.digestUser('auditor'),
         profileSecretName.mebx(),
         profileSecretName.wiredIeee8021x(),
-        profileSecretName.wirelessIeee8021x('corp-1x'),
-        profileSecretName.wirelessPassphrase('corp-psk'),
+        profileSecretName.wirelessIeee8021x('corp1x'),
+        profileSecretName.wirelessPassphrase('corpPsk'),
       ].sort(),
     );
-    expect(await f.store.profiles.revealSecret('desktops', profileSecretName.wirelessPassphrase('corp-psk'))).toBe(
+    expect(await f.store.profiles.revealSecret('desktops', profileSecretName.wirelessPassphrase('corpPsk'))).toBe(
       SAMPLE_SECRETS.passphrase,
     );
     expect(await f.store.profiles.revealSecret('desktops', profileSecretName.mebx())).toBe(SAMPLE_SECRETS.mebxPassword);

@@ -218,20 +218,44 @@ describe('firmware account rules', () => {
     expect(returnValue(out)).toBe(expected);
   });
 
-  it('refuses 802.1X credentials that are not 7-bit ASCII', () => {
-    const put = (username: string) =>
+  it('has room for seven Digest users and 32 Kerberos entries: the next of each is MAX_LIMIT_REACHED (23)', () => {
+    const nvram = device();
+    const addKerberos = (i: number) =>
+      returnValue(
+        run(
+          invoke(
+            'AMT_AuthorizationService',
+            'AddUserAclEntryEx',
+            `<r:KerberosUserSid>${Buffer.from([1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, i]).toString('base64')}</r:KerberosUserSid>` +
+              '<r:AccessPermission>2</r:AccessPermission><r:Realms>2</r:Realms>',
+          ),
+          nvram,
+        ),
+      );
+    for (let i = 1; i <= 7; i++) expect(addUser(`operator${i}`, nvram)).toBe(0);
+    expect(addUser('operator8', nvram)).toBe(23);
+    for (let i = 1; i <= 32; i++) expect(addKerberos(i)).toBe(0);
+    expect(addKerberos(33)).toBe(23);
+    expect(nvram.users).toHaveLength(39);
+  });
+
+  it('refuses 802.1X credentials that are not 7-bit ASCII or longer than AMT_8021XProfile allows', () => {
+    const put = (username: string, password = 'eap-Pa55') =>
       run(
         request({
           action: 'http://schemas.xmlsoap.org/ws/2004/09/transfer/Put',
           className: 'IPS_IEEE8021xSettings',
           body:
             '<h:IPS_IEEE8021xSettings xmlns:h="x"><h:AuthenticationProtocol>2</h:AuthenticationProtocol>' +
-            '<h:Enabled>2</h:Enabled><h:Password>eap-Pa55</h:Password>' +
+            `<h:Enabled>2</h:Enabled><h:Password>${password}</h:Password>` +
             `<h:Username>${username}</h:Username></h:IPS_IEEE8021xSettings>`,
         }),
       );
     expect(put('pc-17')).toContain('<g:Username>pc-17</g:Username>');
     expect(() => put('bénédicte')).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
+    expect(put('pc-18', 'p'.repeat(32))).toContain('<g:Username>pc-18</g:Username>');
+    expect(() => put('pc-19', 'p'.repeat(33))).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
+    expect(() => put('u'.repeat(129))).toThrow(expect.objectContaining({ subcode: 'd:InvalidRepresentation' }));
   });
 });
 
@@ -286,5 +310,17 @@ describe('enumeration contexts, as firmware keeps them', () => {
     expect(contexts.size).toBe(0);
     expect(() => run(pull('CIM_SoftwareIdentity', third), nvram, contexts)).toThrow(/InvalidEnumerationContext/);
     open();
+  });
+
+  it('renews a pulled context under a new name in the same slot; only the new name releases it', () => {
+    const contexts = new EnumerationContexts({ max: 1, idleMs: 60_000 });
+    const first = contexts.open('CIM_SoftwareIdentity', [{}])!;
+    expect(contexts.renew(first, 'AMT_GeneralSettings')).toBeNull();
+    const next = contexts.renew(first, 'CIM_SoftwareIdentity')!;
+    expect(next).not.toBe(first);
+    expect(contexts.open('CIM_SoftwareIdentity', [])).toBeNull();
+    expect(contexts.release(first)).toBe(false);
+    expect(contexts.release(next)).toBe(true);
+    expect(contexts.size).toBe(0);
   });
 });

@@ -3,12 +3,19 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { caSchema, type CaConfig } from '../../../lib/config/schema';
 import { SecretBox } from '../../../lib/crypto/secret-box';
-import { loadOrCreateCa, loadOrCreateProvisioning, resealCaFiles, writeCaCopies } from '../../../lib/pki/ca-state';
+import {
+  loadAdditionalProvisioning,
+  loadOrCreateCa,
+  loadOrCreateProvisioning,
+  resealCaFiles,
+  saveAdditionalProvisioning,
+  writeCaCopies,
+} from '../../../lib/pki/ca-state';
 import { createFileOnce, writeFileAtomic } from '../../../lib/pki/files';
 import { forgePublicKey } from '../../../lib/pki/keys';
 import { buildLeafCertificate } from '../../../lib/pki/templates';
-import { randomSerial } from '../../../lib/pki/x509';
-import { foreignCertificate, openssl, pkcs12, rsaKey, tempDir, writeFiles } from './fixtures';
+import { parseCertificate, randomSerial } from '../../../lib/pki/x509';
+import { foreignCertificate, openssl, pem, pkcs12, rsaKey, tempDir, writeFiles } from './fixtures';
 
 const box = new SecretBox(randomBytes(32));
 const caConfig = (extra: Partial<CaConfig> = {}): CaConfig => caSchema.parse({ ...extra });
@@ -149,7 +156,7 @@ describe('CA files', () => {
 });
 
 describe('key rotation in the CA directory', () => {
-  it('reseals the issuing, root and provisioning keys under the newest key, which alone then opens them', async () => {
+  it('reseals the issuing, root, provisioning and added chains’ keys under the newest key, which alone then opens them', async () => {
     const dir = path.join(tempDir('ca'), 'ca');
     const oldKey = randomBytes(32);
     const newKey = randomBytes(32);
@@ -165,9 +172,32 @@ describe('key rotation in the CA directory', () => {
       now: new Date(),
     };
     const provisioning = await loadOrCreateProvisioning({ ...options, box: oldBox });
+    // Two chains added for devices that trust other roots (provisioning-chains/*.json).
+    const addedKeys = ['Older Fleet Root', 'Newer Fleet Root'].map((rootName) => {
+      const fleetRootKey = rsaKey(2048);
+      const leafKey = rsaKey(2048);
+      const fleetRoot = foreignCertificate({
+        subject: [{ shortName: 'CN', value: rootName }],
+        key: fleetRootKey,
+        ca: true,
+      });
+      const leaf = foreignCertificate({
+        subject: [{ shortName: 'CN', value: 'provisionserver.corp.example.test' }],
+        key: leafKey,
+        issuer: { certificate: fleetRoot, key: fleetRootKey },
+        extKeyUsage: ['1.3.6.1.5.5.7.3.1', '2.16.840.1.113741.1.2.3'],
+      });
+      saveAdditionalProvisioning(
+        dir,
+        [leaf, fleetRoot].map((c) => parseCertificate(pem(c))),
+        leafKey,
+        oldBox,
+      );
+      return leafKey.export({ type: 'pkcs8', format: 'pem' });
+    });
 
     const rotated = new SecretBox(newKey, [oldKey]);
-    expect(resealCaFiles(dir, rotated)).toBe(3);
+    expect(resealCaFiles(dir, rotated)).toBe(5);
     expect(resealCaFiles(dir, rotated)).toBe(0);
 
     const newOnly = new SecretBox(newKey);
@@ -177,6 +207,10 @@ describe('key rotation in the CA directory', () => {
     expect(again.chain[0]?.pem).toBe(provisioning.chain[0]?.pem);
     expect(again.key.export({ type: 'pkcs8', format: 'pem' })).toEqual(
       provisioning.key.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    const added = loadAdditionalProvisioning(dir, newOnly);
+    expect(added.map((a) => a.credential.key.export({ type: 'pkcs8', format: 'pem' })).sort()).toEqual(
+      [...addedKeys].sort(),
     );
   });
 });

@@ -1,5 +1,10 @@
 import { parseInput, StoreError } from '../../../lib/store/errors';
-import { amtSettingsInputSchema, amtSettingsSchema, profileSecretName } from '../../../lib/store/profile-settings';
+import {
+  ACL_LIMITS,
+  amtSettingsInputSchema,
+  amtSettingsSchema,
+  profileSecretName,
+} from '../../../lib/store/profile-settings';
 import { splitProfileSecrets } from '../../../lib/store/profiles';
 import { SAMPLE_SECRETS, sampleProfile } from './sample-profile';
 
@@ -40,8 +45,8 @@ describe('AMT settings profiles', () => {
     const { settings, secrets } = splitProfileSecrets(parse(sampleProfile()));
     expect(Object.fromEntries(secrets)).toEqual({
       [profileSecretName.digestUser('auditor')]: SAMPLE_SECRETS.digestPassword,
-      [profileSecretName.wirelessPassphrase('corp-psk')]: SAMPLE_SECRETS.passphrase,
-      [profileSecretName.wirelessIeee8021x('corp-1x')]: SAMPLE_SECRETS.wirelessEapPassword,
+      [profileSecretName.wirelessPassphrase('corpPsk')]: SAMPLE_SECRETS.passphrase,
+      [profileSecretName.wirelessIeee8021x('corp1x')]: SAMPLE_SECRETS.wirelessEapPassword,
       [profileSecretName.wiredIeee8021x()]: SAMPLE_SECRETS.wiredEapPassword,
       [profileSecretName.mebx()]: SAMPLE_SECRETS.mebxPassword,
     });
@@ -88,7 +93,7 @@ describe('AMT settings profiles', () => {
     ['a reserved digest user', ['userAccounts', 2, 'username'], '$$OsAdmin', 'userAccounts.2.username'],
     ['a hostile Windows account', ['userAccounts', 0, 'account'], 'a\\b\\c', 'userAccounts.0.account'],
     ['an unknown power package', ['powerPackage'], 'always', 'powerPackage'],
-    ['a duplicate wireless name', ['wireless', 1, 'name'], 'corp-psk', 'wireless.1.name'],
+    ['a duplicate wireless name', ['wireless', 1, 'name'], 'corpPsk', 'wireless.1.name'],
     ['a duplicate wireless priority', ['wireless', 1, 'priority'], 1, 'wireless.1.priority'],
     ['a PSK profile without passphrase', ['wireless', 0, 'passphrase'], REMOVE, 'wireless.0.passphrase'],
     ['a password protocol without password', ['wiredIeee8021x', 'password'], REMOVE, 'wiredIeee8021x.password'],
@@ -129,15 +134,60 @@ describe('AMT settings profiles', () => {
     ['a MEBx password with _ as only symbol', ['mebx', 'password'], 'Location_1', 'mebx.password'],
     ['a non-ASCII 802.1X password', ['wiredIeee8021x', 'password'], 'pässwort-1', 'wiredIeee8021x.password'],
     ['a non-ASCII 802.1X user', ['wireless', 1, 'ieee8021x', 'username'], 'bénédicte', 'wireless.1.ieee8021x.username'],
+    // AMT_8021XProfile: Password MaxLen=32, Domain MaxLen=128.
+    ['a 33-character 802.1X password', ['wiredIeee8021x', 'password'], 'p'.repeat(33), 'wiredIeee8021x.password'],
+    ['a 129-character 802.1X domain', ['wiredIeee8021x', 'domain'], 'd'.repeat(129), 'wiredIeee8021x.domain'],
+    // AddWiFiSettings takes only letters and digits as ElementName, and OOB9.4 has deleted the old
+    // profiles by then.
+    ['a wireless profile name with a dash', ['wireless', 0, 'name'], 'corp-wifi', 'wireless.0.name'],
+    ['a wireless profile name with an underscore', ['wireless', 0, 'name'], 'corp_wifi', 'wireless.0.name'],
+    ['a wireless profile name with a dot', ['wireless', 0, 'name'], 'corp.wifi', 'wireless.0.name'],
+    ['a 33-character wireless profile name', ['wireless', 0, 'name'], 'w'.repeat(33), 'wireless.0.name'],
   ])('refuses %s at save, naming the field', (_, at, value, field) => {
     const err = profileError(() => parse(spoiled(at, value)));
     expect(err.issues.map((i) => i.field)).toEqual([field]);
   });
 
-  it('accepts what the firmware accepts: 16-character names, symbols other than the forbidden ones', () => {
+  it('accepts what the firmware accepts: 16-character user names, symbols other than the forbidden ones, 32-character Wi-Fi names and 802.1X passwords', () => {
     const edge = spoiled(['userAccounts', 2, 'username'], 'ops.lab-01~$x!#%');
     expect(() => parse(spoiled(['userAccounts', 2, 'password'], 'Location_1!'))).not.toThrow();
     expect(() => parse(edge)).not.toThrow();
+    expect(() => parse(spoiled(['wireless', 0, 'name'], `CorpWifi${'9'.repeat(24)}`))).not.toThrow();
+    expect(() => parse(spoiled(['wiredIeee8021x', 'password'], 'p'.repeat(32)))).not.toThrow();
+  });
+
+  // AddUserAclEntryEx answers MAX_LIMIT_REACHED for the entry after the last one the firmware has
+  // room for — at OOB9.1, after the ACL was cleared. The emulator keeps the same room
+  // (emulator/classes/account-rules.ts), so a profile saved here is one a device takes.
+  describe('the room in the user ACL', () => {
+    const digest = (i: number) => ({
+      type: 'digest' as const,
+      username: `operator${i}`,
+      password: SAMPLE_SECRETS.digestPassword,
+      realms: ['Redirection' as const],
+    });
+    const kerberos = (i: number) => ({
+      type: 'kerberos' as const,
+      account: `CORP\\amt-group-${i}`,
+      realms: ['Redirection' as const],
+    });
+    const withAccounts = (accounts: unknown[]) => ({ ...sampleProfile(), userAccounts: accounts });
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+    it('takes seven Digest users and 32 Kerberos users or groups', () => {
+      expect(ACL_LIMITS).toEqual({ digest: 7, kerberos: 32 });
+      const full = withAccounts([...range(7).map(digest), ...range(32).map(kerberos)]);
+      expect(parse(full).userAccounts).toHaveLength(39);
+    });
+
+    it.each([
+      ['an eighth Digest user', [...range(8).map(digest)], 'holds 8 digest accounts; AMT keeps at most 7'],
+      ['a 33rd Kerberos entry', [...range(33).map(kerberos)], 'holds 33 kerberos accounts; AMT keeps at most 32'],
+    ])('refuses %s at save, naming the field', (_, accounts, message) => {
+      const err = profileError(() => parse(withAccounts(accounts)));
+      expect(err.issues.map((i) => i.field)).toEqual(['userAccounts']);
+      expect(err.message).toContain(message);
+    });
   });
 
   it('does not repeat a rejected secret in the error', () => {

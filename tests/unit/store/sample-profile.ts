@@ -41,7 +41,7 @@ export function sampleProfile(secrets: SampleSecrets = SAMPLE_SECRETS): AmtSetti
     powerPackage: 'desktop_s0_s3_s45',
     wireless: [
       {
-        name: 'corp-psk',
+        name: 'corpPsk',
         ssid: 'CORP',
         authentication: 'wpa2_psk',
         encryption: 'ccmp',
@@ -49,7 +49,7 @@ export function sampleProfile(secrets: SampleSecrets = SAMPLE_SECRETS): AmtSetti
         passphrase: secrets.passphrase,
       },
       {
-        name: 'corp-1x',
+        name: 'corp1x',
         ssid: 'CORP-SECURE',
         authentication: 'wpa2_ieee8021x',
         encryption: 'ccmp',
