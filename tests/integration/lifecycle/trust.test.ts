@@ -49,6 +49,8 @@ describe('trust: runs bound to the device they reached', () => {
         { hostName: 'amt-pin', amtVersion: '11.8.50' },
         { hostName: 'amt-revoked', amtVersion: '11.8.50' },
         { hostName: 'amt-commit-lost', amtVersion: '11.8.50' },
+        { hostName: 'amt-renew-moved', amtVersion: '11.8.50' },
+        { hostName: 'amt-rotate-moved', amtVersion: '11.8.50' },
       ],
       { firstIp: '127.31.9.1' },
     );
@@ -447,6 +449,38 @@ describe('trust: runs bound to the device they reached', () => {
     expect(steps.find((s) => s.id === 'OOB8.6.read')?.status).toBe('succeeded');
     expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
     expect(steps.some((s) => s.id === 'I2.undo')).toBe(false);
+  });
+
+  /** Renewal (I2 parks) and rotation (I8 parks): the contact moves meanwhile; the run stays on its address. */
+  it.each([
+    ['amt-renew-moved', 'renew_certificate', 'GenerateKeyPair', 'I2'],
+    ['amt-rotate-moved', 'rotate_password', 'SetAdminAclEntryEx', 'I8'],
+  ] as const)('%s: a %s run keeps the address it started with when the contact moves', async (hostName, operation, fault, step) => {
+    const device = byName(hostName);
+    await (await env.provision(device.uuid)).result();
+    const real = env.fleet.device(device.uuid);
+    const parked = env.fleet.inject({ kind: 'http500', match: fault }, device.uuid);
+    const handle = await startLifecycle(
+      env.env.client,
+      operation,
+      { deviceUuid: device.uuid, requestedBy: 'carol' },
+      { taskQueue: env.taskQueue },
+    );
+    await parkedAt(handle, step);
+    // An operator (or an agent) records another address: nothing listens there.
+    await env.deps.store.contacts.recordOperatorEntry(device.uuid, {
+      host: '127.31.10.98',
+      httpPort: real.httpPort,
+      tlsPort: real.tlsPort,
+    });
+    env.fleet.clearFaults(parked.id);
+    await decide(handle, 'retry', step);
+    const result = (await handle.result()) as { credentialRef?: string; certificateSerial?: string };
+    if (operation === 'renew_certificate') expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
+    else {
+      const current = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
+      expect(`${current?.kind}:${current?.version}`).toBe(result.credentialRef);
+    }
   });
 
   it('kept every password, passphrase and key out of every history', async () => {
