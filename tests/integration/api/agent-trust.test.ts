@@ -154,7 +154,12 @@ describe('agents and hellos speak only for their own computer', () => {
       expect(String(lines.at(-1)?.msg)).toMatch(/^hello discarded: DUPLICATE_UUID/);
       expect(await deps.store.contacts.get(uuid)).toMatchObject({ host: '10.1.2.4', source: 'agent' });
       expect(await deps.store.contacts.openConflicts(uuid)).toEqual([
-        expect.objectContaining({ host: '127.20.1.7', knownHost: '10.1.2.4', source: 'hello', workflowId: run.workflowId }),
+        expect.objectContaining({
+          host: '127.20.1.7',
+          knownHost: '10.1.2.4',
+          source: 'hello',
+          workflowId: run.workflowId,
+        }),
       ]);
       expect(await deps.store.audit.forTarget(uuid)).toContainEqual(
         expect.objectContaining({

@@ -6,7 +6,7 @@ import pino from 'pino';
 import type { WorkflowFailedError, ApplicationFailure, WorkflowHandle } from '@temporalio/client';
 import { createHelloService } from '../../../api/hello-service';
 import { Device } from '../../../emulator/device/device';
-import { createNvram } from '../../../emulator/device/nvram';
+import { createNvram, ha1 } from '../../../emulator/device/nvram';
 import { deviceProfileSchema } from '../../../emulator/device/profile';
 import { FaultRegistry } from '../../../emulator/fleet/faults';
 import { startFleet, type Fleet } from '../../../emulator/fleet/fleet';
@@ -205,13 +205,17 @@ describe('trust: runs bound to the device they reached', () => {
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual(certificates);
   });
 
-  /** Abort matrix rows before the commit: only this run's certificate is revoked; nothing else moved. */
+  /**
+   * Abort matrix rows before the commit: only this run's certificate is revoked; nothing else moved.
+   * The admin and MEBx passwords the firmware takes are the factory ones (before OOB8.4 took effect)
+   * or the ones the database holds as current.
+   */
   it.each([
-    ['amt-abort-i2', 'I2', 'GenerateKeyPair', false],
-    ['amt-abort-clock', 'OOB8.1', 'SetHighAccuracyTimeSynch', true],
-    ['amt-abort-admin', 'OOB8.4', 'SetAdminAclEntryEx', true],
-    ['amt-abort-commit', 'OOB8.6', 'CommitChanges', true],
-  ] as const)('abort matrix: %s aborted at %s', async (hostName, step, operation, issued) => {
+    ['amt-abort-i2', 'I2', 'GenerateKeyPair', false, false],
+    ['amt-abort-clock', 'OOB8.1', 'SetHighAccuracyTimeSynch', true, false],
+    ['amt-abort-admin', 'OOB8.4', 'SetAdminAclEntryEx', true, false],
+    ['amt-abort-commit', 'OOB8.6', 'CommitChanges', true, true],
+  ] as const)('abort matrix: %s aborted at %s', async (hostName, step, operation, issued, passwordsSet) => {
     const device = byName(hostName);
     env.fleet.inject({ kind: 'http500', match: operation }, device.uuid);
     const handle = await env.provision(device.uuid);
@@ -234,7 +238,20 @@ describe('trust: runs bound to the device they reached', () => {
     ]);
     expect(await account(device.fqdn)).toBeUndefined();
     // The firmware never left setup; the record is as before the run.
-    expect(env.fleet.device(device.uuid).nvram().provisioning.state).not.toBe(2);
+    const nvram = env.fleet.device(device.uuid).nvram();
+    expect(nvram.provisioning.state).not.toBe(2);
+    const admin = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
+    const mebx = await env.deps.store.credentials.current(device.uuid, 'mebx');
+    if (passwordsSet) {
+      const password = await env.deps.store.credentials.reveal(admin!);
+      expect(nvram.admin.ha1).toBe(ha1(nvram.admin.username, nvram.realm, password));
+      expect(nvram.mebx.password).toBe(await env.deps.store.credentials.reveal(mebx!));
+    } else {
+      expect(nvram.admin.isDefault).toBe(true);
+      expect(nvram.mebx.changed).toBe(false);
+      expect(admin).toBeUndefined();
+      expect(mebx).toBeUndefined();
+    }
     expect((await env.deps.store.devices.require(device.uuid)).provisioningState).toBe('unprovisioned');
   });
 
@@ -277,7 +294,10 @@ describe('trust: runs bound to the device they reached', () => {
     expect(await serials(device.uuid)).toEqual(current);
     expect((await account(device.fqdn))?.keyVersionNumber).toBe(published?.keyVersionNumber);
     expect(await env.deps.store.audit.forTarget(device.uuid)).toContainEqual(
-      expect.objectContaining({ action: 'hello.provisioned-device', details: expect.objectContaining({ host: '127.31.10.99' }) }),
+      expect.objectContaining({
+        action: 'hello.provisioned-device',
+        details: expect.objectContaining({ host: '127.31.10.99' }),
+      }),
     );
   });
 
@@ -302,7 +322,7 @@ describe('trust: runs bound to the device they reached', () => {
     expect(await serials(device.uuid)).toEqual([first.certificateSerial]);
   });
 
-  it('a device at the run\'s address that reports another platform UUID after login gets nothing: DEVICE_IDENTITY_MISMATCH', async () => {
+  it("a device at the run's address that reports another platform UUID after login gets nothing: DEVICE_IDENTITY_MISMATCH", async () => {
     const device = byName('amt-identity');
     const other = env.fleet.device(byName('amt-identity-other').uuid);
     // The contact names another computer's address (a stale DHCP lease, a mistyped operator entry):
@@ -334,7 +354,7 @@ describe('trust: runs bound to the device they reached', () => {
     expect((await env.deps.store.devices.require(device.uuid)).provisioningState).not.toBe('provisioned');
   });
 
-  it('another device taking the run\'s address mid-run is refused by the pinned certificate: TLS_PIN_MISMATCH', async () => {
+  it("another device taking the run's address mid-run is refused by the pinned certificate: TLS_PIN_MISMATCH", async () => {
     const device = byName('amt-pin');
     const real = env.fleet.device(device.uuid);
     const clock = env.fleet.inject({ kind: 'http500', match: 'SetHighAccuracyTimeSynch' }, device.uuid);
@@ -363,10 +383,13 @@ describe('trust: runs bound to the device they reached', () => {
     });
     const key = keyPool.draw();
     const impostor = await Device.start({
-      nvram: createNvram({ ...profile, uuid: device.uuid, address: real.address }, {
-        keyPem: key.privateKeyPem,
-        certPem: key.certPem,
-      }),
+      nvram: createNvram(
+        { ...profile, uuid: device.uuid, address: real.address },
+        {
+          keyPem: key.privateKeyPem,
+          certPem: key.certPem,
+        },
+      ),
       stateDir: dir,
       keyPool,
       faults: new FaultRegistry(),
@@ -455,33 +478,36 @@ describe('trust: runs bound to the device they reached', () => {
   it.each([
     ['amt-renew-moved', 'renew_certificate', 'GenerateKeyPair', 'I2'],
     ['amt-rotate-moved', 'rotate_password', 'SetAdminAclEntryEx', 'I8'],
-  ] as const)('%s: a %s run keeps the address it started with when the contact moves', async (hostName, operation, fault, step) => {
-    const device = byName(hostName);
-    await (await env.provision(device.uuid)).result();
-    const real = env.fleet.device(device.uuid);
-    const parked = env.fleet.inject({ kind: 'http500', match: fault }, device.uuid);
-    const handle = await startLifecycle(
-      env.env.client,
-      operation,
-      { deviceUuid: device.uuid, requestedBy: 'carol' },
-      { taskQueue: env.taskQueue },
-    );
-    await parkedAt(handle, step);
-    // An operator (or an agent) records another address: nothing listens there.
-    await env.deps.store.contacts.recordOperatorEntry(device.uuid, {
-      host: '127.31.10.98',
-      httpPort: real.httpPort,
-      tlsPort: real.tlsPort,
-    });
-    env.fleet.clearFaults(parked.id);
-    await decide(handle, 'retry', step);
-    const result = (await handle.result()) as { credentialRef?: string; certificateSerial?: string };
-    if (operation === 'renew_certificate') expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
-    else {
-      const current = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
-      expect(`${current?.kind}:${current?.version}`).toBe(result.credentialRef);
-    }
-  });
+  ] as const)(
+    '%s: a %s run keeps the address it started with when the contact moves',
+    async (hostName, operation, fault, step) => {
+      const device = byName(hostName);
+      await (await env.provision(device.uuid)).result();
+      const real = env.fleet.device(device.uuid);
+      const parked = env.fleet.inject({ kind: 'http500', match: fault }, device.uuid);
+      const handle = await startLifecycle(
+        env.env.client,
+        operation,
+        { deviceUuid: device.uuid, requestedBy: 'carol' },
+        { taskQueue: env.taskQueue },
+      );
+      await parkedAt(handle, step);
+      // An operator (or an agent) records another address: nothing listens there.
+      await env.deps.store.contacts.recordOperatorEntry(device.uuid, {
+        host: '127.31.10.98',
+        httpPort: real.httpPort,
+        tlsPort: real.tlsPort,
+      });
+      env.fleet.clearFaults(parked.id);
+      await decide(handle, 'retry', step);
+      const result = (await handle.result()) as { credentialRef?: string; certificateSerial?: string };
+      if (operation === 'renew_certificate') expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
+      else {
+        const current = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
+        expect(`${current?.kind}:${current?.version}`).toBe(result.credentialRef);
+      }
+    },
+  );
 
   it('kept every password, passphrase and key out of every history', async () => {
     expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);
