@@ -22,6 +22,7 @@ describe('abort matrix of a provisioning run', () => {
         { hostName: 'amt-abort-oob4', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-oob6', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-ib5', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-i3', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-i4', amtVersion: '11.8.50' },
       ],
       { firstIp: '127.31.19.1' },
@@ -121,6 +122,36 @@ describe('abort matrix of a provisioning run', () => {
     await abort(handle);
     env.fleet.clearFaults(fault.id);
     await expectRecordsAsBefore(device, handle);
+  });
+
+  it('I3 (after the commit): aborted, the firmware stays provisioned; nothing was published and what held the name is untouched', async () => {
+    const device = byName('amt-abort-i3');
+    // An object that is not the device's AMT account holds the DN I3 would publish at: ACCOUNT_CONFLICT.
+    const tag = uniqueTag();
+    const container = `${env.deps.config.directory!.amtContainer},${TEST_DC.domainDn}`;
+    const squatter = childDn('CN', device.hostName, container);
+    await ldap.add(squatter, { objectClass: 'computer', sAMAccountName: `SQUAT-${tag}$` });
+    decoys.push(squatter);
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, 'I3', 'ACCOUNT_CONFLICT');
+    await abort(handle);
+
+    expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(2);
+    const own = await env.deps.ca.certificateForRequest(`${handle.workflowId}/${(await handle.describe()).runId}/I2`);
+    expect((await env.deps.ca.currentCertificates(device.uuid, ['amt-web-server'])).map((c) => c.serial)).toEqual([
+      own?.serial,
+    ]);
+    expect(await env.deps.store.credentials.current(device.uuid, 'amt_admin')).toBeDefined();
+    expect(await account(device.fqdn)).toBeUndefined();
+    expect(await env.deps.store.credentials.current(device.uuid, 'directory_account')).toBeUndefined();
+    const { searchEntries } = await ldap.search(squatter, { scope: 'base', attributes: ['sAMAccountName'] });
+    expect(searchEntries[0]?.sAMAccountName).toBe(`SQUAT-${tag}$`);
+    expect(await env.deps.store.devices.require(device.uuid)).toMatchObject({
+      provisioningState: 'failed',
+      discoveryStatus: 'provisioned',
+      provisioningStage: 'stage-one',
+    });
+    expect((await handle.query(progressQuery)).steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
   });
 
   it('I4 (after the commit): aborted, the firmware stays provisioned and the directory holds the account I3 published, with the key the database holds', async () => {
