@@ -500,6 +500,17 @@ describe('trust: runs bound to the device they reached', () => {
       });
       env.fleet.clearFaults(parked.id);
       await decide(handle, 'retry', step);
+      // Dialling the contact's new address would fail and park the run again.
+      await waitFor(
+        `the ${operation} run to end or park again`,
+        async () => {
+          const progress = await handle.query(progressQuery);
+          return progress.state === 'completed' || progress.awaiting !== undefined;
+        },
+        120_000,
+        250,
+      );
+      expect((await handle.query(progressQuery)).awaiting).toBeUndefined();
       const result = (await handle.result()) as { credentialRef?: string; certificateSerial?: string };
       if (operation === 'renew_certificate') expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
       else {
