@@ -2,7 +2,7 @@ import type pino from 'pino';
 import { isPlaceholderUuid } from '../lib/device-uuid';
 import type { Hello } from '../lib/hello/parse';
 import type { HelloListenerOptions } from '../lib/hello/listener';
-import type { Store } from '../lib/store';
+import type { Device, Store } from '../lib/store';
 import { runInFlight } from '../runtime/lifecycle-client';
 import { provisionAutomatically, type AutomaticProvisioningDeps } from './automatic-provisioning';
 
@@ -23,6 +23,20 @@ type HelloOutcome =
 /** Node reports IPv4 peers of a dual-stack socket as `::ffff:a.b.c.d`; amtflow dials the IPv4 address. */
 function plainAddress(remoteAddress: string): string {
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+/**
+ * Whether amtflow's records or the firmware (as discovery or a run last read it) say the device is
+ * provisioned. A run aborted after the commit leaves it `failed` in amtflow's lifecycle but
+ * provisioned in the firmware (abort matrix, docs/architecture.md): a hello cannot come from such
+ * firmware, so it is treated like one for a provisioned device, never as a start.
+ */
+function recordedProvisioned(device: Pick<Device, 'provisioningState' | 'discoveryStatus'>): boolean {
+  return (
+    device.provisioningState === 'provisioned' ||
+    device.discoveryStatus === 'provisioned' ||
+    device.discoveryStatus === 'externally_provisioned'
+  );
 }
 
 /** Who the audit names for what a hello did: the listener, on the device's (unauthenticated) word. */
@@ -55,11 +69,6 @@ export function createHelloService(deps: HelloServiceDeps) {
     const device = await deps.store.devices.get(uuid);
     if (!device) return { handled: false, reason: 'unknown UUID (not imported)' };
     const contact = await deps.store.contacts.get(uuid);
-    // IB7: the client is installed, so provisioning is in band; the agent's wired address stays the
-    // one amtflow dials (IB2), which is why the hello is not even recorded as a contact.
-    if (contact?.source === 'agent') {
-      return { handled: false, reason: 'the in-band agent reported for this device (IB7)' };
-    }
     const audit = (action: string, details: Record<string, unknown>) =>
       deps.store.audit.append({
         actor: HELLO_ACTOR,
@@ -82,7 +91,13 @@ export function createHelloService(deps: HelloServiceDeps) {
         reason: `DUPLICATE_UUID: ${contact.host} is the address of the ${inFlight.operation} run in flight; the run parks for an operator`,
       };
     }
-    if (!inFlight && device.provisioningState === 'provisioned') {
+    // IB7: the client is installed, so provisioning is in band; the agent's wired address stays the
+    // one amtflow dials (IB2), which is why the hello is not even recorded as a contact. One from
+    // another address while a run is in flight was kept as a conflict above, as out of band.
+    if (contact?.source === 'agent') {
+      return { handled: false, reason: 'the in-band agent reported for this device (IB7)' };
+    }
+    if (!inFlight && recordedProvisioned(device)) {
       // Recorded where it changes nothing: the count of a known address, the audit otherwise.
       if (contact?.host === host) await deps.store.contacts.recordHello(uuid, { host });
       await audit('hello.provisioned-device', { knownHost: contact?.host ?? null });

@@ -494,13 +494,17 @@ export const UNDO = {
     retry: 'idempotent',
     ...SYSTEM,
   }),
-  account: step({
-    id: 'I3.undo',
-    title: 'remove the directory account published by this run',
+  /**
+   * Aborted at OOB8.6 (issue 9): whether the firmware committed although the step failed (its
+   * answer lost) decides between keeping the work and undoing it.
+   */
+  commitRead: step({
+    id: 'OOB8.6.read',
+    title: 'read whether the firmware committed before undoing',
     stage: 'compensate',
-    activity: 'deleteAmtAccount',
+    activity: 'loginWithDigest',
     retry: 'idempotent',
-    ...SYSTEM,
+    ...DEVICE,
   }),
   /** After OOB8.6 nothing is undone: the record says what the firmware holds. */
   keep: step({

@@ -45,4 +45,8 @@ export const PATCHES = {
   actionGoesOnPastWaiting: 'collection-action-goes-on-past-waiting',
   /** …and when it waits for an operator's signal (UPD4's apply or skip). */
   tellActionWaitingForSignal: 'tell-collection-action-waiting-for-signal',
+  /** Aborted at OOB8.6, the firmware is read before I2.undo: a commit that took effect keeps the work (issue 9). */
+  readCommitBeforeUndo: 'read-commit-before-undo',
+  /** Renewal and rotation reach the address P2 probed, not the contact record of each call (issue 9). */
+  renewalAndRotationEndpoint: 'renew-rotate-use-run-endpoint',
 } as const;

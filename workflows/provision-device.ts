@@ -1,8 +1,16 @@
 import { log, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
-import { applySecondStage, idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
+import {
+  applySecondStage,
+  idempotencyKey,
+  lifecycleRunner,
+  markDevice,
+  recordSuccess,
+  type LifecycleRunner,
+} from './lifecycle';
 import { PATCHES } from './names';
+import { OperatorAbort } from './step-runner';
 
 export interface ProvisionDeviceInput {
   deviceUuid: DeviceUuid;
@@ -18,6 +26,21 @@ export interface ProvisionDeviceResult {
   certificateSerial: string;
   /** Which stored credential the device now accepts (a reference, never the password). */
   credentialRef: string;
+}
+
+/**
+ * Whether the firmware reports post-provisioning, read over the run's pinned session (which also
+ * accepts this run's certificate, the one a committed firmware serves). An operator who aborts this
+ * read too leaves amtflow unable to tell: the run undoes its work, as before the read existed.
+ */
+async function firmwareCommitted(runner: LifecycleRunner, session: DeviceSession): Promise<boolean> {
+  try {
+    const { provisioningState } = await runner.runOnDemand(UNDO.commitRead, { session });
+    return provisioningState === 'post';
+  } catch (err) {
+    if (err instanceof OperatorAbort) return false;
+    throw err;
+  }
 }
 
 /** Provision one device, out of band or in band, from validation to the site database's record. */
@@ -81,20 +104,34 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
     });
     session = { ...session, credentialRef: admin.credentialRef };
     await runner.run(STAGE_ONE.mebx, { session, idempotencyKey: idempotencyKey(STAGE_ONE.mebx.id) });
-    await runner.run(STAGE_ONE.commit, { session });
-    log.info('I9 first-stage provisioning complete', { deviceUuid });
-
-    // From here the firmware holds this run's certificate and password: an abort undoes nothing
-    // and records the device as stage one left it (docs/architecture.md, abort matrix).
-    runner.keepWorkDone(STAGE_ONE.commit, UNDO.keep, {
+    // Once the firmware holds this run's certificate and password, an abort undoes nothing and
+    // records the device as stage one left it (docs/architecture.md, abort matrix).
+    const keep = {
       deviceUuid,
-      operation: 'provision',
-      outcome: 'aborted',
+      operation: 'provision' as const,
+      outcome: 'aborted' as const,
       stageReached: 'stage-one',
       workflowId: workflowInfo().workflowId,
       summary: `aborted after commit: ${device.fqdn} stays provisioned with certificate ${certificate.serial}; update the management controller to finish it`,
       idempotencyKey: idempotencyKey(`${UNDO.keep.id}/provision`),
-    });
+    };
+    try {
+      await runner.run(STAGE_ONE.commit, { session });
+    } catch (err) {
+      // Aborted at OOB8.6: the commit may have taken effect though its answer was lost. Revoking
+      // then would leave a provisioned device serving a revoked certificate, so the firmware is
+      // read first (runs from before this replay without it and undo, as they did).
+      if (
+        err instanceof OperatorAbort &&
+        runner.takesPatch(PATCHES.readCommitBeforeUndo) &&
+        (await firmwareCommitted(runner, session))
+      ) {
+        runner.keepWorkDone(STAGE_ONE.commit, UNDO.keep, keep);
+      }
+      throw err;
+    }
+    log.info('I9 first-stage provisioning complete', { deviceUuid });
+    runner.keepWorkDone(STAGE_ONE.commit, UNDO.keep, keep);
 
     // I1, I3, I4: infrastructure around the device, now that it holds the new certificate. I1
     // revokes the certificates issued before this run (superseded), never this run's own.

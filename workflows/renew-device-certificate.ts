@@ -1,6 +1,7 @@
-import type { DeviceUuid } from '../activities/contract';
+import type { DeviceSession, DeviceUuid } from '../activities/contract';
 import { RENEWAL, RENEWAL_STEPS, VALIDATE } from './catalogue';
 import { idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
+import { PATCHES } from './names';
 
 export interface RenewCertificateInput {
   deviceUuid: DeviceUuid;
@@ -29,9 +30,13 @@ export async function renewDeviceCertificate(input: RenewCertificateInput): Prom
   return runner.withCompensation(async () => {
     const device = await runner.run(VALIDATE.imported, { deviceUuid, mode: 'out-of-band' });
     markDevice(device.fqdn, device.collection);
-    const { protocol } = await runner.run(VALIDATE.version, { deviceUuid });
-    const login = await runner.run(RENEWAL.login, { session: { deviceUuid, tls: 'managed', protocol } });
-    const session = { deviceUuid, tls: 'managed' as const, protocol, credentialRef: login.credentialRef };
+    const { protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
+    // Every call of the run goes to the address P2 probed (issue 9: addresses don't move under a
+    // run); runs from before replay reading the contact record, as they did.
+    const fixed = runner.takesPatch(PATCHES.renewalAndRotationEndpoint) ? { endpoint } : {};
+    const reached: DeviceSession = { deviceUuid, tls: 'managed', protocol, ...fixed };
+    const login = await runner.run(RENEWAL.login, { session: reached });
+    const session = { ...reached, credentialRef: login.credentialRef };
 
     const { serial } = await runner.run(RENEWAL.request, {
       session,

@@ -1,6 +1,7 @@
-import type { DeviceUuid } from '../activities/contract';
+import type { DeviceSession, DeviceUuid } from '../activities/contract';
 import { ROTATION, ROTATION_STEPS, VALIDATE } from './catalogue';
 import { idempotencyKey, lifecycleRunner, markDevice, recordSuccess } from './lifecycle';
+import { PATCHES } from './names';
 
 export interface RotatePasswordInput {
   deviceUuid: DeviceUuid;
@@ -23,10 +24,14 @@ export async function rotateAdminPassword(
   return runner.withCompensation(async () => {
     const device = await runner.run(VALIDATE.imported, { deviceUuid, mode: 'out-of-band' });
     markDevice(device.fqdn, device.collection);
-    const { protocol } = await runner.run(VALIDATE.version, { deviceUuid });
-    const login = await runner.run(ROTATION.login, { session: { deviceUuid, tls: 'managed', protocol } });
+    const { protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
+    // Every call of the run goes to the address P2 probed (issue 9: addresses don't move under a
+    // run); runs from before replay reading the contact record, as they did.
+    const fixed = runner.takesPatch(PATCHES.renewalAndRotationEndpoint) ? { endpoint } : {};
+    const reached: DeviceSession = { deviceUuid, tls: 'managed', protocol, ...fixed };
+    const login = await runner.run(ROTATION.login, { session: reached });
     const { credentialRef } = await runner.run(ROTATION.adminPassword, {
-      session: { deviceUuid, tls: 'managed', protocol, credentialRef: login.credentialRef },
+      session: { ...reached, credentialRef: login.credentialRef },
       idempotencyKey: idempotencyKey(ROTATION.adminPassword.id),
     });
     await recordSuccess(runner, {

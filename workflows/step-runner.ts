@@ -77,7 +77,7 @@ const HEARTBEAT_TIMEOUT = '20 seconds';
 export const AWAITING_OPERATOR = 'AWAITING_OPERATOR';
 
 /** Thrown inside the workflow when an operator aborts; `withCompensation` turns it into the end. */
-class OperatorAbort extends Error {
+export class OperatorAbort extends Error {
   constructor(
     readonly step: string,
     readonly operator: string,
@@ -233,6 +233,18 @@ export class StepRunner<A extends RunnerActivities> {
   ): void {
     this.onDemand.add(undo.id);
     this.compensations.unshift({ step: step.id, undoes: true, run: () => this.run(undo, ...args) });
+  }
+
+  /**
+   * Runs `step`, which is not in the run's step list, when the flow needs it (such as a read the
+   * flow makes before it decides how to undo): it joins `progress` only once it runs.
+   */
+  async runOnDemand<S extends StepDefinition<Activity<A>>>(
+    step: S,
+    ...args: ArgsOf<A, S['activity']>
+  ): Promise<StepOutcome<A, S>> {
+    this.onDemand.add(step.id);
+    return this.run(step, ...args);
   }
 
   /**

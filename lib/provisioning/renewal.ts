@@ -14,12 +14,15 @@ import { installCertificateAndEnableTls } from './stage-one';
  * looks at the certificate the device serves, so a retry after an uncertain commit is a check.
  */
 
-/** SHA-256 of the certificate the device's TLS port (16993) presents, lower-case hex. */
+/**
+ * SHA-256 of the certificate the device's TLS port (16993) presents, lower-case hex; at the run's
+ * address when the session carries one.
+ */
 export async function servedCertificateSha256(
   access: Pick<DeviceAccess, 'store' | 'amtTimeouts'>,
-  session: Pick<DeviceSession, 'deviceUuid' | 'protocol'>,
+  session: Pick<DeviceSession, 'deviceUuid' | 'protocol' | 'endpoint'>,
 ): Promise<string> {
-  const endpoint = await deviceEndpoint(access, session.deviceUuid);
+  const endpoint = await deviceEndpoint(access, session.deviceUuid, session.endpoint);
   const served = await presentedCertificate(
     { host: endpoint.host, port: endpoint.tlsPort },
     { legacyProtocols: await needsLegacyTls(access, session), connectMs: access.amtTimeouts.connectMs },

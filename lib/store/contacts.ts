@@ -24,8 +24,9 @@ export interface ContactUpdate {
 }
 
 /**
- * A message naming a device's UUID from another address than the device's contact while the
- * device's address must not move (a run in flight, or a provisioned device): kept, never used.
+ * A hello or agent report naming a device's UUID from another address than the device's contact
+ * while a run of that device is in flight (its address must not move under the run): kept, never
+ * used. A hello for a provisioned device with no run in flight is audited, not kept here.
  */
 export interface IdentityConflict {
   id: string;

@@ -74,7 +74,7 @@ describe('agents and hellos speak only for their own computer', () => {
     return issued.body.token as string;
   };
 
-  it('refuses a report for another computer, from another address, or with a revoked or site-wide token', async () => {
+  it('refuses a report for another computer, from another address, or with a revoked token', async () => {
     const app = await api();
     const [a, b] = [await importDevice(deps.store, false), await importDevice(deps.store, false)];
     const [tokenA, tokenB] = [await credential(app, a), await credential(app, b)];
@@ -135,6 +135,43 @@ describe('agents and hellos speak only for their own computer', () => {
       await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
     }
     await app.close();
+  });
+
+  it('keeps and audits a hello from another address during an in-band run, as out of band, and never uses it', async () => {
+    const uuid = await importDevice(deps.store, false);
+    await deps.store.contacts.recordAgentReport(uuid, { host: '10.1.2.4' });
+    const run = await startLifecycle(
+      env.client,
+      'provision',
+      { deviceUuid: uuid, mode: 'in-band', requestedBy: 'alice' },
+      { taskQueue: uniqueQueue('agent-trust-idle') },
+    );
+    try {
+      const { logger, lines } = capturingLogger();
+      const hellos = createHelloService({ store: deps.store, client: env.client, logger });
+      const hello = { version: 3 as const, adminCredentialsSet: false, retryCount: 0, uuid, rootHashes: [] };
+      await hellos.onHello(hello, '127.20.1.7');
+      expect(String(lines.at(-1)?.msg)).toMatch(/^hello discarded: DUPLICATE_UUID/);
+      expect(await deps.store.contacts.get(uuid)).toMatchObject({ host: '10.1.2.4', source: 'agent' });
+      expect(await deps.store.contacts.openConflicts(uuid)).toEqual([
+        expect.objectContaining({
+          host: '127.20.1.7',
+          knownHost: '10.1.2.4',
+          source: 'hello',
+          workflowId: run.workflowId,
+        }),
+      ]);
+      expect(await deps.store.audit.forTarget(uuid)).toContainEqual(
+        expect.objectContaining({
+          actor: 'hello-listener',
+          action: 'hello.duplicate-uuid',
+          outcome: 'denied',
+          details: expect.objectContaining({ host: '127.20.1.7', knownHost: '10.1.2.4' }),
+        }),
+      );
+    } finally {
+      await env.client.workflow.getHandle(deviceWorkflowId(uuid)).terminate('test over');
+    }
   });
 
   it('lets an operator clear "client installed", after which the computer\'s hellos count again', async () => {

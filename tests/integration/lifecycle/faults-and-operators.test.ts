@@ -80,7 +80,7 @@ describe('faults and operator decisions end to end', () => {
     const failure = await handle.result().catch((e: unknown) => e);
     expect(((failure as WorkflowFailedError).cause as ApplicationFailure).type).toBe('OPERATOR_ABORTED');
 
-    // What this run issued is revoked, what it published is gone.
+    // What this run issued is revoked; the directory was never touched (I3 runs after the commit).
     expect(await env.deps.ca.currentCertificates(device.uuid, ['amt-web-server'])).toEqual([]);
     expect(await env.deps.withDirectory((directory) => directory.findAmtAccount(device.fqdn))).toBeUndefined();
     // The admin password the device has is one the database holds.

@@ -5,6 +5,10 @@ import { X509Certificate } from 'node:crypto';
 import pino from 'pino';
 import type { WorkflowFailedError, ApplicationFailure, WorkflowHandle } from '@temporalio/client';
 import { createHelloService } from '../../../api/hello-service';
+import { Device } from '../../../emulator/device/device';
+import { createNvram, ha1 } from '../../../emulator/device/nvram';
+import { deviceProfileSchema } from '../../../emulator/device/profile';
+import { FaultRegistry } from '../../../emulator/fleet/faults';
 import { startFleet, type Fleet } from '../../../emulator/fleet/fleet';
 import type { DeviceUuid } from '../../../lib/device-uuid';
 import type { Hello } from '../../../lib/hello/parse';
@@ -40,6 +44,13 @@ describe('trust: runs bound to the device they reached', () => {
         { hostName: 'amt-abort-commit', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-power', amtVersion: '11.8.50' },
         { hostName: 'amt-reprovision', amtVersion: '11.8.50' },
+        { hostName: 'amt-identity', amtVersion: '11.8.50' },
+        { hostName: 'amt-identity-other', amtVersion: '11.8.50' },
+        { hostName: 'amt-pin', amtVersion: '11.8.50' },
+        { hostName: 'amt-revoked', amtVersion: '11.8.50' },
+        { hostName: 'amt-commit-lost', amtVersion: '11.8.50' },
+        { hostName: 'amt-renew-moved', amtVersion: '11.8.50' },
+        { hostName: 'amt-rotate-moved', amtVersion: '11.8.50' },
       ],
       { firstIp: '127.31.9.1' },
     );
@@ -194,13 +205,17 @@ describe('trust: runs bound to the device they reached', () => {
     expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual(certificates);
   });
 
-  /** Abort matrix rows before the commit: only this run's certificate is revoked; nothing else moved. */
+  /**
+   * Abort matrix rows before the commit: only this run's certificate is revoked; nothing else moved.
+   * The admin and MEBx passwords the firmware takes are the factory ones (before OOB8.4 took effect)
+   * or the ones the database holds as current.
+   */
   it.each([
-    ['amt-abort-i2', 'I2', 'GenerateKeyPair', false],
-    ['amt-abort-clock', 'OOB8.1', 'SetHighAccuracyTimeSynch', true],
-    ['amt-abort-admin', 'OOB8.4', 'SetAdminAclEntryEx', true],
-    ['amt-abort-commit', 'OOB8.6', 'CommitChanges', true],
-  ] as const)('abort matrix: %s aborted at %s', async (hostName, step, operation, issued) => {
+    ['amt-abort-i2', 'I2', 'GenerateKeyPair', false, false],
+    ['amt-abort-clock', 'OOB8.1', 'SetHighAccuracyTimeSynch', true, false],
+    ['amt-abort-admin', 'OOB8.4', 'SetAdminAclEntryEx', true, false],
+    ['amt-abort-commit', 'OOB8.6', 'CommitChanges', true, true],
+  ] as const)('abort matrix: %s aborted at %s', async (hostName, step, operation, issued, passwordsSet) => {
     const device = byName(hostName);
     env.fleet.inject({ kind: 'http500', match: operation }, device.uuid);
     const handle = await env.provision(device.uuid);
@@ -214,6 +229,8 @@ describe('trust: runs bound to the device they reached', () => {
     expect(own?.status).toBe(issued ? 'revoked' : undefined);
     expect(await serials(device.uuid)).toEqual([]);
     expect(progress.steps.some((s) => s.id === 'I2.undo')).toBe(true);
+    // Aborted at the commit, the firmware was read first: still in setup, so the run undid its work.
+    if (step === 'OOB8.6') expect(progress.steps.find((s) => s.id === 'OOB8.6.read')?.status).toBe('succeeded');
     expect(progress.steps.filter((s) => ['I1', 'I3', 'I4'].includes(s.id)).map((s) => s.status)).toEqual([
       'pending',
       'pending',
@@ -221,11 +238,24 @@ describe('trust: runs bound to the device they reached', () => {
     ]);
     expect(await account(device.fqdn)).toBeUndefined();
     // The firmware never left setup; the record is as before the run.
-    expect(env.fleet.device(device.uuid).nvram().provisioning.state).not.toBe(2);
+    const nvram = env.fleet.device(device.uuid).nvram();
+    expect(nvram.provisioning.state).not.toBe(2);
+    const admin = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
+    const mebx = await env.deps.store.credentials.current(device.uuid, 'mebx');
+    if (passwordsSet) {
+      const password = await env.deps.store.credentials.reveal(admin!);
+      expect(nvram.admin.ha1).toBe(ha1(nvram.admin.username, nvram.realm, password));
+      expect(nvram.mebx.password).toBe(await env.deps.store.credentials.reveal(mebx!));
+    } else {
+      expect(nvram.admin.isDefault).toBe(true);
+      expect(nvram.mebx.changed).toBe(false);
+      expect(admin).toBeUndefined();
+      expect(mebx).toBeUndefined();
+    }
     expect((await env.deps.store.devices.require(device.uuid)).provisioningState).toBe('unprovisioned');
   });
 
-  it('abort matrix: aborted after the commit, the device stays provisioned and every record says so', async () => {
+  it('abort matrix: aborted after the commit, the device stays provisioned and every record says so; a forged hello then changes nothing', async () => {
     const device = byName('amt-abort-power');
     env.fleet.inject({ kind: 'http500', match: 'SetPowerScheme' }, device.uuid);
     const handle = await env.provision(device.uuid);
@@ -252,6 +282,23 @@ describe('trust: runs bound to the device they reached', () => {
     const steps = (await handle.query(progressQuery)).steps;
     expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
     expect(steps.filter((s) => s.status === 'compensated')).toEqual([]);
+
+    // The firmware is provisioned although amtflow's lifecycle says failed: a hello cannot come from
+    // it, so one naming its UUID from elsewhere is audited and moves nothing, starts nothing.
+    const runBefore = (await handle.describe()).runId;
+    await helloService().onHello(helloOf(device.uuid), '127.31.10.99');
+    const latest = await env.env.client.workflow.getHandle(deviceWorkflowId(device.uuid)).describe();
+    expect(latest.runId).toBe(runBefore);
+    expect(latest.status.name).toBe('FAILED');
+    expect((await env.deps.store.contacts.get(device.uuid))?.host).toBe(env.fleet.device(device.uuid).address);
+    expect(await serials(device.uuid)).toEqual(current);
+    expect((await account(device.fqdn))?.keyVersionNumber).toBe(published?.keyVersionNumber);
+    expect(await env.deps.store.audit.forTarget(device.uuid)).toContainEqual(
+      expect.objectContaining({
+        action: 'hello.provisioned-device',
+        details: expect.objectContaining({ host: '127.31.10.99' }),
+      }),
+    );
   });
 
   it('abort matrix: an aborted re-provision leaves the earlier directory account and certificate', async () => {
@@ -274,6 +321,204 @@ describe('trust: runs bound to the device they reached', () => {
     expect(after?.keyVersionNumber).toBe(earlier?.keyVersionNumber);
     expect(await serials(device.uuid)).toEqual([first.certificateSerial]);
   });
+
+  it("a device at the run's address that reports another platform UUID after login gets nothing: DEVICE_IDENTITY_MISMATCH", async () => {
+    const device = byName('amt-identity');
+    const other = env.fleet.device(byName('amt-identity-other').uuid);
+    // The contact names another computer's address (a stale DHCP lease, a mistyped operator entry):
+    // it trusts amtflow's root and takes the factory password, so only the UUID it reports tells.
+    await env.deps.store.contacts.recordOperatorEntry(device.uuid, {
+      host: other.address,
+      httpPort: other.httpPort,
+      tlsPort: other.tlsPort,
+    });
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, 'OOB6', 'DEVICE_IDENTITY_MISMATCH');
+
+    const progress = await handle.query(progressQuery);
+    // Final on the first attempt: asking the same firmware again would not change its answer.
+    expect(progress.steps.find((s) => s.id === 'OOB6')?.attempts).toBe(1);
+    expect(progress.steps.find((s) => s.id === 'I2')?.status).toBe('pending');
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual([]);
+    const nvram = other.nvram();
+    // The TLS handshake with the provisioning certificate started remote configuration (state 1):
+    // that much any connection does; nothing was written.
+    expect(nvram.provisioning.state).toBe(1);
+    expect(nvram.certs).toEqual([]);
+    expect(nvram.admin.isDefault).toBe(true);
+    expect(nvram.general.hostName).not.toBe('amt-identity');
+
+    await decide(handle, 'abort');
+    expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+    expect(await account(device.fqdn)).toBeUndefined();
+    expect((await env.deps.store.devices.require(device.uuid)).provisioningState).not.toBe('provisioned');
+  });
+
+  it("another device taking the run's address mid-run is refused by the pinned certificate: TLS_PIN_MISMATCH", async () => {
+    const device = byName('amt-pin');
+    const real = env.fleet.device(device.uuid);
+    const clock = env.fleet.inject({ kind: 'http500', match: 'SetHighAccuracyTimeSynch' }, device.uuid);
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, 'OOB8.1');
+
+    // The real device goes; a second machine with a copied UUID and amtflow's root takes its address
+    // and ports. It would pass the login and the UUID check: only the certificate pinned at OOB4 tells.
+    await real.stop();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'amtflow-pin-'));
+    const keyPool = await testKeyPool();
+    const profile = deviceProfileSchema.parse({
+      uuid: device.uuid,
+      address: real.address,
+      amtVersion: '11.8.50',
+      dnsSuffix: TEST_DOMAIN,
+      hello: null,
+      helloEnabled: false,
+      customHashes: [
+        {
+          algorithm: 'sha256',
+          hash: env.deps.ca.provisioning.credential().rootThumbprints.sha256,
+          description: 'amtflow provisioning root',
+        },
+      ],
+    });
+    const key = keyPool.draw();
+    const impostor = await Device.start({
+      nvram: createNvram(
+        { ...profile, uuid: device.uuid, address: real.address },
+        {
+          keyPem: key.privateKeyPem,
+          certPem: key.certPem,
+        },
+      ),
+      stateDir: dir,
+      keyPool,
+      faults: new FaultRegistry(),
+      log: pino({ level: 'silent' }),
+      latencyMs: profile.latencyMs,
+      secureRenegotiation: profile.secureRenegotiation,
+      ports: { http: real.httpPort, tls: real.tlsPort },
+      helloTimeScale: 1,
+    });
+    try {
+      env.fleet.clearFaults(clock.id);
+      await decide(handle, 'retry', 'OOB8.1');
+      await parkedAt(handle, 'OOB8.1', 'TLS_PIN_MISMATCH');
+      const nvram = impostor.nvram();
+      // The handshake (the provisioning certificate presented) is all it saw: the pin is checked
+      // once the handshake completes, before any request is sent.
+      expect(nvram.provisioning.state).toBe(1);
+      expect(nvram.certs).toEqual([]);
+      expect(nvram.admin.isDefault).toBe(true);
+      expect(nvram.general.hostName).not.toBe('amt-pin');
+      await decide(handle, 'abort');
+      expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+      expect(await serials(device.uuid)).toEqual([]);
+    } finally {
+      await impostor.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an update of a device serving a certificate amtflow revoked stops at UPD1 (TLS_SERVER_REVOKED) and changes nothing', async () => {
+    const device = byName('amt-revoked');
+    const { certificateSerial } = await (await env.provision(device.uuid)).result();
+    const keyVersion = (await account(device.fqdn))?.keyVersionNumber;
+    // Revoked behind the device's back (a compromised key, a device reported stolen): the firmware
+    // still serves it, and it no longer proves the device's identity.
+    await env.deps.ca.revoke(certificateSerial, 'keyCompromise');
+    const certificates = await env.deps.ca.currentCertificates(device.uuid);
+    const update = await startLifecycle(
+      env.env.client,
+      'update',
+      { deviceUuid: device.uuid, requestedBy: 'carol' },
+      { taskQueue: env.taskQueue },
+    );
+    await parkedAt(update, 'UPD1', 'TLS_SERVER_REVOKED');
+    await decide(update, 'abort');
+    expect(failureType(await update.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+    expect((await account(device.fqdn))?.keyVersionNumber).toBe(keyVersion);
+    expect(await env.deps.ca.currentCertificates(device.uuid)).toEqual(certificates);
+  });
+
+  it('abort matrix: aborted at OOB8.6 whose answer was lost although the firmware committed, the work is kept', async () => {
+    const device = byName('amt-commit-lost');
+    const firmware = env.fleet.device(device.uuid);
+    // The commit reaches NVRAM, then the device goes down without answering and stays down through
+    // every attempt of the step, so the run cannot tell and parks.
+    env.fleet.inject({ kind: 'rebootDuringCommit', applied: true, rebootMs: 600_000, times: 1 }, device.uuid);
+    const handle = await env.provision(device.uuid);
+    await parkedAt(handle, 'OOB8.6');
+    expect(firmware.nvram().provisioning.state).toBe(2);
+    // Back up (a power cycle that ends now); the operator aborts.
+    firmware.reboot(0);
+    await decide(handle, 'abort');
+    expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+
+    // The firmware was read before undoing: it committed, so this run's certificate stays current.
+    const own = await env.deps.ca.certificateForRequest(`${handle.workflowId}/${(await handle.describe()).runId}/I2`);
+    expect(own?.status).not.toBe('revoked');
+    expect(await serials(device.uuid)).toEqual([own!.serial]);
+    const installed = firmware
+      .nvram()
+      .certs.map((c) => new X509Certificate(Buffer.from(c.der, 'base64')).serialNumber.toLowerCase());
+    expect(installed).toContain(own!.serial.toLowerCase());
+    expect(await env.deps.store.credentials.current(device.uuid, 'amt_admin')).toBeDefined();
+    expect(await account(device.fqdn)).toBeUndefined();
+    expect(await env.deps.store.devices.require(device.uuid)).toMatchObject({
+      provisioningState: 'failed',
+      discoveryStatus: 'provisioned',
+    });
+    const steps = (await handle.query(progressQuery)).steps;
+    expect(steps.find((s) => s.id === 'OOB8.6.read')?.status).toBe('succeeded');
+    expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
+    expect(steps.some((s) => s.id === 'I2.undo')).toBe(false);
+  });
+
+  /** Renewal (I2 parks) and rotation (I8 parks): the contact moves meanwhile; the run stays on its address. */
+  it.each([
+    ['amt-renew-moved', 'renew_certificate', 'GenerateKeyPair', 'I2'],
+    ['amt-rotate-moved', 'rotate_password', 'SetAdminAclEntryEx', 'I8'],
+  ] as const)(
+    '%s: a %s run keeps the address it started with when the contact moves',
+    async (hostName, operation, fault, step) => {
+      const device = byName(hostName);
+      await (await env.provision(device.uuid)).result();
+      const real = env.fleet.device(device.uuid);
+      const parked = env.fleet.inject({ kind: 'http500', match: fault }, device.uuid);
+      const handle = await startLifecycle(
+        env.env.client,
+        operation,
+        { deviceUuid: device.uuid, requestedBy: 'carol' },
+        { taskQueue: env.taskQueue },
+      );
+      await parkedAt(handle, step);
+      // An operator (or an agent) records another address: nothing listens there.
+      await env.deps.store.contacts.recordOperatorEntry(device.uuid, {
+        host: '127.31.10.98',
+        httpPort: real.httpPort,
+        tlsPort: real.tlsPort,
+      });
+      env.fleet.clearFaults(parked.id);
+      await decide(handle, 'retry', step);
+      // Dialling the contact's new address would fail and park the run again.
+      await waitFor(
+        `the ${operation} run to end or park again`,
+        async () => {
+          const progress = await handle.query(progressQuery);
+          return progress.state === 'completed' || progress.awaiting !== undefined;
+        },
+        120_000,
+        250,
+      );
+      expect((await handle.query(progressQuery)).awaiting).toBeUndefined();
+      const result = (await handle.result()) as { credentialRef?: string; certificateSerial?: string };
+      if (operation === 'renew_certificate') expect(await serials(device.uuid)).toEqual([result.certificateSerial]);
+      else {
+        const current = await env.deps.store.credentials.current(device.uuid, 'amt_admin');
+        expect(`${current?.kind}:${current?.version}`).toBe(result.credentialRef);
+      }
+    },
+  );
 
   it('kept every password, passphrase and key out of every history', async () => {
     expect(await expectNoSecretInHistories(env, Object.values(PROFILE_SECRETS))).toBeGreaterThan(0);

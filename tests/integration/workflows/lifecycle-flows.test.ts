@@ -252,6 +252,48 @@ describe('lifecycle workflows (fake activities)', () => {
     });
   });
 
+  it('aborted at OOB8.6 after a commit that took effect, reads the firmware and keeps the work instead of revoking', async () => {
+    // The OOB6 login finds the firmware in setup; the read after the abort (with the admin password
+    // OOB8.4 set) finds it post-provisioning: the commit's answer was lost, not the commit.
+    const loginWithDigest: LifecycleActivities['loginWithDigest'] = async ({ session }) => ({
+      credentialRef: session.credentialRef ?? 'admin:1',
+      provisioningState: session.credentialRef === 'admin:2' ? 'post' : 'in',
+    });
+    await withWorker(
+      { commitSetup: ['fail', 'fail', 'fail'] },
+      async ({ taskQueue, fake }) => {
+        const deviceUuid = newDevice();
+        const handle = await startLifecycle(
+          env.client,
+          'provision',
+          { deviceUuid, mode: 'out-of-band', requestedBy: 'hello' },
+          { taskQueue },
+        );
+        await waitFor(
+          'the run to park at OOB8.6',
+          async () => (await handle.query(progressQuery)).awaiting?.step === 'OOB8.6',
+          60_000,
+          100,
+        );
+        await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'abort', operator: 'alice' }] });
+        expect(failureType(await handle.result().catch((e: unknown) => e))).toBe('OPERATOR_ABORTED');
+        expect(fake.names()).not.toContain('revokeDeviceCertificates');
+        expect(fake.calls.find((c) => c.name === 'recordResult')?.input).toMatchObject({
+          outcome: 'aborted',
+          stageReached: 'stage-one',
+        });
+        const steps = (await handle.query(progressQuery)).steps;
+        expect(steps.slice(-3).map((s) => [s.id, s.status])).toEqual([
+          ['P7', 'succeeded'],
+          ['OOB8.6.read', 'succeeded'],
+          ['OOB8.6.keep', 'succeeded'],
+        ]);
+        await keepHistory(handle, 'provision-aborted-after-commit-read');
+      },
+      { loginWithDigest },
+    );
+  });
+
   it('updates: refreshes the directory and 802.1X certificates, re-applies stage two, keeps the web-server certificate', async () => {
     await withWorker({}, async ({ taskQueue, fake }) => {
       const handle = await startLifecycle(
