@@ -1,8 +1,9 @@
 /**
  * Console operations as a Temporal client starts them (OPS1, OPS2): one device's power, a
- * collection's, a discovery sweep — now, or on a Temporal Schedule (a recurring sweep; a power-on
- * at the start of a maintenance window). The API and the CLI call these; the schedules live in
- * Temporal, so they survive every process and show in the Web UI under Schedules.
+ * collection's, a discovery sweep — now (the start* functions, behind the API's console routes and
+ * so the CLI), or on a Temporal Schedule (a recurring sweep; a power-on at the start of a
+ * maintenance window). The schedules live in Temporal, so they survive every process and show in
+ * the Web UI under Schedules.
  */
 import { randomUUID } from 'node:crypto';
 import { ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleSpec } from '@temporalio/client';
