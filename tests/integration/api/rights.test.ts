@@ -283,8 +283,8 @@ describe('rights per collection', () => {
       expect(audit).toEqual([
         expect.objectContaining({
           action: 'api.post /schedules/:scheduleId/pause',
-          // The hook refuses one who manages nothing before the route names the schedule.
-          target: role !== 'none' && roleIncludes(role, 'manage') ? scheduleId : 'schedules',
+          // The hook refuses one who views nothing before the route names the schedule.
+          target: role !== 'none' ? scheduleId : 'schedules',
           outcome: allowed ? 'success' : 'denied',
         }),
       ]);
