@@ -143,10 +143,7 @@ export function registerScheduleCommands(program: Command): void {
     .description('delete a console schedule (power or discovery); the others follow the configuration')
     .action((scheduleId: string, _o: unknown, command: Command) =>
       withContext(command, async (c) =>
-        c.print(
-          await c.api.delete<{ deleted: string }>(`/schedules/${scheduleId}`),
-          (a) => `deleted ${a.deleted}`,
-        ),
+        c.print(await c.api.delete<{ deleted: string }>(`/schedules/${scheduleId}`), (a) => `deleted ${a.deleted}`),
       ),
     );
 

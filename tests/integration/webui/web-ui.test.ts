@@ -63,7 +63,12 @@ describe('the Temporal Web UI in headless Chromium', () => {
 
   beforeAll(async () => {
     // No stand-in browser: without Debian's, the test fails saying what to install (the one list's packages).
-    requireTool(CHROMIUM, readComponents().find((c) => c.name === 'chromium')?.packages.join(' ') ?? 'chromium');
+    requireTool(
+      CHROMIUM,
+      readComponents()
+        .find((c) => c.name === 'chromium')
+        ?.packages.join(' ') ?? 'chromium',
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await stopServer(stateDir);
     rmSync(stateDir, { recursive: true, force: true });
