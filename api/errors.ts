@@ -26,7 +26,11 @@ export type ApiErrorCode =
   /** Issue 9: an agent report's wired address is not the connection's source. */
   | 'AGENT_ADDRESS_MISMATCH'
   /** Issue 9: a report from another address while the device's run is in flight. */
-  | 'RUN_IN_FLIGHT';
+  | 'RUN_IN_FLIGHT'
+  /** A console schedule of that id exists already (OPS1, OPS2). */
+  | 'SCHEDULE_EXISTS'
+  /** The schedule follows the configuration and the collections: it is paused or synced, not deleted. */
+  | 'SCHEDULE_FROM_CONFIGURATION';
 
 /** An error the API answers with: HTTP status, stable code, a message a human can act on. */
 export class ApiError extends Error {

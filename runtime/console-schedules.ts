@@ -1,12 +1,14 @@
 /**
  * Console operations as a Temporal client starts them (OPS1, OPS2): one device's power, a
- * collection's, a discovery sweep — now, or on a Temporal Schedule (a recurring sweep; a power-on
- * at the start of a maintenance window). The API and the CLI call these; the schedules live in
- * Temporal, so they survive every process and show in the Web UI under Schedules.
+ * collection's, a discovery sweep — now (the start* functions, behind the API's console routes and
+ * so the CLI), or on a Temporal Schedule (a recurring sweep; a power-on at the start of a
+ * maintenance window). The schedules live in Temporal, so they survive every process and show in
+ * the Web UI under Schedules.
  */
 import { randomUUID } from 'node:crypto';
 import { ScheduleOverlapPolicy, type Client, type ScheduleHandle, type ScheduleSpec } from '@temporalio/client';
 import type { DeviceUuid } from '../activities/contract';
+import { ALL_COLLECTIONS } from '../lib/rights';
 import { controlDevicePower, discoverManagementControllers, powerCollection } from '../workflows';
 import type { DiscoveryInput } from '../workflows/discover-management-controllers';
 import type { CollectionPowerInput, DevicePowerInput } from '../workflows/power';
@@ -15,6 +17,39 @@ import { TASK_QUEUES } from '../workflows/names';
 export interface StartOptions {
   /** Default: the lifecycle queue the worker polls. */
   taskQueue?: string;
+}
+
+export type ConsoleScheduleKind = 'power' | 'discovery';
+
+/**
+ * Id of an operator's console schedule: `<prefix>-power-<name>-<collection>`,
+ * `<prefix>-discovery-<name>-<collection>`, or `<prefix>-discovery-<name>` over an address range.
+ * The id carries the schedule's scope so rights are checked before any lookup (api/routes/schedules.ts);
+ * the collection comes last and whole, so dashes in its name do not matter, and the name has none.
+ */
+export function consoleScheduleId(
+  kind: ConsoleScheduleKind,
+  name: string,
+  collection: string | null,
+  prefix = 'amtflow',
+): string {
+  if (!/^[a-z0-9]{1,32}$/.test(name)) throw new Error(`schedule name must be 1–32 of a-z, 0-9, not ${name}`);
+  return `${prefix}-${kind}-${name}${collection === null ? '' : `-${collection}`}`;
+}
+
+/** The kind and scope of a console schedule's id (`*` for an address range), or undefined for any other id. */
+export function consoleScheduleScope(
+  scheduleId: string,
+  prefix = 'amtflow',
+): { kind: ConsoleScheduleKind; collection: string } | undefined {
+  for (const kind of ['power', 'discovery'] as const) {
+    const head = `${prefix}-${kind}-`;
+    if (!scheduleId.startsWith(head)) continue;
+    const match = /^([a-z0-9]{1,32})(?:-(.+))?$/.exec(scheduleId.slice(head.length));
+    if (!match || (kind === 'power' && match[2] === undefined)) return undefined;
+    return { kind, collection: match[2] ?? ALL_COLLECTIONS };
+  }
+  return undefined;
 }
 
 /** Workflow id of one device's power run: one at a time per device (a second is refused while one runs). */
@@ -86,12 +121,13 @@ export function scheduleDiscovery(
   scheduleId: string,
   spec: ScheduleSpec,
   input: DiscoveryInput,
-  options: StartOptions = {},
+  options: StartOptions & { once?: boolean; note?: string } = {},
 ): Promise<ScheduleHandle> {
   return client.schedule.create({
     scheduleId,
     spec,
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    ...scheduleState(options),
     action: {
       type: 'startWorkflow',
       workflowType: discoverManagementControllers,
@@ -113,13 +149,13 @@ export function schedulePowerAction(
   scheduleId: string,
   spec: ScheduleSpec,
   input: CollectionPowerInput,
-  options: StartOptions & { once?: boolean } = {},
+  options: StartOptions & { once?: boolean; note?: string } = {},
 ): Promise<ScheduleHandle> {
   return client.schedule.create({
     scheduleId,
     spec,
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    ...(options.once ? { state: { remainingActions: 1 } } : {}),
+    ...scheduleState(options),
     action: {
       type: 'startWorkflow',
       workflowType: powerCollection,
@@ -128,4 +164,15 @@ export function schedulePowerAction(
       args: [input],
     },
   });
+}
+
+/** `once`: the schedule fires one time and stays (listed, with its run) until deleted; `note`: shown in the Web UI. */
+function scheduleState(options: { once?: boolean; note?: string }) {
+  if (!options.once && !options.note) return {};
+  return {
+    state: {
+      ...(options.once ? { remainingActions: 1 } : {}),
+      ...(options.note ? { note: options.note } : {}),
+    },
+  };
 }

@@ -17,6 +17,7 @@ import type { Duration } from '@temporalio/common';
 import type { SchedulesConfig } from '../lib/config';
 import type { Store } from '../lib/store';
 import { collectionAction, type CollectionActionInput } from '../workflows/collection-action';
+import type { CollectionPowerInput } from '../workflows/power';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '../workflows/names';
 
 export interface ScheduleOptions {
@@ -199,16 +200,23 @@ export async function describeSchedules(client: Client, options: ScheduleOptions
 
 export async function describeSchedule(client: Client, scheduleId: string): Promise<ScheduleView> {
   const d = await client.schedule.getHandle(scheduleId).describe();
-  const [input] = (d.action.args ?? []) as [CollectionActionInput?];
+  const kind = kindOf(d.action.workflowType, d.action.args?.[0]);
   return {
     scheduleId,
     paused: d.state.paused,
     ...(d.state.note ? { note: d.state.note } : {}),
-    ...(input?.kind ? { kind: input.kind } : {}),
+    ...(kind ? { kind } : {}),
     nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
     recentRuns: d.info.recentActions.map((a) => ({
       scheduledAt: a.scheduledAt.toISOString(),
       workflowId: a.action.workflow.workflowId,
     })),
   };
+}
+
+/** What a schedule starts: a collection action's kind, `power-<action>` (OPS2) or `discovery` (OPS1). */
+function kindOf(workflowType: string, input: unknown): string | undefined {
+  if (workflowType === 'powerCollection') return `power-${(input as CollectionPowerInput).action}`;
+  if (workflowType === 'discoverManagementControllers') return 'discovery';
+  return (input as CollectionActionInput | undefined)?.kind;
 }

@@ -6,9 +6,10 @@
  * two collections with different settings profiles. Once the fleet has settled, the demo updates the
  * second collection (UPD) and removes one device (DEP), once per state directory, so every flow shows.
  *
- * The console tells the story: one line per run as its status changes, then a summary — devices by
- * state, refusals with their reason, runs waiting for an operator — ending in "all demo devices
- * settled" when no demo run is running.
+ * The console tells the story: one line per run as its status changes, each refusal with its reason
+ * as it happens, a live line of devices by stage and runs waiting for an operator, then a summary —
+ * devices by state, refusals, runs waiting for an operator — ending in "all demo devices settled"
+ * when no demo run is running but those that wait for an operator.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -242,17 +243,25 @@ interface DeviceView {
   /** The site database's provisioning state, or `not imported`. */
   state: string;
   run?: { type: string; status: string; stage?: string };
+  /** Where the device stands, as the live summary counts it: `in <stage>`, `waiting for an operator`, `refused`, or its state. */
+  stage: string;
   refusal?: string;
   waiting?: string;
 }
 
+const WAITING = 'waiting for an operator';
+
 /**
  * One line per run as its status changes: a console view of what the Web UI shows. Polls, since
- * the runs start whenever hellos and agent reports arrive. When every demo device has settled (its
- * run ended; the device never imported has said hello), a summary; the first time, the finale.
+ * the runs start whenever hellos and agent reports arrive. Each refusal is told once, with its
+ * reason, as soon as it is seen. When every demo device has settled (its run ended or waits for an
+ * operator, who is told what to send; the device never imported has said hello), a summary; the
+ * first time, the finale.
  */
 class DemoWatch {
   private readonly seen = new Map<string, string>();
+  /** Devices whose refusal was told, by the run that refused (or `not imported`). */
+  private readonly refusalsTold = new Map<string, string>();
   private settled = false;
   private polling = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
@@ -281,14 +290,13 @@ class DemoWatch {
   private async view(device: PlannedDevice): Promise<{ view: DeviceView; settled: boolean }> {
     const { client, store } = this.ctx;
     const known = await store.devices.get(device.uuid);
-    const view: DeviceView = {
-      uuid: device.uuid,
-      hostName: device.hostName,
-      state: known?.provisioningState ?? 'not imported',
-    };
+    const state = known?.provisioningState ?? 'not imported';
+    const view: DeviceView = { uuid: device.uuid, hostName: device.hostName, state, stage: state };
     if (!known) {
-      view.refusal = 'not imported: its hellos are discarded (OOB2)';
-      return { view, settled: this.helloed.has(device.uuid) };
+      // Refused once its hello has arrived and been discarded.
+      const settled = this.helloed.has(device.uuid);
+      if (settled) this.refused(view, 'not imported', 'not imported: its hellos are discarded (OOB2)');
+      return { view, settled };
     }
     const handle = client.workflow.getHandle(deviceWorkflowId(device.uuid));
     const description = await handle.describe().catch(() => undefined);
@@ -309,9 +317,12 @@ class DemoWatch {
         .progress(device.uuid)
         .catch(() => undefined);
       view.run.stage = progress?.stage;
+      if (progress?.stage) view.stage = `in ${progress.stage}`;
       if (progress?.awaiting) view.waiting = `${progress.awaiting.step}: ${progress.awaiting.error.code}`;
-      if (progress?.waiting) view.waiting = progress.waiting.message;
-      return { view, settled: false };
+      if (progress?.waiting) view.waiting = `${progress.waiting.step}: ${progress.waiting.message}`;
+      // A run waiting for an operator is at rest: nothing moves until someone decides or signals.
+      if (view.waiting) view.stage = WAITING;
+      return { view, settled: view.waiting !== undefined };
     }
     if (status === 'FAILED') {
       const reason = await handle.result().then(
@@ -322,9 +333,18 @@ class DemoWatch {
           return `${type ? `${type}: ` : ''}${(cause as Error).message}`;
         },
       );
-      if (reason) view.refusal = reason;
+      if (reason) this.refused(view, description.runId, reason);
     }
     return { view, settled: true };
+  }
+
+  /** Marks the device refused, and tells it the first time this run's refusal is seen. */
+  private refused(view: DeviceView, by: string, reason: string): void {
+    view.refusal = reason;
+    view.stage = 'refused';
+    if (this.refusalsTold.get(view.uuid) === by) return;
+    this.refusalsTold.set(view.uuid, by);
+    this.ctx.logger.info({ uuid: view.uuid, reason }, `demo: ${view.hostName} refused: ${reason}`);
   }
 
   private async poll(): Promise<void> {
@@ -339,26 +359,28 @@ class DemoWatch {
       { devices: imported.map((v) => ({ uuid: v.uuid, state: v.state })) },
       `demo devices settled: ${imported.filter((v) => v.state === 'provisioned').length} of ${imported.length} provisioned`,
     );
-    if (await this.finale()) return;
+    if (await this.finale(devices)) return;
 
     const byState = new Map<string, string[]>();
     for (const v of devices) byState.set(v.state, [...(byState.get(v.state) ?? []), v.hostName]);
     for (const [state, names] of byState) logger.info({ state, devices: names }, `demo: ${names.length} ${state}`);
     const refused = devices.filter((v) => v.refusal);
-    for (const v of refused)
-      logger.info({ uuid: v.uuid, reason: v.refusal }, `demo: ${v.hostName} refused: ${v.refusal}`);
+    const waiting = devices.filter((v) => v.waiting);
+    for (const v of waiting)
+      logger.info({ uuid: v.uuid, waiting: v.waiting }, `demo: ${v.hostName} ${WAITING}: ${v.waiting}`);
     const counts = Object.fromEntries([...byState].map(([state, names]) => [state, names.length]));
     logger.info(
       {
         counts,
         refused: refused.length,
-        waitingForOperator: 0,
+        waitingForOperator: waiting.length,
         devices: devices.map((v) => ({
           uuid: v.uuid,
           hostName: v.hostName,
           state: v.state,
           ...(v.run ? { run: `${v.run.type} ${v.run.status.toLowerCase()}` } : {}),
           ...(v.refusal ? { refusal: v.refusal } : {}),
+          ...(v.waiting ? { waiting: v.waiting } : {}),
         })),
       },
       'all demo devices settled',
@@ -367,21 +389,24 @@ class DemoWatch {
 
   private lastLive = '';
 
-  /** While runs go on: devices by state, runs in flight and runs waiting for an operator, on change. */
+  /**
+   * While runs go on, on change: devices by stage (`in <stage>` while their run goes on, refused,
+   * waiting for an operator, else their state), runs in flight, and the runs waiting for an operator.
+   */
   private liveSummary(devices: DeviceView[]): void {
-    const running = devices.filter((v) => v.run?.status === 'RUNNING');
-    const waiting = running.filter((v) => v.waiting);
+    const running = devices.filter((v) => v.run?.status === 'RUNNING' && !v.waiting);
+    const waiting = devices.filter((v) => v.waiting);
     const counts = new Map<string, number>();
-    for (const v of devices) counts.set(v.state, (counts.get(v.state) ?? 0) + 1);
+    for (const v of devices) counts.set(v.stage, (counts.get(v.stage) ?? 0) + 1);
     const line =
-      `demo: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}; ${running.length} runs in flight` +
-      (waiting.length
-        ? `; waiting for an operator: ${waiting.map((v) => `${v.hostName} (${v.waiting})`).join(', ')}`
-        : '');
+      `demo: ${[...counts].map(([stage, n]) => `${n} ${stage}`).join(', ')}; ${running.length} runs in flight; ` +
+      `${waiting.length} ${WAITING}` +
+      (waiting.length ? `: ${waiting.map((v) => `${v.hostName} (${v.waiting})`).join(', ')}` : '');
     if (line === this.lastLive) return;
     this.lastLive = line;
     this.ctx.logger.info(
       {
+        stages: Object.fromEntries(counts),
         running: running.map((v) => `${v.hostName} ${v.run?.stage ?? ''}`.trim()),
         waiting: waiting.map((v) => v.uuid),
       },
@@ -393,13 +418,15 @@ class DemoWatch {
    * Once per state directory, after the first settle: re-apply the lab's settings (UPD) to its
    * provisioned devices and remove one device (DEP, full). Resolves true when it started runs.
    */
-  private async finale(): Promise<boolean> {
+  private async finale(devices: DeviceView[]): Promise<boolean> {
     if (existsSync(this.finaleMarker)) return false;
     const commands = operatorCommands(this.ctx.client);
     const started: string[] = [];
+    // A device whose run waits for an operator has a run in flight: a second would be refused.
+    const waiting = new Set(devices.filter((v) => v.waiting).map((v) => v.uuid));
     for (const device of this.plan) {
       const known = await this.ctx.store.devices.get(device.uuid);
-      if (known?.provisioningState !== 'provisioned') continue;
+      if (known?.provisioningState !== 'provisioned' || waiting.has(device.uuid)) continue;
       if (device.n === DEMO_FINALE.remove) {
         await commands.remove(device.uuid, 'full', 'npm start demo');
         started.push(`remove ${device.hostName}`);

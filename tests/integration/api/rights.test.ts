@@ -12,7 +12,7 @@ import { apiCaller, capturingLogger, listenApi, principalWith } from './support'
 
 /**
  * Spec P7 and issue 11 §1–2, §4 against a real API over PGlite and a real Temporal server: the
- * matrix role × collection × action (device actions, forget included, and schedules), generated,
+ * matrix role × collection × action (device actions, forget included, console work and schedules), generated,
  * each cell asserting the status and the audit row; the schedule list filtered by rights; CSV import
  * with broken rows; break-glass audited, rate-limited (under concurrent requests too, over
  * PostgreSQL) and never logged.
@@ -86,6 +86,8 @@ describe('rights per collection', () => {
     right: Right;
     method: string;
     path: string;
+    /** A query string the request carries; the audit names the route without it. */
+    query?: string;
     body?: object;
     ok: number;
     outcome: 'success' | 'failure';
@@ -119,6 +121,35 @@ describe('rights per collection', () => {
       ok: 404,
       outcome: 'failure',
     },
+    // Console routes (OPS2, OPS3). No worker polls here, so an allowed request is one the handler
+    // itself refuses for its body or query (400), past the rights check: power needs View, sessions Manage.
+    {
+      name: 'control its power',
+      right: 'view',
+      method: 'POST',
+      path: '/power',
+      body: { action: 'unplug' },
+      ok: 400,
+      outcome: 'failure',
+    },
+    {
+      name: 'open serial over LAN',
+      right: 'manage',
+      method: 'POST',
+      path: '/sol',
+      query: '?timeLimitSeconds=0',
+      ok: 400,
+      outcome: 'failure',
+    },
+    {
+      name: 'open IDE redirection',
+      right: 'manage',
+      method: 'POST',
+      path: '/ider',
+      body: { image: 'not a multiple of 512 bytes' },
+      ok: 400,
+      outcome: 'failure',
+    },
   ];
   const roles: Array<Role | 'none'> = ['none', 'view', 'manage', 'administrator'];
   const scopes = [
@@ -137,12 +168,22 @@ describe('rights per collection', () => {
       const headers = await principalWith(deps.store, name, role === 'none' ? [] : [{ collection: scope.grant, role }]);
       const uuid = await device('alpha');
       const allowed = role !== 'none' && roleIncludes(role, action.right) && scope.grant !== 'beta';
-      const answer = await call(headers, action.method, `/devices/${uuid}${action.path}`, action.body);
+      const answer = await call(
+        headers,
+        action.method,
+        `/devices/${uuid}${action.path}${action.query ?? ''}`,
+        action.body,
+      );
       expect(answer.status).toBe(allowed ? action.ok : 403);
       if (!allowed) {
         expect(answer.json()).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(name) });
         // A device that does not exist is refused in the same words: the refusal reveals nothing.
-        const ghost = await call(headers, action.method, `/devices/${newDeviceUuid()}${action.path}`, action.body);
+        const ghost = await call(
+          headers,
+          action.method,
+          `/devices/${newDeviceUuid()}${action.path}${action.query ?? ''}`,
+          action.body,
+        );
         expect(ghost.status).toBe(403);
         expect(ghost.json().message).toBe(answer.json().message);
         expect(answer.text).not.toMatch(/collection/);
@@ -155,6 +196,51 @@ describe('rights per collection', () => {
           action: `api.${action.method.toLowerCase()} /devices/:uuid${action.path}`,
           outcome: allowed ? action.outcome : 'denied',
         }),
+      ]);
+    },
+  );
+
+  // Console work over a collection (OPS1, OPS2) needs View on it; a discovery over an address
+  // range reaches devices of any collection, and none, so it needs View on the site (`*`).
+  const consoleActions = [
+    {
+      name: "power on alpha's devices",
+      path: '/collections/alpha/power',
+      route: '/collections/:collection/power',
+      body: { action: 'on' },
+      site: false,
+    },
+    { name: 'discover alpha', path: '/discovery', route: '/discovery', body: { collection: 'alpha' }, site: false },
+    {
+      name: 'discover an address range',
+      path: '/discovery',
+      route: '/discovery',
+      body: { first: '127.0.0.1', last: '127.0.0.4' },
+      site: true,
+    },
+  ];
+  const consoleCells = roles.flatMap((role) =>
+    (role === 'none' ? [scopes[0]!] : scopes).flatMap((scope) =>
+      consoleActions.map((action) => ({ role, scope, action })),
+    ),
+  );
+
+  it.each(consoleCells)(
+    '$role on $scope.name may $action.name only with View on its scope',
+    async ({ role, scope, action }) => {
+      const name = `c-${role}-${scope.grant === '*' ? 'all' : scope.grant}-${action.name.replace(/\W+/g, '-')}`;
+      const headers = await principalWith(deps.store, name, role === 'none' ? [] : [{ collection: scope.grant, role }]);
+      const allowed =
+        role !== 'none' &&
+        roleIncludes(role, 'view') &&
+        (scope.grant === ALL_COLLECTIONS || (!action.site && scope.grant === 'alpha'));
+      const answer = await call(headers, 'POST', action.path, action.body);
+      expect(answer.status).toBe(allowed ? 202 : 403);
+      if (allowed) started.push(answer.json().workflowId);
+      else expect(answer.json()).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining(name) });
+      const audit = await deps.store.audit.recent({ actor: name });
+      expect(audit).toEqual([
+        expect.objectContaining({ action: `api.post ${action.route}`, outcome: allowed ? 'success' : 'denied' }),
       ]);
     },
   );
@@ -197,8 +283,8 @@ describe('rights per collection', () => {
       expect(audit).toEqual([
         expect.objectContaining({
           action: 'api.post /schedules/:scheduleId/pause',
-          // The hook refuses one who manages nothing before the route names the schedule.
-          target: role !== 'none' && roleIncludes(role, 'manage') ? scheduleId : 'schedules',
+          // The hook refuses one who views nothing before the route names the schedule.
+          target: role !== 'none' ? scheduleId : 'schedules',
           outcome: allowed ? 'success' : 'denied',
         }),
       ]);

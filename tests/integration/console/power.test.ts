@@ -4,6 +4,7 @@ import {
   onceAt,
   schedulePowerAction,
 } from '../../../runtime/console-schedules';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Device } from '../../../emulator/device/device';
 import type { DeviceUuid } from '../../../lib/device-uuid';
 import type { CollectionPowerResult } from '../../../workflows/power';
@@ -52,6 +53,35 @@ describe('power control workflows', () => {
   });
   afterAll(() => c?.stop());
 
+  /**
+   * The most power changes (`requestPowerChange` activities) in flight at once in a run, read from
+   * its history: scheduled and not yet closed.
+   */
+  const maxInFlight = async (handle: WorkflowHandle) => {
+    const open = new Set<string>();
+    let most = 0;
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'requestPowerChange') {
+        open.add(String(e.eventId));
+        most = Math.max(most, open.size);
+      }
+      const closed =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes ??
+        e.activityTaskCanceledEventAttributes;
+      if (closed) open.delete(String(closed.scheduledEventId));
+    }
+    return most;
+  };
+  /** The durable timers of a run (the delays between a device's attempts), in seconds. */
+  const timersOf = async (handle: WorkflowHandle) =>
+    ((await handle.fetchHistory()).events ?? [])
+      .filter((e) => e.timerStartedEventAttributes)
+      .map((e) => {
+        const fire = e.timerStartedEventAttributes!.startToFireTimeout!;
+        return Number(fire.seconds ?? 0) + (fire.nanos ?? 0) / 1e9;
+      });
   const since = (device: Device, from: number) =>
     device.host.transitions.slice(from).map((t) => [t.source, t.request, t.from, t.to, t.returnValue]);
   const device = (uuid: string) => c.fleet.device(uuid);
@@ -104,17 +134,18 @@ describe('power control workflows', () => {
   });
 
   it('powers on a collection on a schedule, retrying the device that refuses the first time', async () => {
-    // Every device off first, through the collection flow.
-    const off: CollectionPowerResult = await (
-      await startCollectionPower(
-        c.env.client,
-        { collection: 'window', action: 'off', requestedBy: 'alice', concurrency: 2 },
-        { taskQueue: c.taskQueue },
-      )
-    ).result();
+    // Every device off first, through the collection flow: three devices, two at a time.
+    const offRun = await startCollectionPower(
+      c.env.client,
+      { collection: 'window', action: 'off', requestedBy: 'alice', concurrency: 2 },
+      { taskQueue: c.taskQueue },
+    );
+    const off: CollectionPowerResult = await offRun.result();
     expect(off.devices.map((d) => [d.deviceUuid, d.outcome === 'failed' ? 'failed' : 'off'])).toEqual(
       uuids.map((u) => [u, 'off']),
     );
+    // The throttle, as the run history shows it: never more than two power changes in flight.
+    expect(await maxInFlight(offRun)).toBe(2);
 
     const refusing = uuids[2]!;
     c.fleet.inject({ kind: 'powerRefused', change: 'on', times: 1, returnValue: 2 }, refusing);
@@ -151,11 +182,10 @@ describe('power control workflows', () => {
         ['wsman', 'RequestPowerStateChange(2)', 'S5', 'S0', 0],
       ]);
       // Configuration Manager's default delay between retries: one durable timer of 2 minutes.
-      const history = await handle.fetchHistory();
-      const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
+      const timers = await timersOf(handle);
       expect(timers).toHaveLength(1);
-      const fire = timers[0]!.timerStartedEventAttributes!.startToFireTimeout!;
-      expect(Number(fire.seconds ?? 0) + (fire.nanos ?? 0) / 1e9).toBeCloseTo(120 / 300);
+      expect(timers[0]).toBeCloseTo(120 / 300);
+      expect(await maxInFlight(handle)).toBe(2);
     } finally {
       await schedule.delete();
     }
@@ -179,5 +209,61 @@ describe('power control workflows', () => {
       for (const u of uuids) expect(device(u).host.transitions.at(-1)).toMatchObject({ to, returnValue: 0 });
     }
     uuids.forEach((u, i) => expect(device(u).host.transitions.length).toBeGreaterThan(starts[i]!));
+  });
+
+  it("a scheduled power action retries as often and as far apart as it says, not Configuration Manager's defaults", async () => {
+    // Every device is on (the collection action above ended with power-on). One device refuses
+    // twice; the schedule allows one retry, 30 seconds later (the defaults would be 3, 2 minutes apart).
+    const refusing = uuids[0]!;
+    c.fleet.inject({ kind: 'powerRefused', change: 'off', times: 2, returnValue: 2 }, refusing);
+    const refusingStart = device(refusing).host.transitions.length;
+    const schedule = await schedulePowerAction(
+      c.env.client,
+      `power-off-window-${Date.now()}`,
+      onceAt(new Date(Date.now() + 3_600_000)),
+      {
+        collection: 'window',
+        action: 'off',
+        requestedBy: 'schedule:maintenance',
+        concurrency: 1,
+        retries: 1,
+        retryDelay: '30 seconds',
+      },
+      { taskQueue: c.taskQueue, once: true },
+    );
+    try {
+      await schedule.trigger();
+      let workflowId: string | undefined;
+      await waitFor(
+        'the scheduled power-off to start',
+        async () =>
+          (workflowId = (await schedule.describe()).info.recentActions.at(-1)?.action.workflow.workflowId) !==
+          undefined,
+        20_000,
+        50,
+      );
+      const handle = c.env.client.workflow.getHandle(workflowId!);
+      const result: CollectionPowerResult = await handle.result();
+      expect(result.devices.map((d) => [d.deviceUuid, d.outcome, d.attempts])).toEqual([
+        [refusing, 'failed', 2],
+        [uuids[1], 'done', 1],
+        [uuids[2], 'done', 1],
+      ]);
+      expect(result.devices[0]).toMatchObject({
+        returnValue: 2,
+        error: expect.stringContaining('POWER_ACTION_REFUSED'),
+      });
+      expect(since(device(refusing), refusingStart)).toEqual([
+        ['wsman', 'RequestPowerStateChange(8)', 'S0', 'S0', 2],
+        ['wsman', 'RequestPowerStateChange(8)', 'S0', 'S0', 2],
+      ]);
+      // One delay between the two attempts, of the schedule's 30 seconds; one device at a time.
+      const timers = await timersOf(handle);
+      expect(timers).toHaveLength(1);
+      expect(timers[0]).toBeCloseTo(30 / 300);
+      expect(await maxInFlight(handle)).toBe(1);
+    } finally {
+      await schedule.delete();
+    }
   });
 });

@@ -2,12 +2,14 @@ import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { progressQuery, renameCompletedSignal } from '../../../workflows/messages';
 import { waitFor } from '../../../scripts/lib/process';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
+import { expectAllDone } from '../../support/progress';
 import { PROFILE_SECRETS, reportOtpHash, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
 /**
  * Every flow, both provisioning modes, on a legacy profile (AMT 5.x, EOI for stage one) and a
  * modern one (AMT 11, WS-Man): in-band provisioning → update → partial removal, and out-of-band
- * provisioning → rename → full removal.
+ * provisioning → rename → full removal. Each run's progress lists only steps that apply to the
+ * firmware generation, every one of them taken (issue 14 §2).
  */
 describe.each([
   ['legacy', '5.2.70', '127.31.6.1'],
@@ -25,7 +27,19 @@ describe.each([
   });
   afterAll(async () => env?.stop());
 
-  const run = async (...args: Parameters<typeof startLifecycle>) => (await startLifecycle(...args)).result();
+  /**
+   * One run to its end; then its progress tells the truth: every step it lists applies to this
+   * firmware generation and was taken (succeeded) — or skipped with a reason.
+   */
+  const run = async (...args: Parameters<typeof startLifecycle>) => {
+    const handle = await startLifecycle(...args);
+    const { runId } = await handle.describe();
+    const result = await handle.result();
+    await expectRunDone(handle.workflowId, runId);
+    return result;
+  };
+  const expectRunDone = async (workflowId: string, runId?: string) =>
+    expectAllDone(await env.env.client.workflow.getHandle(workflowId, runId).query(progressQuery));
 
   it('in band: provision, update, partial removal', async () => {
     const device = env.devices[0]!;
@@ -66,6 +80,7 @@ describe.each([
       },
       q,
     );
+    const renameRunId = (await handle.describe()).runId;
     await waitFor(
       'REN2',
       async () => (await handle.query(progressQuery)).steps.find((s) => s.id === 'REN2')?.status === 'waiting',
@@ -78,6 +93,9 @@ describe.each([
       operator: 'e2e',
     });
     await expectProvisionedEverywhere(env, renamed, await handle.result());
+    // The rename run, and the provisioning run it continued into.
+    await expectRunDone(handle.workflowId, renameRunId);
+    await expectRunDone(handle.workflowId);
 
     await run(env.env.client, 'remove', { deviceUuid: device.uuid, mode: 'full', requestedBy: 'e2e' }, q);
     expect(env.fleet.device(device.uuid).nvram().provisioning.state).toBe(0);

@@ -6,11 +6,13 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startCodecServer, type Stoppable } from '../../../api/front-door';
 import { loadConfig } from '../../../lib/config';
+import { readComponents } from '../../../scripts/debian-packages';
 import { operatorCommands } from '../../../runtime/lifecycle-client';
 import { waitFor } from '../../../scripts/lib/process';
 import { ensureTemporalCli, startServer, stopServer } from '../../../scripts/temporal-dev-server';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { newDeviceUuid } from '../../support/device-uuid';
+import { requireTool } from '../emulator/support/cli';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
 import { TEST_KEK, TEST_WORKFLOW_BUNDLE, testDataConverter, uniqueQueue } from '../../support/temporal';
 
@@ -60,6 +62,13 @@ describe('the Temporal Web UI in headless Chromium', () => {
   };
 
   beforeAll(async () => {
+    // No stand-in browser: without Debian's, the test fails saying what to install (the one list's packages).
+    requireTool(
+      CHROMIUM,
+      readComponents()
+        .find((c) => c.name === 'chromium')
+        ?.packages.join(' ') ?? 'chromium',
+    );
     mkdirSync(ARTIFACTS, { recursive: true });
     await stopServer(stateDir);
     rmSync(stateDir, { recursive: true, force: true });

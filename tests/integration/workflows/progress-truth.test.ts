@@ -17,9 +17,11 @@ import {
   wiredIeee8021xDecisionUpdate,
   type Progress,
 } from '../../../workflows/messages';
+import { provisionSteps } from '../../../workflows/catalogue';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { newDeviceUuid } from '../../support/device-uuid';
 import { fakeLifecycleActivities, type Outcome } from '../../support/fake-lifecycle';
+import { expectAllDone } from '../../support/progress';
 import type { PatchProbeActivities } from '../../support/patch-probe';
 import { connectTestEnv, createTestWorker, testDataConverter, uniqueQueue } from '../../support/temporal';
 
@@ -40,22 +42,22 @@ describe('progress tells the truth', () => {
   const fromHistory = async (handle: WorkflowHandle): Promise<Progress> =>
     progressFromHistory(env.client.options.loadedDataConverter, (await handle.fetchHistory()).events ?? []);
 
-  /** Every listed step of a completed run: succeeded, or skipped with the reason. */
-  const expectAllDone = (progress: Progress) => {
-    expect(progress.state).toBe('completed');
-    expect(progress.steps.length).toBeGreaterThan(0);
-    for (const step of progress.steps) {
-      if (step.status === 'skipped') expect(step.reason).toMatch(/^skipped by \S+/);
-      else expect([step.id, step.status]).toEqual([step.id, 'succeeded']);
-    }
-  };
-
   type Flow = {
     name: string;
     start: (c: ReturnType<typeof operatorCommands>, uuid: ReturnType<typeof newDeviceUuid>) => Promise<string>;
     script?: Partial<Record<keyof LifecycleActivities, Outcome[]>>;
+    /** Activities that answer otherwise than the fakes' defaults (a legacy device). */
+    activities?: Partial<LifecycleActivities>;
     /** A step that fails until an operator skips it. */
     skip?: string;
+  };
+  /** A device of the legacy generation (before AMT 6): AMT 5.2 over EOI, as the emulator's legacy profile answers. */
+  const legacy: Partial<LifecycleActivities> = {
+    probeAmtVersion: async () => ({
+      amtVersion: '5.2.70',
+      protocol: 'eoi',
+      endpoint: { host: '192.0.2.10', httpPort: 16992, tlsPort: 16993 },
+    }),
   };
   const flows: Flow[] = [
     {
@@ -69,6 +71,16 @@ describe('progress tells the truth', () => {
     { name: 'remove partial', start: (c, uuid) => c.remove(uuid, 'partial', 'alice') },
     { name: 'remove full', start: (c, uuid) => c.remove(uuid, 'full', 'alice') },
     { name: 'forget a stolen device', start: (c, uuid) => c.forget(uuid, 'stolen', 'ticket 12', 'alice') },
+    { name: 'rotate the admin password', start: (c, uuid) => c.rotatePassword(uuid, 'schedule:password-rotation') },
+    { name: 'renew the certificate', start: (c, uuid) => c.renewCertificate(uuid, 'schedule:certificate-renewal') },
+    // Firmware generation: every step listed for a legacy (AMT 5.2, EOI) device applies to it and is taken.
+    {
+      name: 'provision out of band, legacy firmware (AMT 5.2, EOI)',
+      start: (c, uuid) => c.provision(uuid, 'out-of-band', 'hello'),
+      activities: legacy,
+    },
+    { name: 'update, legacy firmware', start: (c, uuid) => c.update(uuid, 'alice'), activities: legacy },
+    { name: 'remove full, legacy firmware', start: (c, uuid) => c.remove(uuid, 'full', 'alice'), activities: legacy },
   ];
 
   it.each(flows)(
@@ -76,7 +88,10 @@ describe('progress tells the truth', () => {
     async (flow) => {
       const fake = fakeLifecycleActivities(flow.script);
       const taskQueue = uniqueQueue('truth');
-      const worker = await createTestWorker(env, { taskQueue, activities: fake.activities });
+      const worker = await createTestWorker(env, {
+        taskQueue,
+        activities: { ...fake.activities, ...flow.activities },
+      });
       const commands = operatorCommands(env.client, { taskQueue });
       const uuid = newDeviceUuid();
       const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
@@ -110,58 +125,67 @@ describe('progress tells the truth', () => {
     },
   );
 
-  it('rename: REN2 says it waits for rename-complete and what to send; completes once signalled', async () => {
-    const fake = fakeLifecycleActivities();
-    // REN2 sees the rename once an operator confirmed it.
-    const checkRenameComplete: LifecycleActivities['checkRenameComplete'] = async (input) => ({
-      complete: input.confirmedBy !== undefined,
-    });
-    const taskQueue = uniqueQueue('truth-rename');
-    const worker = await createTestWorker(env, {
-      taskQueue,
-      activities: { ...fake.activities, checkRenameComplete },
-    });
-    const commands = operatorCommands(env.client, { taskQueue });
-    const uuid = newDeviceUuid();
-    const target = { hostName: 'amt-0001-new', domain: 'corp.example.test' };
-    await worker.runUntil(async () => {
-      await commands.rename(uuid, { ...target, mode: 'out-of-band' }, 'alice');
-      const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
-      const firstExecutionRunId = (await handle.describe()).runId;
-      let waiting: Progress | undefined;
-      await waitFor(
-        'the rename to wait for the operator',
-        async () => {
-          waiting = await handle.query(progressQuery);
-          return waiting.state === 'waiting-for-signal';
-        },
-        30_000,
-        50,
-      );
-      const progress = waiting as Progress;
-      expect(progress.waiting).toMatchObject({ step: 'REN2', signal: 'rename-completed' });
-      expect(progress.waiting?.message).toMatch(/^waiting for rename-complete: /);
-      expect(progress.waiting?.message).toContain(
-        `amtflow rename-complete ${uuid} --host-name amt-0001-new --domain corp.example.test`,
-      );
-      expect(progress.steps.find((s) => s.id === 'REN2')?.status).toBe('waiting');
-      expect(formatProgress(progress)).toContain('REN2 waiting for rename-complete: ');
+  it.each(['out-of-band', 'in-band'] as const)(
+    'rename %s: REN2 says it waits for rename-complete and what to send; it and the provisioning run it continues into complete every step',
+    async (mode) => {
+      const fake = fakeLifecycleActivities();
+      // REN2 sees the rename once an operator confirmed it.
+      const checkRenameComplete: LifecycleActivities['checkRenameComplete'] = async (input) => ({
+        complete: input.confirmedBy !== undefined,
+      });
+      const taskQueue = uniqueQueue('truth-rename');
+      const worker = await createTestWorker(env, {
+        taskQueue,
+        activities: { ...fake.activities, checkRenameComplete },
+      });
+      const commands = operatorCommands(env.client, { taskQueue });
+      const uuid = newDeviceUuid();
+      const target = { hostName: 'amt-0001-new', domain: 'corp.example.test' };
+      await worker.runUntil(async () => {
+        await commands.rename(uuid, { ...target, mode }, 'alice');
+        const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+        const firstExecutionRunId = (await handle.describe()).runId;
+        let waiting: Progress | undefined;
+        await waitFor(
+          'the rename to wait for the operator',
+          async () => {
+            waiting = await handle.query(progressQuery);
+            return waiting.state === 'waiting-for-signal';
+          },
+          30_000,
+          50,
+        );
+        const progress = waiting as Progress;
+        expect(progress.waiting).toMatchObject({ step: 'REN2', signal: 'rename-completed' });
+        expect(progress.waiting?.message).toMatch(/^waiting for rename-complete: /);
+        expect(progress.waiting?.message).toContain(
+          `amtflow rename-complete ${uuid} --host-name amt-0001-new --domain corp.example.test`,
+        );
+        expect(progress.steps.find((s) => s.id === 'REN2')?.status).toBe('waiting');
+        expect(formatProgress(progress)).toContain('REN2 waiting for rename-complete: ');
 
-      await handle.signal(renameCompletedSignal, { ...target, operator: 'alice' });
-      const renameRun = env.client.workflow.getHandle(deviceWorkflowId(uuid), firstExecutionRunId);
-      await waitFor(
-        'the rename run to continue as the provisioning run',
-        async () => (await renameRun.describe()).status.name !== 'RUNNING',
-        30_000,
-        100,
-      );
-      const done = await renameRun.query(progressQuery);
-      expectAllDone(done);
-      expect(done.waiting).toBeUndefined();
-      expect(await fromHistory(renameRun)).toEqual({ ...done, source: 'history' });
-      await handle.result();
-    });
-  });
+        await handle.signal(renameCompletedSignal, { ...target, operator: 'alice' });
+        const renameRun = env.client.workflow.getHandle(deviceWorkflowId(uuid), firstExecutionRunId);
+        await waitFor(
+          'the rename run to continue as the provisioning run',
+          async () => (await renameRun.describe()).status.name !== 'RUNNING',
+          30_000,
+          100,
+        );
+        const done = await renameRun.query(progressQuery);
+        expectAllDone(done);
+        expect(done.waiting).toBeUndefined();
+        expect(await fromHistory(renameRun)).toEqual({ ...done, source: 'history' });
+        await handle.result();
+        // The provisioning run the rename continued into, in the rename's mode.
+        const provisioned = await handle.query(progressQuery);
+        expect(provisioned.operation).toBe('provision');
+        expect(provisioned.steps.map((step) => step.id)).toEqual(provisionSteps(mode).map((step) => step.id));
+        expectAllDone(provisioned);
+        expect(await fromHistory(handle)).toEqual({ ...provisioned, source: 'history' });
+      });
+    },
+  );
 
   it('update: UPD4 waits for apply or skip, and with no worker the history says the same; the answer completes it', async () => {
     const fake = fakeLifecycleActivities();
