@@ -1,4 +1,5 @@
 import type { ApplicationFailure, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import { sql } from 'kysely';
 import type { Client } from 'ldapts';
 import { childDn } from '../../../lib/directory/dn';
 import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
@@ -24,6 +25,7 @@ describe('abort matrix of a provisioning run', () => {
         { hostName: 'amt-abort-ib5', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-i3', amtVersion: '11.8.50' },
         { hostName: 'amt-abort-i4', amtVersion: '11.8.50' },
+        { hostName: 'amt-abort-oob10', amtVersion: '11.8.50' },
       ],
       { firstIp: '127.31.19.1' },
     );
@@ -196,5 +198,53 @@ describe('abort matrix of a provisioning run', () => {
     const steps = (await handle.query(progressQuery)).steps;
     expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
     expect(steps.filter((s) => s.status === 'compensated')).toEqual([]);
+  });
+
+  it('OOB10: the site database refuses the result, then aborted: the device stays provisioned, with its certificate, account and SPNs, recorded by OOB8.6.keep', async () => {
+    const device = byName('amt-abort-oob10');
+    const db = env.deps.database.db;
+    // The database refuses this device's result of a finished run — OOB10's one write — and
+    // takes the aborted one OOB8.6.keep records.
+    await sql`create function refuse_oob10() returns trigger language plpgsql as $$
+      begin
+        if new.outcome = 'succeeded' and new.device = ${sql.lit(device.uuid)}::uuid then
+          raise exception 'the site database refuses the result (test)';
+        end if;
+        return new;
+      end $$`.execute(db);
+    await sql`create trigger refuse_oob10 before insert on provisioning_results
+      for each row execute function refuse_oob10()`.execute(db);
+    try {
+      const handle = await env.provision(device.uuid);
+      await parkedAt(handle, 'OOB10');
+      await abort(handle);
+
+      const nvram = env.fleet.device(device.uuid).nvram();
+      expect(nvram.provisioning.state).toBe(2);
+      expect(nvram.admin.isDefault).toBe(false);
+      const own = await env.deps.ca.certificateForRequest(`${handle.workflowId}/${(await handle.describe()).runId}/I2`);
+      expect((await env.deps.ca.currentCertificates(device.uuid, ['amt-web-server'])).map((c) => c.serial)).toEqual([
+        own?.serial,
+      ]);
+      const published = await account(device.fqdn);
+      expect(published?.spns.sort()).toEqual([`HTTP/${device.fqdn}:16992`, `HTTP/${device.fqdn}:16993`].sort());
+      expect(await env.deps.store.directoryObjects.get(device.uuid)).toMatchObject({
+        status: 'published',
+        keyVersion: published!.keyVersionNumber,
+      });
+      expect(await env.deps.store.credentials.current(device.uuid, 'amt_admin')).toBeDefined();
+      expect(await env.deps.store.devices.require(device.uuid)).toMatchObject({
+        provisioningState: 'failed',
+        discoveryStatus: 'provisioned',
+      });
+      const results = await env.deps.store.results.forDevice(device.uuid);
+      expect(results.map((r) => r.outcome)).toEqual(['aborted']);
+      const steps = (await handle.query(progressQuery)).steps;
+      expect(steps.find((s) => s.id === 'OOB8.6.keep')?.status).toBe('succeeded');
+      expect(steps.filter((s) => s.status === 'compensated')).toEqual([]);
+    } finally {
+      await sql`drop trigger if exists refuse_oob10 on provisioning_results`.execute(db);
+      await sql`drop function if exists refuse_oob10()`.execute(db);
+    }
   });
 });
