@@ -26,16 +26,18 @@ function plainAddress(remoteAddress: string): string {
 }
 
 /**
- * Whether amtflow's records or the firmware (as discovery or a run last read it) say the device is
- * provisioned. A run aborted after the commit leaves it `failed` in amtflow's lifecycle but
- * provisioned in the firmware (abort matrix, docs/architecture.md): a hello cannot come from such
- * firmware, so it is treated like one for a provisioned device, never as a start.
+ * Whether amtflow's own records say the firmware is provisioned: the device is `provisioned`, or a
+ * run of amtflow's failed after the firmware was (an abort after the commit leaves it `failed` with
+ * AMT status `provisioned` — abort matrix, docs/architecture.md — and so does an update that
+ * failed). A hello cannot come from such firmware, so it is treated like one for a provisioned
+ * device, never as a start. A discovery status alone does not count: it is only as fresh as the
+ * last sweep, and a device another tool provisioned and then reset says hello to be provisioned
+ * (OOB1).
  */
 function recordedProvisioned(device: Pick<Device, 'provisioningState' | 'discoveryStatus'>): boolean {
   return (
     device.provisioningState === 'provisioned' ||
-    device.discoveryStatus === 'provisioned' ||
-    device.discoveryStatus === 'externally_provisioned'
+    (device.provisioningState === 'failed' && device.discoveryStatus === 'provisioned')
   );
 }
 

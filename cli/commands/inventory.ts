@@ -19,6 +19,8 @@ interface DevicePage {
     collection: string | null;
     provisioningState: string;
     discoveryStatus: string;
+    /** When discovery last set the status (OPS1), ISO 8601; null before any sweep reached it. */
+    discoverySeenAt: string | null;
     amtVersion: string | null;
   }>;
   total: number;
@@ -55,7 +57,8 @@ export function registerInventoryCommands(program: Command): void {
                 d.fqdn.padEnd(32),
                 (d.collection ?? '-').padEnd(16),
                 d.provisioningState.padEnd(14),
-                d.discoveryStatus.padEnd(16),
+                d.discoveryStatus.padEnd(22),
+                (d.discoverySeenAt?.replace(/\.\d+Z$/, 'Z') ?? '-').padEnd(20),
                 d.amtVersion ?? '-',
               ].join('  '),
             ),

@@ -116,6 +116,34 @@ describe('hello service', () => {
     expect(await f.store.contacts.get(uuid)).toMatchObject({ host: '127.0.0.1', source: 'hello', rootHashes: [ROOT] });
   });
 
+  it.each([
+    ['provisioned', 'provisioned', false],
+    ['failed', 'provisioned', false],
+    ['unprovisioned', 'externally_provisioned', true],
+    ['unprovisioned', 'provisioned', true],
+    ['failed', 'not_provisioned', true],
+  ] as const)(
+    'a device amtflow records %s with AMT status %s: the hello starts provisioning: %s',
+    async (provisioningState, discoveryStatus, starts) => {
+      const { handlers, messages } = service(uniqueQueue('hello-state'));
+      const uuid = await importDevice(f.store, true);
+      await f.store.devices.update(uuid, { provisioningState, discoveryStatus });
+      await handlers.onHello(hello(uuid), '127.20.0.9');
+      const handle = env.client.workflow.getHandle(deviceWorkflowId(uuid));
+      if (starts) {
+        // A status only a discovery sweep set is stale once the firmware says hello (OOB1).
+        expect(messages()).toContain('hello started provisioning');
+        await handle.terminate('test over');
+      } else {
+        expect(messages()).not.toContain('hello started provisioning');
+        await expect(handle.describe()).rejects.toThrow();
+        expect(await f.store.audit.forTarget(uuid)).toContainEqual(
+          expect.objectContaining({ action: 'hello.provisioned-device' }),
+        );
+      }
+    },
+  );
+
   it('repeated and concurrent hellos do not start a second run while the first is in flight', async () => {
     // No worker polls this queue, so the first run stays in flight for as long as the test needs.
     const { handlers, lines } = service(uniqueQueue('hello-repeat'));

@@ -294,6 +294,29 @@ describe('reports, configuration routes and the CLI', () => {
 
       const listed = await amtflow(token, '--json', 'devices', '--collection', 'cli-lab');
       expect(JSON.parse(listed.out)).toMatchObject({ total: 1, devices: [{ uuid, collection: 'cli-lab' }] });
+      // The text list gives the OPS1 status and when discovery last saw it ('-': never swept).
+      const seenAt = new Date('2026-11-30T08:15:00.123Z');
+      await deps.store.console.recordDiscovery({
+        host: '127.0.0.1',
+        httpPort: 16992,
+        tlsPort: 16993,
+        deviceUuid: uuid,
+        status: 'not_provisioned',
+        amtVersion: '16.1.25',
+        evidence: {},
+        seenBy: 'sweep-cli-test',
+        seenAt,
+      });
+      const text = await amtflow(token, 'devices', '--collection', 'cli-lab');
+      expect(text.out.split('\n')[0]?.split(/\s+/)).toEqual([
+        uuid,
+        expect.stringMatching(/\.corp\.example\.test$/),
+        'cli-lab',
+        expect.any(String),
+        'not_provisioned',
+        '2026-11-30T08:15:00Z',
+        '16.1.25',
+      ]);
 
       const report = await amtflow(token, 'reports', 'devices', '--format', 'csv');
       expect(report.code).toBe(0);
