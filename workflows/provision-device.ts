@@ -1,4 +1,4 @@
-import { log, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
 import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
 import {
@@ -124,7 +124,9 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
       if (
         err instanceof OperatorAbort &&
         runner.takesPatch(PATCHES.readCommitBeforeUndo) &&
-        (await firmwareCommitted(runner, session))
+        // Part of the abort, like the compensation it decides on: a cancellation must not cut it
+        // short between the two, leaving an issued certificate and no record.
+        (await CancellationScope.nonCancellable(() => firmwareCommitted(runner, session)))
       ) {
         runner.keepWorkDone(STAGE_ONE.commit, UNDO.keep, keep);
       }

@@ -184,6 +184,13 @@ export async function consoleRoutes(app: FastifyInstance, deps: ApiServerDeps): 
     } catch (err) {
       if (err instanceof ScheduleAlreadyRunning)
         throw new ApiError(409, 'SCHEDULE_EXISTS', `schedule ${scheduleId} exists already: delete it first`);
+      // The Temporal client turns the server's "Invalid schedule spec" into a TypeError: a cron
+      // expression of five fields that still means nothing (`a b c d e`) is the caller's mistake.
+      if (err instanceof TypeError) {
+        throw new ApiError(400, 'INVALID_REQUEST', `invalid schedule: ${err.message}`, [
+          { field: 'cron', message: err.message },
+        ]);
+      }
       throw err;
     }
     return reply.code(201).send(await describeSchedule(deps.client, scheduleId));

@@ -161,6 +161,11 @@ describe('console schedules through the API and the CLI', () => {
       (await call(otherViewer, 'POST', '/discovery/schedules', { collection: 'lab', every: '1 day' })).status,
     ).toBe(403);
 
+    // Five fields that mean nothing: the server's refusal of the spec is the caller's 400.
+    const nonsense = await call(labViewer, 'POST', '/discovery/schedules', { collection: 'lab', cron: 'a b c d e' });
+    expect(nonsense.status).toBe(400);
+    expect(nonsense.json()).toMatchObject({ code: 'INVALID_REQUEST', issues: [{ field: 'cron' }] });
+
     const range = { first: `${NET}.1`, last: `${NET}.2`, cron: '0 2 * * *', probeTimeoutMs: 2_000 };
     const refused = await call(labViewer, 'POST', '/discovery/schedules', range);
     expect(refused.status).toBe(403);
