@@ -34,6 +34,8 @@ describe('replay of committed histories', () => {
         // Runs recorded before a patch (workflows/names.ts PATCHES): runs in flight at an upgrade.
         'update-before-i7-upd4.json',
         'provision-in-band-before-i5.json',
+        'renew-certificate-before-endpoint.json',
+        'rotate-password-before-endpoint.json',
         'remove-full-before-i5.json',
         'remove-partial-before-i5.json',
         // The provisioning run a rename continued as, recorded before REN1's check.
