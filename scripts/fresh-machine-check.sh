@@ -39,18 +39,29 @@ ensure_node_modules
 ensure_go_on_path
 
 # ---- What goes: the listed packages (not those of the base system: Priority required or important,
-# present on any Debian machine), and installed dependencies named after one of them (postgresql-15,
+# present on any Debian machine, nor one that an installed package outside the list needs — openssl,
+# which ca-certificates and other services here depend on: purging it would take them along), and
+# installed dependencies named after one of them (postgresql-15,
 # samba-libs, …: the payload of a metapackage, which may have been installed by hand). Everything that
 # only they needed goes with them (--auto-remove); apt's simulation below names it all.
 mapfile -t LISTED < <(npx tsx scripts/debian-packages.ts list)
 if [ ${#LISTED[@]} -eq 0 ]; then say "scripts/debian-packages.list names no package"; exit 1; fi
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
+# Installed packages that depend on $1 (Depends or PreDepends), one per line.
+needed_by() {
+  apt-cache rdepends --installed --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+    --no-enhances "$1" 2>/dev/null | tail -n +3 | sed 's/^[ |]*//' | sort -u
+}
 PURGE=() KEPT=()
 for pkg in "${LISTED[@]}"; do
   priority=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Priority: //p' | head -n 1)
+  outside=""
+  while read -r r; do
+    if [ -n "$r" ] && installed "$r" && [[ " ${LISTED[*]} " != *" $r "* ]]; then outside="$r"; break; fi
+  done < <(needed_by "$pkg")
   case "$priority" in
     required | important) KEPT+=("$pkg") ;;
-    *) PURGE+=("$pkg") ;;
+    *) if [ -n "$outside" ]; then KEPT+=("$pkg (needed by $outside)"); else PURGE+=("$pkg"); fi ;;
   esac
 done
 prefixes=$(printf '%s-|' "${PURGE[@]}" | sed 's/[.+]/\\&/g')
