@@ -52,8 +52,9 @@ class Stack {
   add(what: string, stop: () => Promise<unknown>): void {
     this.stops.push({ what, stop });
   }
+  /** Each stop runs once: an interrupted run unwinds from its signal handler, then from `finally`. */
   async unwind(): Promise<void> {
-    for (const { what, stop } of this.stops.reverse()) {
+    for (const { what, stop } of this.stops.splice(0).reverse()) {
       await stop().catch((err: unknown) => log(`${what} did not stop cleanly: ${(err as Error).message}`));
     }
   }
@@ -166,9 +167,17 @@ function* addresses(first: string): Generator<string> {
 
 export async function runBench(o: BenchOptions): Promise<RunReport> {
   const stack = new Stack();
+  // Ctrl-C or SIGTERM stops what this run started — the Temporal server and the Samba DC run
+  // detached and would outlive it — and exits as interrupted.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping what this run started`);
+    void stack.unwind().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     return await runWith(o, stack);
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     await stack.unwind();
   }
 }
