@@ -60,7 +60,18 @@ class Stack {
   }
 }
 
-/** Ports of one run, all derived from --temporal-port so that runs side by side never meet. */
+/**
+ * Emulated devices per emulator process. Each device listens on its four AMT ports (16992–16995), so
+ * one process of 2,000 devices holds about 8,000 descriptors with its connections — inside the hard
+ * `nofile` limits machines commonly have (20,000 on the one docs/benchmarks.md describes), which
+ * 10,000 devices in one process (40,000) would not be.
+ */
+const EMULATOR_SHARD = 2_000;
+
+/**
+ * Ports of one run, all derived from --temporal-port so that runs side by side never meet; the
+ * emulator processes' admin APIs take emulatorAdmin, +1, … (at most five of them for 10,000 devices).
+ */
 function ports(o: BenchOptions) {
   const t = o.temporalPort;
   return { api: t + 10, hello: t + 11, codec: t + 12, emulatorAdmin: t + 13 };
@@ -277,22 +288,28 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
     );
   }
 
-  // The fleet, in its own process; a device says hello as soon as it listens.
-  const fleetFile = path.join(runDir, 'fleet.json');
-  writeFileSync(
-    fleetFile,
-    JSON.stringify({
-      devices: devices.map((d) => ({
-        count: 1,
-        uuid: d.uuid,
-        address: d.address,
-        amtVersion: AMT_VERSION,
-        dnsSuffix: dc.domain,
-        hello: o.baseline ? null : `127.0.0.1:${p.hello}`,
-        customHashes: [{ algorithm: 'sha256', hash: rootSha256, description: 'amtflow provisioning root' }],
-      })),
-    }),
+  // The fleet, in its own processes (EMULATOR_SHARD devices each); a device says hello as soon as it listens.
+  const shards = Array.from({ length: Math.ceil(devices.length / EMULATOR_SHARD) }, (_, k) =>
+    devices.slice(k * EMULATOR_SHARD, (k + 1) * EMULATOR_SHARD),
   );
+  const fleetFiles = shards.map((shard, k) => {
+    const file = path.join(runDir, `fleet-${k + 1}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        devices: shard.map((d) => ({
+          count: 1,
+          uuid: d.uuid,
+          address: d.address,
+          amtVersion: AMT_VERSION,
+          dnsSuffix: dc.domain,
+          hello: o.baseline ? null : `127.0.0.1:${p.hello}`,
+          customHashes: [{ algorithm: 'sha256', hash: rootSha256, description: 'amtflow provisioning root' }],
+        })),
+      }),
+    );
+    return file;
+  });
   // The baseline's process starts (and loads what it needs) before the measured interval, as the workers do.
   const jobFile = path.join(runDir, 'baseline-job.json');
   const resultFile = path.join(runDir, 'baseline-result.json');
@@ -326,46 +343,56 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   }
   const sampler = new GroupSampler(() => groups);
   sampler.start();
-  const emulator = spawnTs(
-    runDir,
-    'emulator',
-    'emulator/cli.ts',
-    [
-      'start',
-      '--fleet-file',
-      fleetFile,
-      '--latency-ms',
-      String(o.latencyMs),
-      '--state-dir',
-      path.join(runDir, 'emulator'),
-      '--key-pool-dir',
-      path.join(stateDir, 'emulator-keypool'),
-      '--admin-port',
-      String(p.emulatorAdmin),
-      '--log-level',
-      'warn',
-    ],
-    {},
-  );
-  stack.add('emulator', () => stopChild(emulator, 'the emulator'));
-  groups.emulator = [emulator.pid as number];
-  const adminUrl = `http://127.0.0.1:${p.emulatorAdmin}`;
-  await waitFor(
-    'the emulated fleet',
-    () =>
-      fetch(`${adminUrl}/devices`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    600_000,
-    250,
-  );
-  const listed = (await (await fetch(`${adminUrl}/devices`)).json()) as Array<{
-    uuid: string;
-    address: string;
-    httpPort: number;
-    tlsPort: number;
-  }>;
+  const emulators = fleetFiles.map((fleetFile, k) => {
+    const name = fleetFiles.length === 1 ? 'emulator' : `emulator-${k + 1}`;
+    const child = spawnTs(
+      runDir,
+      name,
+      'emulator/cli.ts',
+      [
+        'start',
+        '--fleet-file',
+        fleetFile,
+        '--latency-ms',
+        String(o.latencyMs),
+        '--state-dir',
+        path.join(runDir, name),
+        '--key-pool-dir',
+        path.join(stateDir, 'emulator-keypool'),
+        '--admin-port',
+        String(p.emulatorAdmin + k),
+        '--log-level',
+        'warn',
+      ],
+      {},
+    );
+    stack.add(`the emulator ${name}`, () => stopChild(child, name));
+    return child;
+  });
+  groups.emulator = emulators.map((e) => e.pid as number);
+  const listed = (
+    await Promise.all(
+      emulators.map(async (_, k) => {
+        const adminUrl = `http://127.0.0.1:${p.emulatorAdmin + k}`;
+        await waitFor(
+          'the emulated fleet',
+          () =>
+            fetch(`${adminUrl}/devices`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          600_000,
+          250,
+        );
+        return (await (await fetch(`${adminUrl}/devices`)).json()) as Array<{
+          uuid: string;
+          address: string;
+          httpPort: number;
+          tlsPort: number;
+        }>;
+      }),
+    )
+  ).flat();
   const endpoints = new Map(listed.map((d) => [d.uuid, d]));
 
   let measurement: Omit<RunMeasurement, 'groups'>;
