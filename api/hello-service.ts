@@ -10,10 +10,19 @@ export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store
   store: Pick<Store, 'devices' | 'contacts' | 'audit'>;
   logger: pino.Logger;
   /**
-   * Hellos handled at once; more are dropped (the firmware sends again, OOB1), so a flood of hellos
-   * costs bounded database and Temporal work.
+   * Hellos handled at once (default 64), so a flood of hellos costs bounded database and Temporal
+   * work at any moment. More wait their turn in arrival order, one per device.
    */
   maxConcurrent?: number;
+  /**
+   * Hellos waiting for their turn (default 10,000, about 10 MB at the largest hello); one beyond it
+   * is dropped and logged (the firmware sends again, OOB1). A hello is not dropped merely because
+   * others are in hand: devices that power on together say hello together, on the same schedule
+   * after that (AMT: every minute, then every five, then hourly), so dropping the wave's excess would
+   * drop the same late devices every time, for up to an hour (found by `npm run bench` at 1,000
+   * devices).
+   */
+  maxQueued?: number;
 }
 
 type HelloOutcome =
@@ -58,8 +67,12 @@ const HELLO_ACTOR = 'hello-listener';
  */
 export function createHelloService(deps: HelloServiceDeps) {
   const maxConcurrent = deps.maxConcurrent ?? 64;
+  const maxQueued = deps.maxQueued ?? 10_000;
   // Devices whose hello is being handled: a repeated hello meanwhile has nothing to add.
   const busy = new Set<string>();
+  // Hellos waiting for a free hand, oldest first (a Map keeps insertion order); a newer hello of a
+  // device already waiting takes the older one's place and turn.
+  const queued = new Map<string, { hello: Hello; remoteAddress: string }>();
 
   async function handle(hello: Hello, remoteAddress: string): Promise<HelloOutcome> {
     const { uuid } = hello;
@@ -119,26 +132,63 @@ export function createHelloService(deps: HelloServiceDeps) {
     return { handled: true, provisioning: await provisionAutomatically(deps, uuid, 'out-of-band', 'hello') };
   }
 
-  const listenerHandlers: Pick<HelloListenerOptions, 'onHello' | 'onRejected'> = {
-    async onHello(hello, remoteAddress) {
-      const context = { uuid: hello.uuid, remoteAddress, retryCount: hello.retryCount };
-      if (busy.has(hello.uuid)) return deps.logger.debug(context, 'hello discarded: one from this device is in hand');
-      if (busy.size >= maxConcurrent) return deps.logger.warn(context, 'hello discarded: too many hellos at once');
-      busy.add(hello.uuid);
+  const contextOf = (hello: Hello, remoteAddress: string) => ({
+    uuid: hello.uuid,
+    remoteAddress,
+    retryCount: hello.retryCount,
+  });
+
+  /** Handles one hello, then the oldest waiting one, until none waits. */
+  async function work(hello: Hello, remoteAddress: string): Promise<void> {
+    for (let next: { hello: Hello; remoteAddress: string } | undefined = { hello, remoteAddress }; next;) {
+      busy.add(next.hello.uuid);
       try {
-        const outcome = await handle(hello, remoteAddress);
-        if (!outcome.handled) deps.logger.info(context, `hello discarded: ${outcome.reason}`);
-        else if (outcome.provisioning.status === 'started')
-          deps.logger.info({ ...context, workflowId: outcome.provisioning.workflowId }, 'hello started provisioning');
-        else if (outcome.provisioning.status === 'in-flight')
-          deps.logger.debug({ ...context, ...outcome.provisioning }, 'hello: the device already has a run in flight');
-        else deps.logger.info(context, 'hello recorded; automatic provisioning is off for this device');
-      } catch (err) {
-        // Store and Temporal errors name devices and ids, never secrets; the device sends again.
-        deps.logger.warn({ ...context, err: (err as Error).message }, 'hello could not be handled');
+        await handleLogged(next.hello, next.remoteAddress);
       } finally {
-        busy.delete(hello.uuid);
+        busy.delete(next.hello.uuid);
       }
+      next = takeNext();
+    }
+  }
+
+  /** The oldest waiting hello whose device is not in hand (one that is waits for a later turn). */
+  function takeNext(): { hello: Hello; remoteAddress: string } | undefined {
+    for (const [uuid, entry] of queued) {
+      if (busy.has(uuid)) continue;
+      queued.delete(uuid);
+      return entry;
+    }
+    return undefined;
+  }
+
+  async function handleLogged(hello: Hello, remoteAddress: string): Promise<void> {
+    const context = contextOf(hello, remoteAddress);
+    try {
+      const outcome = await handle(hello, remoteAddress);
+      if (!outcome.handled) deps.logger.info(context, `hello discarded: ${outcome.reason}`);
+      else if (outcome.provisioning.status === 'started')
+        deps.logger.info({ ...context, workflowId: outcome.provisioning.workflowId }, 'hello started provisioning');
+      else if (outcome.provisioning.status === 'in-flight')
+        deps.logger.debug({ ...context, ...outcome.provisioning }, 'hello: the device already has a run in flight');
+      else deps.logger.info(context, 'hello recorded; automatic provisioning is off for this device');
+    } catch (err) {
+      // Store and Temporal errors name devices and ids, never secrets; the device sends again.
+      deps.logger.warn({ ...context, err: (err as Error).message }, 'hello could not be handled');
+    }
+  }
+
+  const listenerHandlers: Pick<HelloListenerOptions, 'onHello' | 'onRejected'> = {
+    /** Resolves once this hello is waiting or dropped, or handled with whatever this hand took after it. */
+    async onHello(hello, remoteAddress) {
+      const context = contextOf(hello, remoteAddress);
+      if (busy.has(hello.uuid)) return deps.logger.debug(context, 'hello discarded: one from this device is in hand');
+      if (busy.size >= maxConcurrent) {
+        if (queued.has(hello.uuid)) queued.set(hello.uuid, { hello, remoteAddress });
+        else if (queued.size >= maxQueued) return deps.logger.warn(context, 'hello discarded: too many hellos waiting');
+        else queued.set(hello.uuid, { hello, remoteAddress });
+        return deps.logger.debug(context, 'hello waits for its turn');
+      }
+      await work(hello, remoteAddress);
     },
     onRejected(remoteAddress, reason) {
       deps.logger.info({ remoteAddress }, `hello rejected: ${reason}`);

@@ -30,9 +30,9 @@ describe('hello service', () => {
   });
   afterAll(async () => env?.teardown());
 
-  function service(taskQueue: string) {
+  function service(taskQueue: string, limits: { maxConcurrent?: number; maxQueued?: number } = {}) {
     const { logger, lines } = capturingLogger();
-    const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue });
+    const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue, ...limits });
     return { handlers, lines, messages: () => lines.map((l) => String(l.msg)) };
   }
 
@@ -143,6 +143,48 @@ describe('hello service', () => {
       }
     },
   );
+
+  it('hellos beyond the ones in hand wait their turn in arrival order, one per device, none lost', async () => {
+    // Devices that power on together say hello together, and again together a minute later: a hello
+    // dropped for being one too many would drop the same devices at every turn.
+    const { handlers, lines } = service(uniqueQueue('hello-queue'), { maxConcurrent: 1 });
+    const [a, b, c] = [
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+    ];
+    await Promise.all([
+      handlers.onHello(hello(a), '127.20.0.9'),
+      handlers.onHello(hello(b), '127.20.0.9'),
+      handlers.onHello(hello(c), '127.20.0.9'),
+      // A newer hello of a device still waiting takes the older one's place and turn.
+      handlers.onHello(hello(b, { retryCount: 1 }), '127.20.0.9'),
+    ]);
+    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
+    expect(recorded.map((l) => [l.uuid, l.retryCount])).toEqual([
+      [a, 0],
+      [b, 1],
+      [c, 0],
+    ]);
+    expect(lines.filter((l) => String(l.msg).startsWith('hello discarded'))).toEqual([]);
+  });
+
+  it('drops a hello only when the waiting line is full, and says so', async () => {
+    const { handlers, lines } = service(uniqueQueue('hello-full'), { maxConcurrent: 1, maxQueued: 1 });
+    const [a, b, c] = [
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+    ];
+    await Promise.all([a, b, c].map((uuid) => handlers.onHello(hello(uuid), '127.20.0.9')));
+    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
+    expect(recorded.map((l) => l.uuid)).toEqual([a, b]);
+    expect(lines.filter((l) => l.msg === 'hello discarded: too many hellos waiting')).toEqual([
+      expect.objectContaining({ level: 40, uuid: c }),
+    ]);
+    // c was never recorded: its next hello is the firmware's next try (OOB1).
+    expect(await f.store.contacts.get(c)).toBeUndefined();
+  });
 
   it('repeated and concurrent hellos do not start a second run while the first is in flight', async () => {
     // No worker polls this queue, so the first run stays in flight for as long as the test needs.
