@@ -24,8 +24,18 @@ npx tsc --noEmit -p tsconfig.json
 npx eslint --max-warnings 0 .
 
 export NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--experimental-vm-modules --no-warnings=ExperimentalWarning"
-# One test file at a time: the suites share one Samba DC and one Temporal server, and several
-# prove "nothing changed" by the DC's highestCommittedUSN, which another file's writes would move.
+# Extra arguments: those files (or jest options), one file at a time. Otherwise two phases: the
+# unit and integration files two at a time — the machine's cores wait on the servers about half of
+# the time when one file runs — then the files that cannot share the servers with another file
+# (jest.config.js ALONE: the DC's USN checks, the DC outage, the production task queue, the start
+# tests' ports), one at a time. Each phase starts and stops the servers it uses.
 # --forceExit: a process a failed test left behind must not hold the run open until CI's limit;
 # the tests end what they start (tests/integration/start/support.ts StartRun.killAll).
-npx jest --maxWorkers=1 --forceExit "$@"
+if [ $# -gt 0 ]; then
+  npx jest --maxWorkers=1 --forceExit "$@"
+  exit
+fi
+status=0
+npx jest --maxWorkers=2 --forceExit --selectProjects unit integration || status=$?
+npx jest --maxWorkers=1 --forceExit --selectProjects integration-alone || status=$?
+exit $status

@@ -159,6 +159,9 @@ export async function startLifecycleEnv(
       directory: deps.config.directory,
       ca: { provisioningDomain: TEST_DOMAIN },
       log: { level: 'warn' },
+      // The front doors these processes start keep no Temporal Schedules on the shared test server:
+      // a sweep left there fires every hour into whichever production worker polls next.
+      schedules: { enabled: false },
     }),
     async stop() {
       worker?.shutdown();

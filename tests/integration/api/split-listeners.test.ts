@@ -47,7 +47,9 @@ describe('listeners on their own addresses', () => {
       helloPort: await freePort(),
       codecPort: await freePort(),
     };
-    const config = { ...deps.config, listeners };
+    // No Temporal Schedules: the shared test server is every file's, and a sweep left behind would
+    // fire into whichever production worker polls next (runtime/schedules.ts).
+    const config = { ...deps.config, listeners, schedules: undefined };
     started.push(
       await startFrontDoor({
         config,

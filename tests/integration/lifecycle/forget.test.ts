@@ -24,7 +24,7 @@ describe('forget a device that is gone', () => {
         { hostName: 'amt-stolen', amtVersion: '11.8.50' },
         { hostName: 'amt-busy', amtVersion: '15.0.23' },
       ],
-      { firstIp: '127.31.11.1' },
+      { firstIp: '127.31.13.1' },
     );
     const api = await listenApi(env.deps, env.env.client, { taskQueue: env.taskQueue });
     base = `${api.origin}/api/v1`;
