@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Client } from 'ldapts';
 import { childDn } from '../../../lib/directory/dn';
 import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
-import { waitFor } from '../../../scripts/lib/process';
+import { parkedAt } from '../../support/progress';
 import { adminClient, TEST_DC, uniqueTag } from '../../support/directory';
 import { reportOtpHash, startLifecycleEnv, type E2eDevice, type LifecycleEnv } from '../../support/lifecycle-env';
 
@@ -38,16 +38,6 @@ describe('abort matrix of a provisioning run', () => {
   });
 
   const byName = (hostName: string): E2eDevice => env.devices.find((d) => d.hostName === hostName)!;
-  const parkedAt = async (handle: WorkflowHandle, step: string, code?: string) =>
-    waitFor(
-      `the run to park at ${step}${code ? ` with ${code}` : ''}`,
-      async () => {
-        const awaiting = (await handle.query(progressQuery)).awaiting;
-        return awaiting?.step === step && (code === undefined || awaiting.error.code === code);
-      },
-      120_000,
-      250,
-    );
   const abort = async (handle: WorkflowHandle) => {
     await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'abort', operator: 'carol' }] });
     const failure = await handle.result().catch((e: unknown) => e);

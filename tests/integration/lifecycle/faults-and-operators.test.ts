@@ -1,6 +1,6 @@
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
-import { waitFor } from '../../../scripts/lib/process';
+import { parkedAt } from '../../support/progress';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
 import { PROFILE_SECRETS, startLifecycleEnv, type LifecycleEnv } from '../../support/lifecycle-env';
 
@@ -22,14 +22,6 @@ describe('faults and operator decisions end to end', () => {
     );
   });
   afterAll(async () => env?.stop());
-
-  const parkedAt = async (handle: Awaited<ReturnType<LifecycleEnv['provision']>>, step: string) =>
-    waitFor(
-      `the run to park at ${step}`,
-      async () => (await handle.query(progressQuery)).awaiting?.step === step,
-      120_000,
-      250,
-    );
 
   it('converges through drops, HTTP 500s, busy firmware and a reboot during CommitChanges', async () => {
     const device = env.devices[0]!;

@@ -17,6 +17,7 @@ import { startLifecycle } from '../../../runtime/lifecycle-client';
 import { operatorDecisionUpdate, progressQuery } from '../../../workflows/messages';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { waitFor } from '../../../scripts/lib/process';
+import { parkedAt } from '../../support/progress';
 import { expectNoSecretInHistories, expectProvisionedEverywhere } from '../../support/agreement';
 import { PROFILE_SECRETS, startLifecycleEnv, type E2eDevice, type LifecycleEnv } from '../../support/lifecycle-env';
 import { TEST_DOMAIN } from '../../support/activity-env';
@@ -95,16 +96,6 @@ describe('trust: runs bound to the device they reached', () => {
     uuid,
     rootHashes: [{ algorithm: 'sha256', hex: env.deps.ca.provisioning.credential().rootThumbprints.sha256 }],
   });
-  const parkedAt = async (handle: WorkflowHandle, step: string, code?: string) =>
-    waitFor(
-      `the run to park at ${step}${code ? ` with ${code}` : ''}`,
-      async () => {
-        const awaiting = (await handle.query(progressQuery)).awaiting;
-        return awaiting?.step === step && (code === undefined || awaiting.error.code === code);
-      },
-      120_000,
-      250,
-    );
   const decide = (handle: WorkflowHandle, action: 'retry' | 'abort', step?: string) =>
     handle.executeUpdate(operatorDecisionUpdate, {
       args: [{ action, operator: 'carol', ...(step ? { step } : {}) }],
