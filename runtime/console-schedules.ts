@@ -123,19 +123,7 @@ export function scheduleDiscovery(
   input: DiscoveryInput,
   options: StartOptions & { once?: boolean; note?: string } = {},
 ): Promise<ScheduleHandle> {
-  return client.schedule.create({
-    scheduleId,
-    spec,
-    policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    ...scheduleState(options),
-    action: {
-      type: 'startWorkflow',
-      workflowType: discoverManagementControllers,
-      taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
-      workflowId: `${scheduleId}-run`,
-      args: [input],
-    },
-  });
+  return createWorkflowSchedule(client, scheduleId, spec, discoverManagementControllers, input, options);
 }
 
 /**
@@ -151,6 +139,18 @@ export function schedulePowerAction(
   input: CollectionPowerInput,
   options: StartOptions & { once?: boolean; note?: string } = {},
 ): Promise<ScheduleHandle> {
+  return createWorkflowSchedule(client, scheduleId, spec, powerCollection, input, options);
+}
+
+/** A schedule that starts `workflowType(input)` on each tick, skipped while the previous run still runs. */
+function createWorkflowSchedule<I>(
+  client: Client,
+  scheduleId: string,
+  spec: ScheduleSpec,
+  workflowType: (input: I) => Promise<unknown>,
+  input: I,
+  options: StartOptions & { once?: boolean; note?: string },
+): Promise<ScheduleHandle> {
   return client.schedule.create({
     scheduleId,
     spec,
@@ -158,7 +158,7 @@ export function schedulePowerAction(
     ...scheduleState(options),
     action: {
       type: 'startWorkflow',
-      workflowType: powerCollection,
+      workflowType,
       taskQueue: options.taskQueue ?? TASK_QUEUES.lifecycle,
       workflowId: `${scheduleId}-run`,
       args: [input],
