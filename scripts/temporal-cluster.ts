@@ -108,6 +108,32 @@ export function readClusterSettings(file = CLUSTER_SETTINGS_FILE): ClusterSettin
   return parseClusterSettings(JSON.parse(readFileSync(file, 'utf8')), file);
 }
 
+/**
+ * The settings of temporal-config/cluster.json moved to ports of their own — frontend at `base`,
+ * history, matching and worker at +100 … +300, their membership ports at +400 … +700, metrics at +800
+ * — and to databases of their own, so that a second cluster (a test's, the benchmark's) never meets
+ * the configured one. Ports must stay at most 32,767 - 700 for the membership ports (smallint).
+ */
+export function clusterSettingsAt(
+  base: number,
+  databases: { database: string; visibilityDatabase: string },
+  defaults = readClusterSettings(),
+): ClusterSettings {
+  const names = ['frontend', 'history', 'matching', 'worker'] as const;
+  return parseClusterSettings({
+    ...defaults,
+    ports: {
+      frontend: base,
+      history: base + 100,
+      matching: base + 200,
+      worker: base + 300,
+      ...Object.fromEntries(names.map((n, i) => [`${n}Membership`, base + 400 + 100 * i])),
+      metrics: base + 800,
+    },
+    postgres: { ...defaults.postgres, ...databases },
+  });
+}
+
 export function clusterDir(stateDir: string): string {
   return path.join(stateDir, 'temporal-cluster');
 }

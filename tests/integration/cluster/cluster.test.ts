@@ -15,7 +15,7 @@ import { connectClient, connectWorker } from '../../../runtime/temporal';
 import { WORKFLOW_BUNDLE } from '../../../workers/workflow-bundle';
 import { waitFor } from '../../../scripts/lib/process';
 import {
-  readClusterSettings,
+  clusterSettingsAt,
   startCluster,
   stopCluster,
   withPostgres,
@@ -36,27 +36,12 @@ const BUILD_AND_START_MS = 40 * 60_000;
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 function testSettings(): ClusterSettings {
-  // +6000: the restart tests (tests/integration/start) take +1000 … +5000.
-  const base = Number(process.env.AMTFLOW_TEST_TEMPORAL_PORT ?? 17233) + 6000;
-  const names = ['frontend', 'history', 'matching', 'worker'] as const;
   const suffix = randomBytes(4).toString('hex');
-  const defaults = readClusterSettings();
-  return {
-    ...defaults,
-    ports: {
-      frontend: base,
-      history: base + 100,
-      matching: base + 200,
-      worker: base + 300,
-      ...Object.fromEntries(names.map((n, i) => [`${n}Membership`, base + 400 + 100 * i])),
-      metrics: base + 800,
-    } as ClusterSettings['ports'],
-    postgres: {
-      ...defaults.postgres,
-      database: `amtflow_temporal_test_${suffix}`,
-      visibilityDatabase: `amtflow_temporal_vis_test_${suffix}`,
-    },
-  };
+  // +6000: the restart tests (tests/integration/start) take +1000 … +5000.
+  return clusterSettingsAt(Number(process.env.AMTFLOW_TEST_TEMPORAL_PORT ?? 17233) + 6000, {
+    database: `amtflow_temporal_test_${suffix}`,
+    visibilityDatabase: `amtflow_temporal_vis_test_${suffix}`,
+  });
 }
 
 async function schemaVersions(settings: ClusterSettings): Promise<string[]> {
