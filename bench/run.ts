@@ -29,7 +29,7 @@ import { buildActivityDeps } from '../runtime/activity-deps';
 import { connectClient } from '../runtime/temporal';
 import { isAlive, terminate, waitFor, STARTED_BY } from '../scripts/lib/process';
 import { ensureSambaDc, sambaDc, stopSambaDc } from '../scripts/samba-dc';
-import { readClusterSettings, startCluster, stopCluster, type ClusterSettings } from '../scripts/temporal-cluster';
+import { clusterSettingsAt, startCluster, stopCluster, type ClusterSettings } from '../scripts/temporal-cluster';
 import { ensureTemporalCli, startServer, stopServer } from '../scripts/temporal-dev-server';
 import { buildWorkflowBundle } from '../workers/workflow-bundle';
 import { deviceWorkflowId } from '../workflows/names';
@@ -78,25 +78,10 @@ function ports(o: BenchOptions) {
 }
 
 function clusterSettings(o: BenchOptions): ClusterSettings {
-  const base = o.temporalPort;
-  const defaults = readClusterSettings();
-  const names = ['frontend', 'history', 'matching', 'worker'] as const;
-  return {
-    ...defaults,
-    ports: {
-      frontend: base,
-      history: base + 100,
-      matching: base + 200,
-      worker: base + 300,
-      ...Object.fromEntries(names.map((n, i) => [`${n}Membership`, base + 400 + 100 * i])),
-      metrics: base + 800,
-    } as ClusterSettings['ports'],
-    postgres: {
-      ...defaults.postgres,
-      database: 'amtflow_temporal_bench',
-      visibilityDatabase: 'amtflow_temporal_vis_bench',
-    },
-  };
+  return clusterSettingsAt(o.temporalPort, {
+    database: 'amtflow_temporal_bench',
+    visibilityDatabase: 'amtflow_temporal_vis_bench',
+  });
 }
 
 async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
