@@ -87,23 +87,18 @@ export async function startFrontDoor(deps: FrontDoorDeps): Promise<Stoppable> {
   await api.listen({ host, port: apiPort });
   deps.logger.info({ url: `http://${host}:${apiPort}`, tokens: tokenFiles }, 'API listening');
   if (deps.config.schedules) await syncSchedules(deps, deps.config.schedules);
+  const hellos = createHelloService({
+    store: deps.store,
+    client: deps.client,
+    logger: deps.logger.child({ component: 'hello' }),
+  });
   try {
-    const hello = await startHelloListener({
-      host: helloHost,
-      port: helloPort,
-      ...countedHellos(
-        metrics,
-        createHelloService({
-          store: deps.store,
-          client: deps.client,
-          logger: deps.logger.child({ component: 'hello' }),
-        }),
-      ),
-    });
+    const hello = await startHelloListener({ host: helloHost, port: helloPort, ...countedHellos(metrics, hellos) });
     deps.logger.info({ address: `${helloHost}:${helloPort}` }, 'hello listener ready');
     return {
       async stop() {
         await closeServer(hello);
+        hellos.close();
         await api.close();
       },
     };

@@ -10,12 +10,14 @@ export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store
   store: Pick<Store, 'devices' | 'contacts' | 'audit'>;
   logger: pino.Logger;
   /**
-   * Hellos handled at once (default 64), so a flood of hellos costs bounded database and Temporal
-   * work at any moment. More wait their turn in arrival order, one per device.
+   * Hellos handled at once (default 64, at least 1), so a flood of hellos costs bounded database
+   * and Temporal work at any moment. More wait their turn in arrival order, one per device and
+   * source address.
    */
   maxConcurrent?: number;
   /**
-   * Hellos waiting for their turn (default 10,000, about 10 MB at the largest hello); one beyond it
+   * Hellos waiting for their turn (default 10,000: about 50 MB were every one the largest hello, 23
+   * SHA-512 hashes); one beyond it
    * is dropped and logged (the firmware sends again, OOB1). A hello is not dropped merely because
    * others are in hand: devices that power on together say hello together, on the same schedule
    * after that (AMT: every minute, then every five, then hourly), so dropping the wave's excess would
@@ -55,8 +57,9 @@ const HELLO_ACTOR = 'hello-listener';
 
 /**
  * The hello service behind `startHelloListener` (spec OOB1, OOB2, IB7, DEP3): decides what a
- * well-formed hello leads to. Every hello ends in one log line saying what became of it; hellos
- * carry no secret, and nothing here puts one in a log or an error.
+ * well-formed hello leads to. Every hello ends in a log line saying what became of it (one that
+ * waits its turn first says so); hellos carry no secret, and nothing here puts one in a log or an
+ * error.
  *
  * A hello is an unauthenticated TCP message (issue 9), so it may only ever do what anyone on the
  * network may: placeholder UUIDs (all zeros, all F) name no one computer and are refused; a hello
@@ -68,11 +71,16 @@ const HELLO_ACTOR = 'hello-listener';
 export function createHelloService(deps: HelloServiceDeps) {
   const maxConcurrent = deps.maxConcurrent ?? 64;
   const maxQueued = deps.maxQueued ?? 10_000;
+  if (!(maxConcurrent >= 1)) throw new RangeError(`maxConcurrent must be at least 1, not ${maxConcurrent}`);
   // Devices whose hello is being handled: a repeated hello meanwhile has nothing to add.
   const busy = new Set<string>();
-  // Hellos waiting for a free hand, oldest first (a Map keeps insertion order); a newer hello of a
-  // device already waiting takes the older one's place and turn.
+  // Hellos waiting for a free hand, oldest first (a Map keeps insertion order), keyed by device and
+  // source address: a newer hello from the same address takes the older one's place and turn; one
+  // from another address (an impostor, or the device moved) waits beside it, so that its turn meets
+  // the conflict check of `handle` instead of silently replacing the device's own hello (issue 9).
   const queued = new Map<string, { hello: Hello; remoteAddress: string }>();
+  const queueKey = (hello: Hello, remoteAddress: string) => `${hello.uuid} ${plainAddress(remoteAddress)}`;
+  let closed = false;
 
   async function handle(hello: Hello, remoteAddress: string): Promise<HelloOutcome> {
     const { uuid } = hello;
@@ -138,24 +146,27 @@ export function createHelloService(deps: HelloServiceDeps) {
     retryCount: hello.retryCount,
   });
 
-  /** Handles one hello, then the oldest waiting one, until none waits. */
+  /**
+   * Handles one hello, then the oldest waiting one, until none waits. A waiting hello whose device
+   * is in hand is skipped: the hand that holds the device takes it when it lets the device go.
+   */
   async function work(hello: Hello, remoteAddress: string): Promise<void> {
     for (let next: { hello: Hello; remoteAddress: string } | undefined = { hello, remoteAddress }; next;) {
-      busy.add(next.hello.uuid);
-      try {
-        await handleLogged(next.hello, next.remoteAddress);
-      } finally {
-        busy.delete(next.hello.uuid);
-      }
-      next = takeNext();
+      const { uuid } = next.hello;
+      busy.add(uuid);
+      // handleLogged catches every failure of the handling; only its logger could throw, and that
+      // must not leave the waiting hellos without a hand.
+      await handleLogged(next.hello, next.remoteAddress).catch(() => undefined);
+      busy.delete(uuid);
+      next = closed ? undefined : takeNext();
     }
   }
 
-  /** The oldest waiting hello whose device is not in hand (one that is waits for a later turn). */
+  /** The oldest waiting hello whose device is not in hand. */
   function takeNext(): { hello: Hello; remoteAddress: string } | undefined {
-    for (const [uuid, entry] of queued) {
-      if (busy.has(uuid)) continue;
-      queued.delete(uuid);
+    for (const [key, entry] of queued) {
+      if (busy.has(entry.hello.uuid)) continue;
+      queued.delete(key);
       return entry;
     }
     return undefined;
@@ -177,22 +188,32 @@ export function createHelloService(deps: HelloServiceDeps) {
     }
   }
 
-  const listenerHandlers: Pick<HelloListenerOptions, 'onHello' | 'onRejected'> = {
+  const handlers: Pick<HelloListenerOptions, 'onHello' | 'onRejected'> & { close(): void } = {
     /** Resolves once this hello is waiting or dropped, or handled with whatever this hand took after it. */
     async onHello(hello, remoteAddress) {
       const context = contextOf(hello, remoteAddress);
+      if (closed) return deps.logger.debug(context, 'hello discarded: the hello service is closed');
       if (busy.has(hello.uuid)) return deps.logger.debug(context, 'hello discarded: one from this device is in hand');
       if (busy.size >= maxConcurrent) {
-        if (queued.has(hello.uuid)) queued.set(hello.uuid, { hello, remoteAddress });
+        const key = queueKey(hello, remoteAddress);
+        if (queued.has(key)) deps.logger.debug(context, 'hello replaces the one from this device still waiting');
         else if (queued.size >= maxQueued) return deps.logger.warn(context, 'hello discarded: too many hellos waiting');
-        else queued.set(hello.uuid, { hello, remoteAddress });
+        queued.set(key, { hello, remoteAddress });
         return deps.logger.debug(context, 'hello waits for its turn');
       }
       await work(hello, remoteAddress);
+    },
+    /**
+     * Stops taking hellos: the waiting ones are dropped (their devices send again, OOB1) and the hands
+     * finish the hello they hold, so nothing reaches the store or Temporal after its owner closes them.
+     */
+    close() {
+      closed = true;
+      queued.clear();
     },
     onRejected(remoteAddress, reason) {
       deps.logger.info({ remoteAddress }, `hello rejected: ${reason}`);
     },
   };
-  return listenerHandlers;
+  return handlers;
 }

@@ -169,6 +169,42 @@ describe('hello service', () => {
     expect(lines.filter((l) => String(l.msg).startsWith('hello discarded'))).toEqual([]);
   });
 
+  it('a hello from another address waits beside the device’s own instead of replacing it (issue 9)', async () => {
+    const { handlers, lines } = service(uniqueQueue('hello-queue-other'), { maxConcurrent: 1 });
+    const [a, b] = [await importDevice(f.store, false), await importDevice(f.store, false)];
+    await Promise.all([
+      handlers.onHello(hello(a), '127.20.0.9'),
+      handlers.onHello(hello(b), '127.20.0.10'),
+      handlers.onHello(hello(b), '127.20.0.66'),
+    ]);
+    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
+    expect(recorded.map((l) => [l.uuid, l.remoteAddress])).toEqual([
+      [a, '127.20.0.9'],
+      [b, '127.20.0.10'],
+      [b, '127.20.0.66'],
+    ]);
+  });
+
+  it('once closed, drops the waiting hellos and takes no more, finishing the one in hand', async () => {
+    const { handlers, lines } = service(uniqueQueue('hello-close'), { maxConcurrent: 1 });
+    const [a, b, c] = [
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+      await importDevice(f.store, false),
+    ];
+    const first = handlers.onHello(hello(a), '127.20.0.9');
+    await handlers.onHello(hello(b), '127.20.0.9');
+    handlers.close();
+    await first;
+    await handlers.onHello(hello(c), '127.20.0.9');
+    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
+    expect(recorded.map((l) => l.uuid)).toEqual([a]);
+    expect(lines.filter((l) => l.msg === 'hello discarded: the hello service is closed').map((l) => l.uuid)).toEqual([
+      c,
+    ]);
+    expect(await f.store.contacts.get(b)).toBeUndefined();
+  });
+
   it('drops a hello only when the waiting line is full, and says so', async () => {
     const { handlers, lines } = service(uniqueQueue('hello-full'), { maxConcurrent: 1, maxQueued: 1 });
     const [a, b, c] = [
