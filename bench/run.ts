@@ -52,11 +52,19 @@ class Stack {
   add(what: string, stop: () => Promise<unknown>): void {
     this.stops.push({ what, stop });
   }
-  /** Each stop runs once: an interrupted run unwinds from its signal handler, then from `finally`. */
-  async unwind(): Promise<void> {
-    for (const { what, stop } of this.stops.splice(0).reverse()) {
-      await stop().catch((err: unknown) => log(`${what} did not stop cleanly: ${(err as Error).message}`));
-    }
+  private unwinding?: Promise<void>;
+  /**
+   * Each stop runs once, and every caller waits for the same unwinding: an interrupted run unwinds
+   * from its signal handler while the run itself fails (its children stopped under it) and reaches
+   * `finally` — which must not return, and let `main` exit, before the site database is dropped.
+   */
+  unwind(): Promise<void> {
+    this.unwinding ??= (async () => {
+      for (const { what, stop } of this.stops.splice(0).reverse()) {
+        await stop().catch((err: unknown) => log(`${what} did not stop cleanly: ${(err as Error).message}`));
+      }
+    })();
+    return this.unwinding;
   }
 }
 
