@@ -33,7 +33,13 @@ describe('hello service', () => {
   function service(taskQueue: string, limits: { maxConcurrent?: number; maxQueued?: number } = {}) {
     const { logger, lines } = capturingLogger();
     const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue, ...limits });
-    return { handlers, lines, messages: () => lines.map((l) => String(l.msg)) };
+    return {
+      handlers,
+      lines,
+      messages: () => lines.map((l) => String(l.msg)),
+      /** The hellos handled for devices whose automatic provisioning is off, in the order handled. */
+      recorded: () => lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device'),
+    };
   }
 
   it('discards a hello from a UUID that was never imported (OOB2) and records nothing', async () => {
@@ -144,15 +150,18 @@ describe('hello service', () => {
     },
   );
 
+  /** Three imported devices with automatic provisioning off. */
+  const devicesOff = async (): Promise<[DeviceUuid, DeviceUuid, DeviceUuid]> => [
+    await importDevice(f.store, false),
+    await importDevice(f.store, false),
+    await importDevice(f.store, false),
+  ];
+
   it('hellos beyond the ones in hand wait their turn in arrival order, one per device, none lost', async () => {
     // Devices that power on together say hello together, and again together a minute later: a hello
     // dropped for being one too many would drop the same devices at every turn.
-    const { handlers, lines } = service(uniqueQueue('hello-queue'), { maxConcurrent: 1 });
-    const [a, b, c] = [
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-    ];
+    const { handlers, lines, recorded } = service(uniqueQueue('hello-queue'), { maxConcurrent: 1 });
+    const [a, b, c] = await devicesOff();
     await Promise.all([
       handlers.onHello(hello(a), '127.20.0.9'),
       handlers.onHello(hello(b), '127.20.0.9'),
@@ -160,8 +169,7 @@ describe('hello service', () => {
       // A newer hello of a device still waiting takes the older one's place and turn.
       handlers.onHello(hello(b, { retryCount: 1 }), '127.20.0.9'),
     ]);
-    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
-    expect(recorded.map((l) => [l.uuid, l.retryCount])).toEqual([
+    expect(recorded().map((l) => [l.uuid, l.retryCount])).toEqual([
       [a, 0],
       [b, 1],
       [c, 0],
@@ -170,15 +178,14 @@ describe('hello service', () => {
   });
 
   it('a hello from another address waits beside the device’s own instead of replacing it (issue 9)', async () => {
-    const { handlers, lines } = service(uniqueQueue('hello-queue-other'), { maxConcurrent: 1 });
-    const [a, b] = [await importDevice(f.store, false), await importDevice(f.store, false)];
+    const { handlers, recorded } = service(uniqueQueue('hello-queue-other'), { maxConcurrent: 1 });
+    const [a, b] = await devicesOff();
     await Promise.all([
       handlers.onHello(hello(a), '127.20.0.9'),
       handlers.onHello(hello(b), '127.20.0.10'),
       handlers.onHello(hello(b), '127.20.0.66'),
     ]);
-    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
-    expect(recorded.map((l) => [l.uuid, l.remoteAddress])).toEqual([
+    expect(recorded().map((l) => [l.uuid, l.remoteAddress])).toEqual([
       [a, '127.20.0.9'],
       [b, '127.20.0.10'],
       [b, '127.20.0.66'],
@@ -186,19 +193,14 @@ describe('hello service', () => {
   });
 
   it('once closed, drops the waiting hellos and takes no more, finishing the one in hand', async () => {
-    const { handlers, lines } = service(uniqueQueue('hello-close'), { maxConcurrent: 1 });
-    const [a, b, c] = [
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-    ];
+    const { handlers, lines, recorded } = service(uniqueQueue('hello-close'), { maxConcurrent: 1 });
+    const [a, b, c] = await devicesOff();
     const first = handlers.onHello(hello(a), '127.20.0.9');
     await handlers.onHello(hello(b), '127.20.0.9');
     handlers.close();
     await first;
     await handlers.onHello(hello(c), '127.20.0.9');
-    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
-    expect(recorded.map((l) => l.uuid)).toEqual([a]);
+    expect(recorded().map((l) => l.uuid)).toEqual([a]);
     expect(lines.filter((l) => l.msg === 'hello discarded: the hello service is closed').map((l) => l.uuid)).toEqual([
       c,
     ]);
@@ -206,15 +208,10 @@ describe('hello service', () => {
   });
 
   it('drops a hello only when the waiting line is full, and says so', async () => {
-    const { handlers, lines } = service(uniqueQueue('hello-full'), { maxConcurrent: 1, maxQueued: 1 });
-    const [a, b, c] = [
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-      await importDevice(f.store, false),
-    ];
+    const { handlers, lines, recorded } = service(uniqueQueue('hello-full'), { maxConcurrent: 1, maxQueued: 1 });
+    const [a, b, c] = await devicesOff();
     await Promise.all([a, b, c].map((uuid) => handlers.onHello(hello(uuid), '127.20.0.9')));
-    const recorded = lines.filter((l) => l.msg === 'hello recorded; automatic provisioning is off for this device');
-    expect(recorded.map((l) => l.uuid)).toEqual([a, b]);
+    expect(recorded().map((l) => l.uuid)).toEqual([a, b]);
     expect(lines.filter((l) => l.msg === 'hello discarded: too many hellos waiting')).toEqual([
       expect.objectContaining({ level: 40, uuid: c }),
     ]);
