@@ -1,12 +1,15 @@
 /**
  * A lifecycle run's `progress` read from its event history rather than asked of a worker: what
  * `amtflow progress` and the API answer when no worker is running (a query then fails with "Failed
- * to query Workflow"), and for a run that has closed. It gives what the `progress` query gives
- * (workflows/step-runner.ts) for the same history: the step list of the flow and mode
- * (workflows/catalogue.ts `stepsOfRun`), each activity event applied to its step — the step is named
- * by the activity's summary, `<spec id> <title>` — and the operator decisions read from the P7 audit
- * step that records each one. A step a patch added (`StepDefinition.patch`) leaves the list once the
- * run is past it with no marker of that patch: the run started before the patch and never takes it.
+ * to query Workflow") or none answers in time, and for a run that has closed. It gives what the
+ * `progress` query gives (workflows/step-runner.ts) for the same history: the step list of the flow
+ * and mode (workflows/catalogue.ts `stepsOfRun`), each activity event and each local activity's
+ * marker applied to its step — the step is named by the summary, `<spec id> <title>` — and the
+ * operator decisions read from the P7 audit step that records each one. A step run as a local
+ * activity enters the history only when its attempt has ended (and the worker recorded it, at most
+ * 8 s later), so a step in progress shows as the last one recorded. A step a patch added
+ * (`StepDefinition.patch`) leaves the list once the run is past it with no marker of that patch: the
+ * run started before the patch and never takes it.
  */
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure, type LoadedDataConverter } from '@temporalio/common';
@@ -31,6 +34,11 @@ import type { OperatorAction, Progress, StepError, StepProgress } from '../workf
 import { AWAITING_OPERATOR, skipReason, type StepDefinition } from '../workflows/step-runner';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Payloads = temporal.api.common.v1.IPayloads;
+type Failure = temporal.api.failure.v1.IFailure;
+
+/** The marker of a local activity's attempt (Temporal's core SDK: `core_local_activity`). */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** The history of a workflow id's latest run is not a lifecycle flow's. */
 export class NotALifecycleRunError extends Error {
@@ -123,87 +131,110 @@ export async function progressFromHistory(
   /** UPD4 warned and nothing has happened since: the run waits for the operator's apply or skip. */
   let wiredWarning: string | undefined;
 
+  /** A step's attempt began: the run is at its stage (or, for P7, back at the stage decided on). */
+  const begin = (step: StepDefinition, audit: AuditEntry | undefined): void => {
+    renameNotComplete = false;
+    wiredWarning = undefined;
+    const details = (audit?.details ?? {}) as { step?: string; reason?: string | null };
+    // UPD4's answer (apply or skip the wired settings) is recorded by the same P7 step, but it
+    // decides no parked step: it is a step like any other.
+    if (audit && details.step !== UPDATE.wired.id) {
+      // The decision the P7 step records is the operator's: apply it to the step decided on.
+      const decided = progress.steps.find((s) => s.id === details.step);
+      const action = audit.action.split('.').pop();
+      if (decided) {
+        decided.status = action === 'retry' ? 'running' : action === 'skip' ? 'skipped' : 'failed';
+        if (action === 'skip') {
+          decided.reason = skipReason({ operator: audit.actor, reason: details.reason ?? undefined });
+        }
+        failures.delete(decided.id);
+      }
+      delete progress.awaiting;
+      progress.state = 'running';
+      progress.stage = decided?.stage ?? progress.stage;
+      // The audit step keeps the stage of the step decided on (it joins progress with it).
+      if (!progress.steps.some((s) => s.id === step.id)) entry({ ...step, stage: progress.stage });
+    } else {
+      progress.stage = step.stage;
+      if (step.stage === 'compensate') progress.state = 'compensating';
+    }
+    entry(step).status = 'running';
+  };
+  const succeed = async (step: StepDefinition, result: Payloads | undefined): Promise<void> => {
+    const e = entry(step);
+    e.attempts += 1;
+    e.status = 'succeeded';
+    delete e.lastError;
+    failures.delete(step.id);
+    if (step.id === RENAME.wait.id) {
+      renameNotComplete = !(await decodeFromPayloadsAtIndex<{ complete: boolean }>(converter, 0, result?.payloads))
+        .complete;
+    }
+    if (step.id === UPDATE.wired.id) {
+      wiredWarning = (await decodeFromPayloadsAtIndex<{ warning?: string }>(converter, 0, result?.payloads)).warning;
+    }
+    if (step.stage === 'compensate') {
+      const undone = progress.steps.find((s) => `${s.id}.undo` === step.id);
+      if (undone?.status === 'succeeded') undone.status = 'compensated';
+    }
+  };
+  const fail = async (step: StepDefinition, failure: Failure | null | undefined): Promise<void> => {
+    const e = entry(step);
+    const { error, nonRetryable } = describeError(await decodeOptionalFailureToOptionalError(converter, failure));
+    e.attempts += 1;
+    e.lastError = error;
+    const round = (failures.get(step.id) ?? 0) + 1;
+    failures.set(step.id, round);
+    if (step.retry === 'validation' && nonRetryable) {
+      e.status = 'failed';
+    } else if (nonRetryable || round >= step.attempts) {
+      e.status = 'awaiting-operator';
+      progress.state = 'awaiting-operator';
+      progress.stage = AWAITING_OPERATOR;
+      progress.awaiting = { step: step.id, error, allowed: allowed(step) };
+    }
+  };
+  /** The step an activity or a local activity's marker belongs to, by its summary `<spec id> <title>`. */
+  const stepOf = async (event: HistoryEvent): Promise<StepDefinition | undefined> => {
+    const summary = (await decodeUserMetadata(converter, event.userMetadata)).staticSummary ?? '';
+    return stepsById.get(summary.split(' ')[0] as string);
+  };
+
   for (const event of events) {
     const patch = patchTaken(event);
     if (patch) patches.add(patch);
+    // A step run as a local activity (workflows/step-runner.ts): one marker per attempt, recorded
+    // once the attempt ended, with its result or its failure.
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName === LOCAL_ACTIVITY_MARKER) {
+      const step = await stepOf(event);
+      if (!step) continue;
+      begin(step, undefined);
+      if (marker.failure) await fail(step, marker.failure);
+      else await succeed(step, marker.details?.result ?? undefined);
+      continue;
+    }
     const schedule = event.activityTaskScheduledEventAttributes;
     if (schedule) {
-      const summary = (await decodeUserMetadata(converter, event.userMetadata)).staticSummary ?? '';
-      const step = stepsById.get(summary.split(' ')[0] as string);
+      const step = await stepOf(event);
       if (!step) continue;
       scheduled.set(String(event.eventId), step);
-      renameNotComplete = false;
-      wiredWarning = undefined;
       const audit =
         step.id === AUDIT.decision.id
           ? await decodeFromPayloadsAtIndex<AuditEntry>(converter, 0, schedule.input?.payloads)
           : undefined;
-      const details = (audit?.details ?? {}) as { step?: string; reason?: string | null };
-      // UPD4's answer (apply or skip the wired settings) is recorded by the same P7 step, but it
-      // decides no parked step: it is a step like any other.
-      if (audit && details.step !== UPDATE.wired.id) {
-        // The decision the P7 step records is the operator's: apply it to the step decided on.
-        const decided = progress.steps.find((s) => s.id === details.step);
-        const action = audit.action.split('.').pop();
-        if (decided) {
-          decided.status = action === 'retry' ? 'running' : action === 'skip' ? 'skipped' : 'failed';
-          if (action === 'skip') {
-            decided.reason = skipReason({ operator: audit.actor, reason: details.reason ?? undefined });
-          }
-          failures.delete(decided.id);
-        }
-        delete progress.awaiting;
-        progress.state = 'running';
-        progress.stage = decided?.stage ?? progress.stage;
-        // The audit step keeps the stage of the step decided on (it joins progress with it).
-        if (!progress.steps.some((s) => s.id === step.id)) entry({ ...step, stage: progress.stage });
-      } else {
-        progress.stage = step.stage;
-        if (step.stage === 'compensate') progress.state = 'compensating';
-      }
-      entry(step).status = 'running';
+      begin(step, audit);
       continue;
     }
     const completed = event.activityTaskCompletedEventAttributes;
     const failed = event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes;
     const step = scheduled.get(String((completed ?? failed)?.scheduledEventId ?? ''));
     if (completed && step) {
-      const e = entry(step);
-      e.attempts += 1;
-      e.status = 'succeeded';
-      delete e.lastError;
-      failures.delete(step.id);
-      if (step.id === RENAME.wait.id) {
-        const result = await decodeFromPayloadsAtIndex<{ complete: boolean }>(converter, 0, completed.result?.payloads);
-        renameNotComplete = !result.complete;
-      }
-      if (step.id === UPDATE.wired.id) {
-        const result = await decodeFromPayloadsAtIndex<{ warning?: string }>(converter, 0, completed.result?.payloads);
-        wiredWarning = result.warning;
-      }
-      if (step.stage === 'compensate') {
-        const undone = progress.steps.find((s) => `${s.id}.undo` === step.id);
-        if (undone?.status === 'succeeded') undone.status = 'compensated';
-      }
+      await succeed(step, completed.result ?? undefined);
       continue;
     }
     if (failed && step) {
-      const e = entry(step);
-      const { error, nonRetryable } = describeError(
-        await decodeOptionalFailureToOptionalError(converter, failed.failure),
-      );
-      e.attempts += 1;
-      e.lastError = error;
-      const round = (failures.get(step.id) ?? 0) + 1;
-      failures.set(step.id, round);
-      if (step.retry === 'validation' && nonRetryable) {
-        e.status = 'failed';
-      } else if (nonRetryable || round >= step.attempts) {
-        e.status = 'awaiting-operator';
-        progress.state = 'awaiting-operator';
-        progress.stage = AWAITING_OPERATOR;
-        progress.awaiting = { step: step.id, error, allowed: allowed(step) };
-      }
+      await fail(step, failed.failure);
       continue;
     }
     if (event.workflowExecutionSignaledEventAttributes?.signalName === renameWait(input).signal) {

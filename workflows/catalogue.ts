@@ -526,6 +526,7 @@ export const AUDIT = {
     activity: 'recordAudit',
     retry: 'idempotent',
     ...SYSTEM,
+    inputInHistory: true,
   }),
 } as const;
 

@@ -49,4 +49,6 @@ export const PATCHES = {
   readCommitBeforeUndo: 'read-commit-before-undo',
   /** Renewal and rotation reach the address P2 probed, not the contact record of each call (issue 9). */
   renewalAndRotationEndpoint: 'renew-rotate-use-run-endpoint',
+  /** A run's steps run as local activities, recorded as markers (issue 15 §3: Temporal's cost per device). */
+  localSteps: 'steps-as-local-activities',
 } as const;

@@ -7,6 +7,22 @@
  * The runner schedules one attempt at a time and waits out the backoff itself (a durable timer),
  * rather than handing Temporal a retry policy: every attempt is then an event the workflow sees, so
  * `progress` counts the attempts that happened and shows each failure while the step still retries.
+ *
+ * Each attempt runs as a local activity (patch `localSteps`): the worker that runs the workflow runs
+ * the step too, and the history keeps one marker per attempt — its summary, result or failure —
+ * instead of an activity task handed out by the server (scheduled, started, completed, then a
+ * workflow task to take the result). Consecutive steps chain inside one workflow task, which the
+ * worker heartbeats every 8 s (80 % of the 10 s workflow task timeout), recording the markers so far.
+ * This cut the Temporal server's CPU per provisioned device by about seven-eighths and the whole
+ * chain's by two-fifths (docs/benchmarks.md, "Steps as local activities"). What it changes:
+ * - a dead worker is noticed by the workflow task timeout (10 s) rather than a heartbeat timeout, and
+ *   another worker replays the run and runs the unrecorded steps again — at most the last 8 s of
+ *   them. Every step is idempotent or reads the firmware first (architecture law 4), so repeating a
+ *   step that had succeeded is safe, as it is for an activity whose completion was lost;
+ * - a `progress` query that arrives while steps chain waits for the next heartbeat; the client then
+ *   reads the markers from the history (runtime/progress-history.ts);
+ * - a marker keeps the step's result, not its input: a step whose input must be read back from the
+ *   history (`inputInHistory`, P7's audit of an operator decision) stays a regular activity.
  */
 import type { Duration } from '@temporalio/common';
 import {
@@ -19,6 +35,7 @@ import {
   log,
   patched,
   scheduleActivity,
+  scheduleLocalActivity,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -62,6 +79,12 @@ export interface StepDefinition<Name extends string = string> {
   attempts: number;
   /** The spec allows going on without this step. */
   skippable?: boolean;
+  /**
+   * The step's input must be readable from the run's history (P7: the decision it records is how
+   * runtime/progress-history.ts tells what an operator decided), so it runs as a regular activity,
+   * whose scheduled event keeps its input, not as a local activity, whose marker does not.
+   */
+  inputInHistory?: true;
   /**
    * The `patched()` id (workflows/names.ts PATCHES) behind which this step was added: a run that
    * started before it does not take the step, and does not list it once it is past the patch.
@@ -340,13 +363,18 @@ export class StepRunner<A extends RunnerActivities> {
     for (let attempt = 1; ; attempt++) {
       entry.status = 'running';
       try {
-        const result = await scheduleActivity(step.activity, args, {
-          summary: `${step.id} ${step.title}`,
-          startToCloseTimeout: step.timeout,
-          // Cancellation and a dead worker reach the attempt through heartbeats (activities/attempt.ts).
-          heartbeatTimeout: HEARTBEAT_TIMEOUT,
-          retry: { maximumAttempts: 1 },
-        });
+        const summary = `${step.id} ${step.title}`;
+        const retry = { maximumAttempts: 1 };
+        const result =
+          !step.inputInHistory && patched(PATCHES.localSteps)
+            ? await scheduleLocalActivity(step.activity, args, { summary, startToCloseTimeout: step.timeout, retry })
+            : await scheduleActivity(step.activity, args, {
+                summary,
+                startToCloseTimeout: step.timeout,
+                // Cancellation and a dead worker reach the attempt through heartbeats (activities/attempt.ts).
+                heartbeatTimeout: HEARTBEAT_TIMEOUT,
+                retry,
+              });
         entry.attempts += 1;
         entry.status = 'succeeded';
         delete entry.lastError;

@@ -82,9 +82,11 @@ export async function runnerProbe(deviceUuid: string): Promise<string[]> {
 }
 
 /**
- * A step long enough for heartbeats: the activity heartbeats every third of the runner's heartbeat
- * timeout, so only a step that outlasts one learns of a cancellation from the server (a shorter one
- * ends at its own deadline first).
+ * A step long enough for a cancellation to reach it while it reads. As a local activity (how the
+ * runner runs a step) the cancellation reaches the attempt through its worker once the workflow
+ * sees it, at the latest at the next workflow task heartbeat (8 s); as an activity (`asActivity`:
+ * `inputInHistory`, as P7 runs) through the attempt's heartbeat, sent every third of the runner's
+ * heartbeat timeout. A shorter step would end at its own deadline first.
  */
 export const SLOW_STEP = {
   id: 'T4',
@@ -96,12 +98,13 @@ export const SLOW_STEP = {
   attempts: 1,
 } as const satisfies StepDefinition;
 
-export async function runnerSlowProbe(deviceUuid: string): Promise<string> {
+export async function runnerSlowProbe(deviceUuid: string, asActivity = false): Promise<string> {
+  const step = asActivity ? { ...SLOW_STEP, inputInHistory: true as const } : SLOW_STEP;
   const runner = new StepRunner<{ slow(): Promise<string>; recordAudit(entry: unknown): Promise<string> }>({
     operation: 'probe',
     deviceUuid,
-    steps: [SLOW_STEP],
+    steps: [step],
     audit: AUDIT,
   });
-  return runner.withCompensation(() => runner.run(SLOW_STEP));
+  return runner.withCompensation(() => runner.run(step));
 }

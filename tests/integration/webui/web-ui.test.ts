@@ -146,7 +146,9 @@ describe('the Temporal Web UI in headless Chromium', () => {
       await link.click();
       await page.waitForURL(/\/workflows\/amt-device-/, { timeout: 30_000 });
       await page.getByText(`"deviceUuid": "${uuid}"`).first().waitFor({ timeout: 60_000 });
-      await page.getByText('commitSetup • OOB8.6 commit and enter post-provisioning').first().waitFor();
+      // Each attempt is a local activity's event: its type and the step's summary.
+      await page.getByText('OOB8.6 commit and enter post-provisioning').first().waitFor();
+      await page.getByText('commitSetup').first().waitFor();
       await shot('2-run-parked');
       await page
         .getByRole('link', { name: 'Queries' })

@@ -16,8 +16,9 @@ import { testFleet } from '../emulator/support/fleet';
  * Issue 12 §4: an attempt that timed out or was cancelled must not go on talking to the device.
  * Timeout: the probe's step T2 (timeout 5 s, two attempts) reads a slow device in a loop on its first
  * attempt; the attempt reaches its deadline, and from the moment the retry begins the firmware serves
- * nothing more from it. Cancellation: the run is cancelled while step T4 reads; the server tells the
- * attempt through its heartbeat, and the attempt stops sending at once.
+ * nothing more from it. Cancellation: the run is cancelled while step T4 reads — run as a local
+ * activity, as the runner runs steps, and as an activity, as P7 runs — the worker (local) or the
+ * server through the attempt's heartbeat tells the attempt, and it stops sending at once.
  */
 describe('an attempt that timed out or was cancelled stops talking to the device', () => {
   let env: TestWorkflowEnvironment;
@@ -28,6 +29,7 @@ describe('an attempt that timed out or was cancelled stops talking to the device
   beforeAll(async () => {
     env = await connectTestEnv();
     fleet = await testFleet([
+      { state: 'post', adminPassword: password, helloEnabled: false },
       { state: 'post', adminPassword: password, helloEnabled: false },
       { state: 'post', adminPassword: password, helloEnabled: false },
     ]);
@@ -95,8 +97,11 @@ describe('an attempt that timed out or was cancelled stops talking to the device
     expect(reads.filter((op) => op.at >= retryStarted)).toEqual([]);
   });
 
-  it('stops when the run is cancelled: the heartbeat tells the attempt, which sends nothing more', async () => {
-    const device = fleet.devices[1]!;
+  it.each([
+    ['a local activity', false, 1],
+    ['an activity', true, 2],
+  ])('stops when the run is cancelled (%s): told of it, the attempt sends nothing more', async (_, asActivity, at) => {
+    const device = fleet.devices[at]!;
     fleet.inject({ kind: 'delay', ms: 1_500, match: 'Get' }, device.uuid);
     const attempt: { started: number; stoppedAt?: number; error?: string; cancelledBy?: string } = { started: 0 };
     const activities = withAttemptScope({
@@ -130,7 +135,7 @@ describe('an attempt that timed out or was cancelled stops talking to the device
       const handle = await env.client.workflow.start<typeof runnerSlowProbe>('runnerSlowProbe', {
         taskQueue,
         workflowId: `attempt-cancel-${deviceUuid}`,
-        args: [deviceUuid],
+        args: [deviceUuid, asActivity],
       });
       await waitFor(
         'the attempt to read from the device',
@@ -152,7 +157,8 @@ describe('an attempt that timed out or was cancelled stops talking to the device
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(attempt.started).toBe(1);
     expect(attempt.error).toBe('REQUEST_CANCELLED');
-    // The server's word, carried by a heartbeat: the cancel itself, or that the cancelled run is gone.
+    // The cancel itself (from the worker, or the server's word carried by a heartbeat), or that the
+    // cancelled run is gone.
     expect(['CANCELLED', 'NOT_FOUND']).toContain(attempt.cancelledBy);
     const reads = device.operations().filter((op) => op.operation === 'Get');
     expect(reads.length).toBeGreaterThan(0);

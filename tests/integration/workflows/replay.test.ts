@@ -40,6 +40,24 @@ describe('replay of committed histories', () => {
         'remove-partial-before-i5.json',
         // The provisioning run a rename continued as, recorded before REN1's check.
         'provision-continued-from-rename.json',
+        // Every flow recorded before its steps ran as local activities (PATCHES.localSteps).
+        ...[
+          'provision-out-of-band',
+          'provision-in-band',
+          'provision-aborted',
+          'provision-aborted-after-commit-read',
+          'provision-told-action-waiting',
+          'update',
+          'remove-partial',
+          'remove-full',
+          'rename',
+          'renew-certificate',
+          'rotate-password',
+          'collection-action',
+          'collection-action-waiting',
+          'forget-stolen',
+          'forget-scrapped',
+        ].map((flow) => `${flow}-before-local-steps.json`),
       ]),
     );
   });
