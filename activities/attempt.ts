@@ -11,10 +11,11 @@ function localDeadlineMs(startToCloseTimeoutMs: number): number {
 }
 
 /**
- * Wraps every activity so that an attempt heartbeats (the server learns of a dead worker within the
- * heartbeat timeout, and the attempt learns of its cancellation) and stops talking to devices when
- * it is cancelled or reaches its own deadline: every AMT request it makes obeys that signal
- * (lib/amt/cancellation.ts). The step runner schedules the next attempt only after this one failed
+ * Wraps every activity so that an attempt stops talking to devices when it is cancelled or reaches
+ * its own deadline — every AMT request it makes obeys that signal (lib/amt/cancellation.ts) — and,
+ * run as an activity (a step runner checkpoint, not a local activity, which has no heartbeat),
+ * heartbeats: the server learns of a dead worker within the heartbeat timeout, and the attempt of
+ * its cancellation. The step runner schedules the next attempt only after this one failed
  * or timed out, so a timed-out attempt never sends to the device while its retry does (issue 12 §4).
  * Outside an activity (a test calling an activity directly) the function runs as it is.
  */

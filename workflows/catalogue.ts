@@ -125,6 +125,7 @@ export const CONNECT = {
     activity: 'verifyOneTimePassword',
     retry: 'validation',
     ...DEVICE,
+    checkpoint: true,
   }),
   certificate: step({
     id: 'I2',
@@ -186,6 +187,7 @@ export const STAGE_ONE = {
     activity: 'commitSetup',
     retry: 'idempotent',
     ...READ_FIRST,
+    checkpoint: true,
   }),
 } as const;
 
@@ -341,6 +343,7 @@ export const REMOVE = {
     activity: 'unprovisionDevice',
     retry: 'idempotent',
     ...READ_FIRST,
+    checkpoint: true,
   }),
   revoke: step({
     id: 'DEP2.1',
@@ -481,6 +484,7 @@ export const FORGET = {
     activity: 'forgetDeviceRecords',
     retry: 'idempotent',
     ...SYSTEM,
+    checkpoint: true,
   }),
 } as const;
 
@@ -526,7 +530,7 @@ export const AUDIT = {
     activity: 'recordAudit',
     retry: 'idempotent',
     ...SYSTEM,
-    inputInHistory: true,
+    checkpoint: true,
   }),
 } as const;
 

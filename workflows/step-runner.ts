@@ -11,18 +11,20 @@
  * Each attempt runs as a local activity (patch `localSteps`): the worker that runs the workflow runs
  * the step too, and the history keeps one marker per attempt — its summary, result or failure —
  * instead of an activity task handed out by the server (scheduled, started, completed, then a
- * workflow task to take the result). Consecutive steps chain inside one workflow task, which the
- * worker heartbeats every 8 s (80 % of the 10 s workflow task timeout), recording the markers so far.
- * This cut the Temporal server's CPU per provisioned device by about seven-eighths and the whole
- * chain's by two-fifths (docs/benchmarks.md, "Steps as local activities"). What it changes:
+ * workflow task to take the result). Consecutive steps chain inside one workflow task; the worker
+ * records their markers when the run next waits (a backoff, an operator, a signal, an activity) and
+ * at least every 8 s (its workflow task heartbeat, 80 % of the 10 s workflow task timeout). This cut
+ * a provisioning run's history from 158 events to about 50 and the Temporal server's CPU per device
+ * by about seven-eighths (docs/benchmarks.md, "Steps as local activities"). What it changes:
  * - a dead worker is noticed by the workflow task timeout (10 s) rather than a heartbeat timeout, and
- *   another worker replays the run and runs the unrecorded steps again — at most the last 8 s of
- *   them. Every step is idempotent or reads the firmware first (architecture law 4), so repeating a
- *   step that had succeeded is safe, as it is for an activity whose completion was lost;
- * - a `progress` query that arrives while steps chain waits for the next heartbeat; the client then
+ *   another worker replays the run and runs again every step since the last record, in order. Every
+ *   step is idempotent or reads the firmware first (architecture law 4); a step after which an
+ *   earlier one could not run again is a `checkpoint`, recorded before it starts and when it ends;
+ * - a `progress` query that arrives while steps chain waits for the next record; the client then
  *   reads the markers from the history (runtime/progress-history.ts);
- * - a marker keeps the step's result, not its input: a step whose input must be read back from the
- *   history (`inputInHistory`, P7's audit of an operator decision) stays a regular activity.
+ * - a run that started before the patch replays its earlier attempts as activities and runs its next
+ *   ones as local activities; every worker must run this code before such runs resume (a worker
+ *   without the patch cannot replay a run that took it).
  */
 import type { Duration } from '@temporalio/common';
 import {
@@ -80,11 +82,15 @@ export interface StepDefinition<Name extends string = string> {
   /** The spec allows going on without this step. */
   skippable?: boolean;
   /**
-   * The step's input must be readable from the run's history (P7: the decision it records is how
-   * runtime/progress-history.ts tells what an operator decided), so it runs as a regular activity,
-   * whose scheduled event keeps its input, not as a local activity, whose marker does not.
+   * Runs as an activity, not a local activity: the attempts before it are in the history before it
+   * starts, and its result as soon as it ends. A worker that dies runs again every step since the last
+   * record (see above), and no step may run again once a later one has taken away what it needs: the
+   * firmware's commit (OOB8.6: an EOI device's CA-made key, which OOB8.3 installs, is discarded), the
+   * OTP's use (IB5: IB9 reads an unused OTP report), the unprovision (DEP1: DEP1.0's login over TLS no
+   * longer connects), the device's records forgotten (DEP2.forget: OOB2 reads them). P7 is one too: the decision it records is its input, which an activity's history
+   * keeps and a marker does not, and progress read from history needs it.
    */
-  inputInHistory?: true;
+  checkpoint?: true;
   /**
    * The `patched()` id (workflows/names.ts PATCHES) behind which this step was added: a run that
    * started before it does not take the step, and does not list it once it is past the patch.
@@ -94,7 +100,7 @@ export interface StepDefinition<Name extends string = string> {
 
 /** Backoff between attempts: 2 s, doubling, at most a minute (what Temporal's default policy does). */
 const BACKOFF = { initialMs: 2_000, maximumMs: 60_000 } as const;
-/** Every attempt heartbeats at least this often; a worker silent for longer has lost it. */
+/** An activity's attempt (a checkpoint) heartbeats at least this often; a worker silent for longer has lost it. */
 const HEARTBEAT_TIMEOUT = '20 seconds';
 
 export const AWAITING_OPERATOR = 'AWAITING_OPERATOR';
@@ -366,7 +372,7 @@ export class StepRunner<A extends RunnerActivities> {
         const summary = `${step.id} ${step.title}`;
         const retry = { maximumAttempts: 1 };
         const result =
-          !step.inputInHistory && patched(PATCHES.localSteps)
+          !step.checkpoint && patched(PATCHES.localSteps)
             ? await scheduleLocalActivity(step.activity, args, { summary, startToCloseTimeout: step.timeout, retry })
             : await scheduleActivity(step.activity, args, {
                 summary,

@@ -85,7 +85,7 @@ export async function runnerProbe(deviceUuid: string): Promise<string[]> {
  * A step long enough for a cancellation to reach it while it reads. As a local activity (how the
  * runner runs a step) the cancellation reaches the attempt through its worker once the workflow
  * sees it, at the latest at the next workflow task heartbeat (8 s); as an activity (`asActivity`:
- * `inputInHistory`, as P7 runs) through the attempt's heartbeat, sent every third of the runner's
+ * a `checkpoint`, as P7 and OOB8.6 run) through the attempt's heartbeat, sent every third of the runner's
  * heartbeat timeout. A shorter step would end at its own deadline first.
  */
 export const SLOW_STEP = {
@@ -99,7 +99,7 @@ export const SLOW_STEP = {
 } as const satisfies StepDefinition;
 
 export async function runnerSlowProbe(deviceUuid: string, asActivity = false): Promise<string> {
-  const step = asActivity ? { ...SLOW_STEP, inputInHistory: true as const } : SLOW_STEP;
+  const step = asActivity ? { ...SLOW_STEP, checkpoint: true as const } : SLOW_STEP;
   const runner = new StepRunner<{ slow(): Promise<string>; recordAudit(entry: unknown): Promise<string> }>({
     operation: 'probe',
     deviceUuid,
