@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActionResult, CollectionActionActivities, DeviceUuid } from '../../../activities/contract';
 import { collectionActions } from '../../../runtime/collection-action-client';
@@ -258,10 +257,8 @@ describe('collection action and scheduled flows (fake activities)', () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     const loadImported = lifecycle.activities.loadImportedDevice;
     lifecycle.activities.loadImportedDevice = async (input) => {
-      if (input.deviceUuid === heldDevice) {
-        const beat = setInterval(() => Context.current().heartbeat(), 1000);
-        await released.finally(() => clearInterval(beat));
-      }
+      // OOB2 runs as a local activity: its worker keeps the workflow task alive while it is held.
+      if (input.deviceUuid === heldDevice) await released;
       return loadImported(input);
     };
     const { targets, taskQueue, worker, actions, start } = await actionOver(
