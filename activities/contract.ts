@@ -6,7 +6,7 @@
 
 import type { AmtInterface, AmtPorts, HostPowerState, PowerAction, PowerStatus } from '../lib/amt';
 import type { DiscoveryTarget } from '../lib/console';
-import type { DiscoveryStatus, ForgetReason } from '../lib/store/vocabulary';
+import type { DiscoveryStatus, ForgetReason, ProvisioningState } from '../lib/store/vocabulary';
 import type { DeviceUuid } from '../lib/device-uuid';
 import type { DeviceTemplate } from '../lib/pki';
 import type { DeviceSession, ResolvedAccount } from '../lib/provisioning';
@@ -45,7 +45,12 @@ export interface LifecycleActivities {
   recordAudit(entry: AuditEntry): Promise<string>;
 
   // Validation: nothing changes; failures are typed and final.
-  loadImportedDevice(input: { deviceUuid: DeviceUuid; mode: ProvisioningMode }): Promise<ImportedDevice>;
+  /** OOB2 (IB9); `selectedAs`: the states a collection action selected the device in (ProvisionDeviceInput). */
+  loadImportedDevice(input: {
+    deviceUuid: DeviceUuid;
+    mode: ProvisioningMode;
+    selectedAs?: ProvisioningState[];
+  }): Promise<ImportedDevice>;
   /** P2; also fixes the address the whole run reaches the device at (issue 9). */
   probeAmtVersion(input: {
     deviceUuid: DeviceUuid;

@@ -45,8 +45,15 @@ export async function importedDevice(deps: Pick<ActivityDeps, 'store'>, deviceUu
  */
 export function validationActivities(deps: ActivityDeps): ValidationActivities {
   return {
-    async loadImportedDevice({ deviceUuid, mode }) {
+    async loadImportedDevice({ deviceUuid, mode, selectedAs }) {
       const device = await importedDevice(deps, deviceUuid);
+      if (selectedAs && !selectedAs.includes(device.provisioningState)) {
+        throw permanentFailure(
+          'PROVISIONING_STATE_CHANGED',
+          `device ${device.uuid} (${device.fqdn}) is ${device.provisioningState} now, not ` +
+            `${selectedAs.join(' or ')} as when the collection action selected it: a run has changed it since (spec OOB2)`,
+        );
+      }
       // IB9: an in-band device is known by the name its computer registered; it is the same record.
       if (mode === 'in-band' && !(await deps.store.otp.latest(device.uuid))) {
         throw permanentFailure(

@@ -147,7 +147,14 @@ const lifecycle = (operation: LifecycleOperation, workflow: Lifecycle, extra: (a
 
 /** Every kind of collection action and how it handles a device. */
 const KINDS: Record<CollectionActionKind, KindHandler> = {
-  provision: lifecycle('provision', provisionDevice, () => ({ mode: 'out-of-band' })),
+  // A device listed by its provisioning state may have changed before its run starts (a hello-started
+  // run ending in between): the run checks the state again at OOB2.
+  provision: lifecycle('provision', provisionDevice, (a) => ({
+    mode: 'out-of-band',
+    ...(a.selector.kind === 'devices' && a.selector.provisioningStates
+      ? { selectedAs: a.selector.provisioningStates }
+      : {}),
+  })),
   update: lifecycle('update', updateManagementController, () => ({})),
   remove: lifecycle('remove', removeProvisioning, (a) => ({ mode: a.removalMode ?? 'partial' })),
   'renew-certificate': lifecycle('renew_certificate', renewDeviceCertificate, () => ({})),

@@ -1,5 +1,6 @@
 import { CancellationScope, log, workflowInfo } from '@temporalio/workflow';
 import type { DeviceSession, DeviceUuid, ProvisioningMode } from '../activities/contract';
+import type { ProvisioningState } from '../lib/store/vocabulary';
 import { CONNECT, INFRASTRUCTURE, STAGE_ONE, STAGE_TWO, UNDO, VALIDATE, provisionSteps } from './catalogue';
 import {
   applySecondStage,
@@ -17,6 +18,13 @@ export interface ProvisionDeviceInput {
   /** `out-of-band`: started by the device's hello (OOB1–OOB10); `in-band`: by the agent's OTP report (IB1–IB11). */
   mode: ProvisioningMode;
   requestedBy: string;
+  /**
+   * The provisioning states a collection action selected the device in (the automatic-provisioning
+   * sweep: `unprovisioned`). The action lists a batch before it starts the batch's runs, and a run
+   * started by the device's hello may end in between: OOB2 then refuses the device, whose state is
+   * no longer one of these (PROVISIONING_STATE_CHANGED), before anything is sent to it.
+   */
+  selectedAs?: ProvisioningState[];
 }
 
 export interface ProvisionDeviceResult {
@@ -51,7 +59,11 @@ export async function provisionDevice(input: ProvisionDeviceInput): Promise<Prov
   return runner.withCompensation(async () => {
     // P, OOB2, OOB3 / IB9: checks that change nothing; each failure ends the run with its typed error.
     // P2 also fixes the address of the whole run: a later hello from elsewhere is never dialled.
-    const device = await runner.run(mode === 'in-band' ? VALIDATE.registered : VALIDATE.imported, { deviceUuid, mode });
+    const device = await runner.run(mode === 'in-band' ? VALIDATE.registered : VALIDATE.imported, {
+      deviceUuid,
+      mode,
+      ...(input.selectedAs ? { selectedAs: input.selectedAs } : {}),
+    });
     markDevice(device.fqdn, device.collection);
     const { amtVersion, protocol, endpoint } = await runner.run(VALIDATE.version, { deviceUuid });
     await runner.run(VALIDATE.directory, { deviceUuid, fqdn: device.fqdn, domain: device.domain });

@@ -86,6 +86,28 @@ describe('loadImportedDevice (OOB2, IB9)', () => {
       fqdn: device.fqdn,
     });
   });
+
+  it('a run a collection action started refuses a device no longer in the state it was selected in', async () => {
+    // The automatic-provisioning sweep listed the device unprovisioned; its hello-started run
+    // provisioned it before the sweep's run began (found by the 1,000-device benchmark).
+    const device = await importDevice(deps, `pc-${tag}-3`);
+    const selected = { deviceUuid: device.uuid, mode: 'out-of-band', selectedAs: ['unprovisioned'] } as const;
+    expect(await activities.loadImportedDevice({ ...selected, selectedAs: [...selected.selectedAs] })).toMatchObject({
+      deviceUuid: device.uuid,
+    });
+    await deps.store.devices.update(device.uuid, { provisioningState: 'provisioned' });
+    const failure = await expectRefusedUnchanged(
+      deps,
+      admin,
+      () => activities.loadImportedDevice({ ...selected, selectedAs: [...selected.selectedAs] }),
+      'PROVISIONING_STATE_CHANGED',
+    );
+    expect(failure.message).toContain('is provisioned now, not unprovisioned');
+    // Started otherwise (a hello, an operator), the run does not ask.
+    expect(await activities.loadImportedDevice({ deviceUuid: device.uuid, mode: 'out-of-band' })).toMatchObject({
+      deviceUuid: device.uuid,
+    });
+  });
 });
 
 describe('probeAmtVersion (P2)', () => {

@@ -207,6 +207,24 @@ describe('collection action and scheduled flows (fake activities)', () => {
     await rename?.terminate('test over');
   });
 
+  it('passes the provisioning states it selected a device in to its run, whose OOB2 checks them again', async () => {
+    const devices = threeDevices();
+    const lifecycle = fakeLifecycleActivities();
+    const { worker, actions } = await actionOver(env, 'action-selected-as', devices, lifecycle);
+    await worker.runUntil(async () => {
+      const actionId = await actions.start({
+        kind: 'provision',
+        selector: { kind: 'devices', deviceUuids: devices, provisioningStates: ['unprovisioned'] },
+        throttle: { maxConcurrent: 3, batchDelay: '1 second' },
+        requestedBy: 'e2e',
+      });
+      await actions.result(actionId);
+    });
+    const oob2 = lifecycle.calls.filter((c) => c.name === 'loadImportedDevice').map((c) => c.input);
+    expect(oob2).toHaveLength(3);
+    for (const input of oob2) expect(input).toMatchObject({ mode: 'out-of-band', selectedAs: ['unprovisioned'] });
+  });
+
   it('goes on past a device waiting for an operator, reports it waiting, and leaves its run to be decided', async () => {
     const devices = threeDevices();
     const [parkedDevice, ...others] = devices;
