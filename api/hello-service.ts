@@ -17,11 +17,11 @@ export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store
   maxConcurrent?: number;
   /**
    * Hellos waiting for their turn (default 10,000: about 50 MB were every one the largest hello, 23
-   * SHA-512 hashes); one beyond it is dropped and logged (the firmware sends again, OOB1). A hello is not dropped merely because
-   * others are in hand: devices that power on together say hello together, on the same schedule
-   * after that (AMT: every minute, then every five, then hourly), so dropping the wave's excess would
-   * drop the same late devices every time, for up to an hour (found by `npm run bench` at 1,000
-   * devices).
+   * SHA-512 hashes); one beyond it is dropped and logged (the firmware sends again, OOB1). A hello is
+   * not dropped merely because others are in hand: devices that power on together say hello together,
+   * on the same schedule after that (AMT: every minute, then every five, then hourly), so dropping the
+   * wave's excess would drop the same late devices every time, for up to an hour (found by `npm run
+   * bench` at 1,000 devices).
    */
   maxQueued?: number;
 }

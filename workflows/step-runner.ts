@@ -87,8 +87,9 @@ export interface StepDefinition<Name extends string = string> {
    * record (see above), and no step may run again once a later one has taken away what it needs: the
    * firmware's commit (OOB8.6: an EOI device's CA-made key, which OOB8.3 installs, is discarded), the
    * OTP's use (IB5: IB9 reads an unused OTP report), the unprovision (DEP1: DEP1.0's login over TLS no
-   * longer connects), the device's records forgotten (DEP2.forget: OOB2 reads them). P7 is one too: the decision it records is its input, which an activity's history
-   * keeps and a marker does not, and progress read from history needs it.
+   * longer connects), the device's records forgotten (DEP2.forget: OOB2 reads them). P7 is one too:
+   * the decision it records is its input, which an activity's history keeps and a marker does not,
+   * and progress read from history needs it.
    */
   checkpoint?: true;
   /**

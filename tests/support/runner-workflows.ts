@@ -84,9 +84,9 @@ export async function runnerProbe(deviceUuid: string): Promise<string[]> {
 /**
  * A step long enough for a cancellation to reach it while it reads. As a local activity (how the
  * runner runs a step) the cancellation reaches the attempt through its worker once the workflow
- * sees it, at the latest at the next workflow task heartbeat (8 s); as an activity (`asActivity`:
- * a `checkpoint`, as P7 and OOB8.6 run) through the attempt's heartbeat, sent every third of the runner's
- * heartbeat timeout. A shorter step would end at its own deadline first.
+ * sees it, at the latest at the next workflow task heartbeat (8 s); as an activity (`asActivity`: a
+ * `checkpoint`, as P7 and OOB8.6 run) through the attempt's heartbeat, sent every third of the
+ * runner's heartbeat timeout. A shorter step would end at its own deadline first.
  */
 export const SLOW_STEP = {
   id: 'T4',

@@ -17,8 +17,8 @@ import { testFleet } from '../emulator/support/fleet';
  * Timeout: the probe's step T2 (timeout 5 s, two attempts) reads a slow device in a loop on its first
  * attempt; the attempt reaches its deadline, and from the moment the retry begins the firmware serves
  * nothing more from it. Cancellation: the run is cancelled while step T4 reads — run as a local
- * activity, as the runner runs steps, and as an activity, as a checkpoint runs — the worker (local) or the
- * server through the attempt's heartbeat tells the attempt, and it stops sending at once.
+ * activity, as the runner runs steps, and as an activity, as a checkpoint runs — the worker (local)
+ * or the server through the attempt's heartbeat tells the attempt, and it stops sending at once.
  */
 describe('an attempt that timed out or was cancelled stops talking to the device', () => {
   let env: TestWorkflowEnvironment;
