@@ -170,6 +170,7 @@ async function bringUp(config: AmtflowConfig, logger: pino.Logger, started: Star
     deps,
     dataConverter: amtflowDataConverter(kek),
     workflowBundlePath: bundle,
+    tuning: config.worker,
   });
   const running = worker.run();
   started.add('worker', async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, makeTelemetryFilterString, type NativeConnection } from '@temporalio/worker';
 import type pino from 'pino';
+import type { WorkerConfig } from '../lib/config';
 import { createActivities, type ActivityDeps } from '../activities';
 import { TASK_QUEUES } from '../workflows/names';
 
@@ -14,6 +15,8 @@ export interface LifecycleWorkerOptions {
   /** Prebuilt bundle (production) or the workflows source path (tests bundle once per suite). */
   workflowBundlePath: string;
   taskQueue?: string;
+  /** The configuration's `worker` section: slots for runs and steps in progress (SDK defaults when absent). */
+  tuning?: WorkerConfig;
 }
 
 /**
@@ -51,5 +54,6 @@ export async function createLifecycleWorker(options: LifecycleWorkerOptions): Pr
     workflowBundle: { codePath: options.workflowBundlePath },
     activities: createActivities(options.deps),
     dataConverter: options.dataConverter,
+    ...options.tuning,
   });
 }

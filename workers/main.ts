@@ -27,8 +27,9 @@ async function main(): Promise<void> {
       deps,
       dataConverter: amtflowDataConverter(loadDerivationKey(config)),
       workflowBundlePath: WORKFLOW_BUNDLE,
+      tuning: config.worker,
     });
-    logger.info({ namespace, taskQueue: worker.options.taskQueue }, 'worker running');
+    logger.info({ namespace, taskQueue: worker.options.taskQueue, ...config.worker }, 'worker running');
     await worker.run();
     logger.info('worker stopped');
   } finally {

@@ -8,5 +8,6 @@ export {
   type AmtConfig,
   type SchedulesConfig,
   type ThrottleConfig,
+  type WorkerConfig,
 } from './schema';
 export { loadConfig, pgliteDir, ConfigError, type LoadOptions } from './load';

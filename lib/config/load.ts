@@ -32,6 +32,8 @@ const ENV_KEYS: Record<string, { path: string[]; type: EnvType }> = {
   AMTFLOW_HELLO_HOST: { path: ['listeners', 'helloHost'], type: 'string' },
   AMTFLOW_CODEC_HOST: { path: ['listeners', 'codecHost'], type: 'string' },
   AMTFLOW_TRUSTED_PROXIES: { path: ['listeners', 'trustedProxies'], type: 'list' },
+  AMTFLOW_WORKER_WORKFLOW_TASK_SLOTS: { path: ['worker', 'maxConcurrentWorkflowTaskExecutions'], type: 'number' },
+  AMTFLOW_WORKER_LOCAL_ACTIVITY_SLOTS: { path: ['worker', 'maxConcurrentLocalActivityExecutions'], type: 'number' },
   AMTFLOW_WORKER_METRICS_ADDRESS: { path: ['metrics', 'workerAddress'], type: 'string' },
   AMTFLOW_HELLO_PORT: { path: ['listeners', 'helloPort'], type: 'number' },
   AMTFLOW_CODEC_PORT: { path: ['listeners', 'codecPort'], type: 'number' },

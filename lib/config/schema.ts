@@ -264,6 +264,31 @@ export const schedulesSchema = z
   })
   .strict();
 
+/**
+ * What one lifecycle worker process (`npm run worker`) takes on at once: Temporal worker options of
+ * the same names. A run's steps are local activities chained inside one workflow task
+ * (docs/architecture.md, "Activities"), and the worker keeps that task, and its slot, until the chain
+ * reaches a timer, a checkpoint, a decision or the end: `maxConcurrentWorkflowTaskExecutions` is how
+ * many runs make progress at once in the process. The others wait, costing nothing but a row, as
+ * workflow tasks on the Temporal server's task queue, and are taken in turn as slots free.
+ * `maxConcurrentLocalActivityExecutions` is how many steps run at once; it should not be below the
+ * former, or runs hold a slot while their step waits. More slots pay when runs wait on the network
+ * (firmware latency); with fast devices the CPU is the limit and more only costs memory
+ * (docs/benchmarks.md). Defaults: the SDK's 40 and 100.
+ */
+export const workerSchema = z
+  .object({
+    // sdk-core's rule (worker/mod.rs): with a sticky cache, the sticky and the normal queue need a slot each.
+    maxConcurrentWorkflowTaskExecutions: z
+      .number()
+      .int()
+      .min(2, 'must be at least 2: with a sticky cache the sticky and the normal task queue need a slot each')
+      .max(2_000)
+      .default(40),
+    maxConcurrentLocalActivityExecutions: z.number().int().min(1).max(2_000).default(100),
+  })
+  .strict();
+
 export const metricsSchema = z
   .object({
     /**
@@ -329,6 +354,10 @@ export const configSchema = z
       responseTimeoutMs: 20_000,
       provisioningAccounts: [{ name: 'factory', username: 'admin', factoryDefault: true }],
     }),
+    worker: workerSchema.default({
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentLocalActivityExecutions: 100,
+    }),
     metrics: metricsSchema.default({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
@@ -352,3 +381,4 @@ export type AmtConfig = z.infer<typeof amtSchema>;
 export type ApiLimitsConfig = z.infer<typeof apiLimitsSchema>;
 export type SchedulesConfig = z.infer<typeof schedulesSchema>;
 export type ThrottleConfig = z.infer<typeof throttleSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;

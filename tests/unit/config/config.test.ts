@@ -37,4 +37,29 @@ describe('configuration', () => {
     const err = configError(() => loadConfig({ cwd: cwd(), env: { AMTFLOW_TRUSTED_PROXIES: 'proxy.corp' } }));
     expect(err.problems).toEqual(['listeners.trustedProxies.0: must be an IP address or CIDR range']);
   });
+
+  it("takes the worker's slots from the file or the environment, the SDK's defaults otherwise", () => {
+    expect(loadConfig({ cwd: cwd(), env: {} }).worker).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentLocalActivityExecutions: 100,
+    });
+    const dir = cwd();
+    writeFileSync(
+      path.join(dir, 'amtflow.config.json'),
+      JSON.stringify({
+        worker: { maxConcurrentWorkflowTaskExecutions: 200, maxConcurrentLocalActivityExecutions: 200 },
+      }),
+    );
+    expect(loadConfig({ cwd: dir, env: { AMTFLOW_WORKER_LOCAL_ACTIVITY_SLOTS: '300' } }).worker).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 200,
+      maxConcurrentLocalActivityExecutions: 300,
+    });
+  });
+
+  it('refuses one workflow task slot, which the sticky and the normal task queue cannot share', () => {
+    const err = configError(() => loadConfig({ cwd: cwd(), env: { AMTFLOW_WORKER_WORKFLOW_TASK_SLOTS: '1' } }));
+    expect(err.problems).toEqual([
+      'worker.maxConcurrentWorkflowTaskExecutions (from AMTFLOW_WORKER_WORKFLOW_TASK_SLOTS): must be at least 2: with a sticky cache the sticky and the normal task queue need a slot each',
+    ]);
+  });
 });
