@@ -3,6 +3,10 @@
  * Pure: parsing and validation only, so that bad input is refused before anything starts.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { workerSchema } from '../lib/config/schema';
+
+/** The configuration's own default, so that a run without the option measures what installs run. */
+const WORKFLOW_TASK_SLOTS_DEFAULT = workerSchema.parse({}).maxConcurrentWorkflowTaskExecutions;
 
 export type Topology = 'dev' | 'cluster';
 
@@ -17,8 +21,16 @@ export interface BenchOptions {
   workers: number;
   /** Drive the same activities in a plain loop without Temporal (no workers, no front door). */
   baseline: boolean;
-  /** Devices in flight at once in the baseline loop. */
+  /**
+   * Devices in flight at once: in the baseline, the loop's; for amtflow, the runs in progress at
+   * once, `workers × workflowTaskSlots` (the others wait on the task queue).
+   */
   concurrency: number;
+  /**
+   * `worker.maxConcurrentWorkflowTaskExecutions` of each worker process: runs in progress at once
+   * per worker (lib/config/schema.ts `workerSchema`). Its local-activity slots are at least as many.
+   */
+  workflowTaskSlots: number;
   /** First loopback address of the emulated fleet; each device takes the next one. */
   firstIp: string;
   /** Frontend gRPC port of the Temporal server the bench starts; the other ports derive from it. */
@@ -81,6 +93,12 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     .option('--workers <n>', 'worker processes', int('--workers', 1, 16), 1)
     .option('--baseline', 'same activities in a plain loop, without Temporal', false)
     .option('--concurrency <n>', 'baseline: devices in flight (default: all)', int('--concurrency', 1, 10_000))
+    .option(
+      '--workflow-task-slots <n>',
+      'amtflow: runs in progress at once per worker process',
+      int('--workflow-task-slots', 2, 2_000),
+      WORKFLOW_TASK_SLOTS_DEFAULT,
+    )
     .option('--first-ip <ip>', 'first emulated device address', ipv4('--first-ip'), '127.210.0.1')
     .option(
       '--temporal-port <port>',
@@ -107,7 +125,12 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const o = program.opts<Omit<BenchOptions, 'concurrency'> & { concurrency?: number }>();
   if (!/^postgres(ql)?:\/\//.test(o.postgresUrl))
     throw new BenchArgumentError(`--postgres-url must be a postgres:// URL, got "${o.postgresUrl}"`);
-  if (o.baseline && argv.includes('--workers'))
-    throw new BenchArgumentError('--workers has no meaning with --baseline (no Temporal workers run)');
-  return { ...o, concurrency: o.concurrency ?? o.devices };
+  for (const option of ['--workers', '--workflow-task-slots'])
+    if (o.baseline && argv.includes(option))
+      throw new BenchArgumentError(`${option} has no meaning with --baseline (no Temporal workers run)`);
+  if (!o.baseline && o.concurrency !== undefined)
+    throw new BenchArgumentError(
+      '--concurrency is for --baseline; amtflow runs --workers × --workflow-task-slots at once',
+    );
+  return { ...o, concurrency: o.baseline ? (o.concurrency ?? o.devices) : o.workers * o.workflowTaskSlots };
 }

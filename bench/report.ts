@@ -23,8 +23,17 @@ export interface RunMeasurement {
   concurrency: number;
   /** From the first device's start to the last device's end, seconds. */
   wallSeconds: number;
-  /** Per-device time from its run's start to its end, milliseconds. */
+  /**
+   * Per-device time from the moment it is taken up to its end, milliseconds: by a worker (its run's
+   * first workflow task started) for amtflow, by the loop for the baseline — the same span in both.
+   */
   deviceMs: number[];
+  /**
+   * amtflow only: per-device time its run waited on the task queue before a worker took it up (run
+   * started → first workflow task started), milliseconds. Runs start at their device's hello; a worker
+   * takes `maxConcurrentWorkflowTaskExecutions` of them at a time.
+   */
+  waitMs?: number[];
   groups: Partial<Record<Group, GroupUsage>>;
   /** Temporal history events written during the run (absent for the baseline). */
   historyEvents?: number;
@@ -46,6 +55,8 @@ export interface RunReport {
   wallSeconds: number;
   devicesPerMinute: number;
   deviceSeconds: Percentiles;
+  /** amtflow only: seconds each run waited for a worker before that (RunMeasurement.waitMs). */
+  waitSeconds?: Percentiles;
   /** CPU-seconds per device, per group and in total. */
   cpuSecondsPerDevice: Partial<Record<Group | 'total', number>>;
   peakRssMiB: Partial<Record<Group, number>>;
@@ -87,8 +98,11 @@ export function ratio(amtflow: number, baseline: number): number {
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 export function summarise(m: RunMeasurement): RunReport {
-  if (m.deviceMs.length !== m.devices)
-    throw new RangeError(`${m.deviceMs.length} device times for ${m.devices} devices`);
+  for (const [what, samples] of [
+    ['device', m.deviceMs],
+    ['wait', m.waitMs ?? m.deviceMs],
+  ] as const)
+    if (samples.length !== m.devices) throw new RangeError(`${samples.length} ${what} times for ${m.devices} devices`);
   const cpu: RunReport['cpuSecondsPerDevice'] = {};
   const rss: RunReport['peakRssMiB'] = {};
   let total = 0;
@@ -100,7 +114,10 @@ export function summarise(m: RunMeasurement): RunReport {
     total += usage.cpuSeconds;
   }
   cpu.total = round(total / m.devices, 4);
-  const seconds = percentiles(m.deviceMs.map((ms) => ms / 1000));
+  const inSeconds = (ms: readonly number[]) => {
+    const p = percentiles(ms.map((v) => v / 1000));
+    return { p50: round(p.p50), p95: round(p.p95), p99: round(p.p99) };
+  };
   return {
     mode: m.mode,
     topology: m.topology,
@@ -110,7 +127,8 @@ export function summarise(m: RunMeasurement): RunReport {
     concurrency: m.concurrency,
     wallSeconds: round(m.wallSeconds, 2),
     devicesPerMinute: round(devicesPerMinute(m.devices, m.wallSeconds), 1),
-    deviceSeconds: { p50: round(seconds.p50), p95: round(seconds.p95), p99: round(seconds.p99) },
+    deviceSeconds: inSeconds(m.deviceMs),
+    ...(m.waitMs && { waitSeconds: inSeconds(m.waitMs) }),
     cpuSecondsPerDevice: cpu,
     peakRssMiB: rss,
     ...(m.historyEvents !== undefined && { historyEventsPerSecond: round(m.historyEvents / m.wallSeconds, 1) }),
@@ -138,6 +156,8 @@ export function markdownTable(reports: readonly RunReport[], ratios?: Ratios): s
     'p50 s',
     'p95 s',
     'p99 s',
+    'waited p50 s',
+    'waited p99 s',
     ...GROUPS.map((g) => `CPU-s/device ${g}`),
     'CPU-s/device total',
     ...GROUPS.map((g) => `peak RSS MiB ${g}`),
@@ -153,6 +173,8 @@ export function markdownTable(reports: readonly RunReport[], ratios?: Ratios): s
     String(r.deviceSeconds.p50),
     String(r.deviceSeconds.p95),
     String(r.deviceSeconds.p99),
+    cell(r.waitSeconds?.p50),
+    cell(r.waitSeconds?.p99),
     ...GROUPS.map((g) => cell(r.cpuSecondsPerDevice[g])),
     cell(r.cpuSecondsPerDevice.total),
     ...GROUPS.map((g) => cell(r.peakRssMiB[g])),

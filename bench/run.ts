@@ -19,10 +19,13 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { Client as LdapClient, escapeFilter } from 'ldapts';
 import pg from 'pg';
 import { AmtAuthError, openAmtSession } from '../lib/amt';
 import { loadConfig, type AmtflowConfig } from '../lib/config';
+import { workerSchema } from '../lib/config/schema';
 import { parseDeviceUuid } from '../lib/device-uuid';
 import { amtSpns } from '../lib/directory/names';
 import { buildActivityDeps } from '../runtime/activity-deps';
@@ -75,6 +78,10 @@ class Stack {
  * 10,000 devices in one process (40,000) would not be.
  */
 const EMULATOR_SHARD = 2_000;
+const {
+  maxConcurrentLocalActivityExecutions: LOCAL_ACTIVITY_SLOTS_DEFAULT,
+  maxConcurrentWorkflowTaskExecutions: WORKFLOW_TASK_SLOTS_DEFAULT,
+} = workerSchema.parse({});
 
 /**
  * Ports of one run, all derived from --temporal-port so that runs side by side never meet; the
@@ -193,7 +200,7 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   mkdirSync(runDir, { recursive: true });
   const p = ports(o);
   log(
-    `run ${tag}: ${o.baseline ? 'baseline' : `amtflow on ${o.topology}, ${o.workers} worker(s)`}, ${o.devices} devices, ${o.latencyMs} ms; files in ${runDir}`,
+    `run ${tag}: ${o.baseline ? 'baseline' : `amtflow on ${o.topology}, ${o.workers} worker(s) × ${o.workflowTaskSlots} workflow task slots`}, ${o.devices} devices, ${o.latencyMs} ms; files in ${runDir}`,
   );
 
   // The directory: the bench's own Samba AD DC, provisioned once under the state directory.
@@ -219,6 +226,10 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
     ca: { provisioningDomain: dc.domain },
     listeners: { host: '127.0.0.1', apiPort: p.api, helloPort: p.hello, codecPort: p.codec },
     log: { level: 'info' },
+    worker: {
+      maxConcurrentWorkflowTaskExecutions: o.workflowTaskSlots,
+      maxConcurrentLocalActivityExecutions: Math.max(o.workflowTaskSlots, LOCAL_ACTIVITY_SLOTS_DEFAULT),
+    },
   };
   const configFile = path.join(runDir, 'amtflow.config.json');
   writeFileSync(configFile, JSON.stringify(file, null, 2), { mode: 0o600 });
@@ -419,9 +430,7 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       const handle = (client as Client).workflow.getHandle(deviceWorkflowId(parseDeviceUuid(d.uuid)));
       // The site database says provisioned at OOB10, a moment before the run closes.
       await handle.result();
-      const desc = await handle.describe();
-      if (!desc.closeTime) throw new Error(`${d.uuid}: run ${desc.runId} still ${desc.status.name}`);
-      return { start: desc.startTime.getTime(), end: desc.closeTime.getTime(), events: desc.historyLength };
+      return runSpan(d.uuid, await handle.fetchHistory());
     });
     const first = Math.min(...runs.map((r) => r.start));
     const last = Math.max(...runs.map((r) => r.end));
@@ -433,7 +442,8 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       workers: o.workers,
       concurrency: o.concurrency,
       wallSeconds: (last - first) / 1000,
-      deviceMs: runs.map((r) => r.end - r.start),
+      deviceMs: runs.map((r) => r.end - r.taken),
+      waitMs: runs.map((r) => r.taken - r.start),
       historyEvents: runs.reduce((s, r) => s + r.events, 0),
     };
   }
@@ -444,10 +454,28 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   log('checking the invariants');
   const evidence = await gatherEvidence(deps, config, dc, devices, endpoints);
   const violations = checkInvariants(evidence);
-  writeReports(stateDir, runDir, report);
+  writeReports(stateDir, runDir, report, o.out);
   if (violations.length > 0) throw new InvariantError(violations);
   log(`invariants hold for all ${devices.length} devices`);
   return report;
+}
+
+/**
+ * A closed run's span from its history: started, first taken by a worker (its first workflow task
+ * started: until then the run waits on the task queue for a free workflow task slot), closed.
+ */
+function runSpan(uuid: string, history: temporal.api.history.v1.IHistory) {
+  const events = history.events ?? [];
+  const time = (e: temporal.api.history.v1.IHistoryEvent | undefined) => tsToMs(e?.eventTime);
+  const closed = events.at(-1);
+  if (!closed?.workflowExecutionCompletedEventAttributes)
+    throw new Error(`${uuid}: its run has not completed (last event ${String(closed?.eventType)})`);
+  return {
+    start: time(events[0]),
+    taken: time(events.find((e) => e.workflowTaskStartedEventAttributes)),
+    end: time(closed),
+    events: events.length,
+  };
 }
 
 async function startTemporal(
@@ -606,13 +634,18 @@ function presentedSerial(host: string, port: number): Promise<string | undefined
   });
 }
 
-function reportName(r: Pick<RunReport, 'mode' | 'topology' | 'workers' | 'devices' | 'latencyMs'>): string {
-  const what = r.mode === 'baseline' ? 'baseline' : `amtflow-${r.topology}-w${r.workers}`;
+function reportName(
+  r: Pick<RunReport, 'mode' | 'topology' | 'workers' | 'concurrency' | 'devices' | 'latencyMs'>,
+): string {
+  const what = r.mode === 'baseline' ? 'baseline' : `amtflow-${r.topology}-w${r.workers}-c${r.concurrency}`;
   return `${what}-n${r.devices}-l${r.latencyMs}.json`;
 }
 
+/** An amtflow run at the configuration's default slots: the one a baseline's ratios are taken against. */
+const atDefaultSlots = (r: RunReport) => r.concurrency === r.workers * WORKFLOW_TASK_SLOTS_DEFAULT;
+
 /** Writes the run's JSON and Markdown, and prints the table with its counterparts and ratios. */
-function writeReports(stateDir: string, runDir: string, report: RunReport): void {
+function writeReports(stateDir: string, runDir: string, report: RunReport, out: string | undefined): void {
   const dir = path.join(stateDir, 'reports');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, reportName(report)), JSON.stringify(report, null, 2));
@@ -622,11 +655,19 @@ function writeReports(stateDir: string, runDir: string, report: RunReport): void
     .filter((f) => f.endsWith(suffix) && f !== reportName(report))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as RunReport);
   const baseline = report.mode === 'baseline' ? report : peers.find((r) => r.mode === 'baseline');
-  const amtflow = report.mode === 'amtflow' ? report : peers.find((r) => r.mode === 'amtflow');
+  const amtflow =
+    report.mode === 'amtflow'
+      ? report
+      : peers.find((r) => r.mode === 'amtflow' && r.topology === 'dev' && atDefaultSlots(r));
   const ratios = amtflow && baseline ? compare(amtflow, baseline) : undefined;
   const table = markdownTable([report, ...peers.filter((r) => r.mode !== report.mode)], ratios);
+  const json = JSON.stringify({ ...report, ...(ratios && { ratios }) }, null, 2);
   writeFileSync(path.join(runDir, 'report.md'), `${table}\n`);
-  process.stdout.write(`${JSON.stringify({ ...report, ...(ratios && { ratios }) }, null, 2)}\n\n${table}\n`);
+  if (out) {
+    writeFileSync(out, `${json}\n`);
+    writeFileSync(out.replace(/(\.json)?$/, '.md'), `${table}\n`);
+  }
+  process.stdout.write(`${json}\n\n${table}\n`);
 }
 
 async function main(): Promise<void> {

@@ -4,8 +4,15 @@ describe('npm run bench arguments', () => {
   it('reads the documented options', () => {
     const o = parseBenchArgs(['--devices', '20', '--latency-ms', '50', '--topology', 'cluster', '--workers', '2']);
     expect(o).toMatchObject({ devices: 20, latencyMs: 50, topology: 'cluster', workers: 2, baseline: false });
-    expect(o.concurrency).toBe(20);
     expect(o.firstIp).toBe('127.210.0.1');
+  });
+
+  it("runs each worker with the configuration's workflow task slots unless told, and counts runs in progress across workers", () => {
+    expect(parseBenchArgs(['--workers', '2'])).toMatchObject({ workflowTaskSlots: 40, concurrency: 80 });
+    expect(parseBenchArgs(['--workers', '2', '--workflow-task-slots', '150'])).toMatchObject({
+      workflowTaskSlots: 150,
+      concurrency: 300,
+    });
   });
 
   it('defaults to 10 devices, 0 ms, the dev server and one worker', () => {
@@ -41,6 +48,12 @@ describe('npm run bench arguments', () => {
     [['--first-ip', '127.0.0.300'], /--first-ip must be an IPv4 address/],
     [['--postgres-url', 'mysql://x'], /--postgres-url must be a postgres:\/\/ URL/],
     [['--baseline', '--workers', '2'], /--workers has no meaning with --baseline/],
+    [['--baseline', '--workflow-task-slots', '80'], /--workflow-task-slots has no meaning with --baseline/],
+    [['--workflow-task-slots', '1'], /--workflow-task-slots must be an integer 2..2000, got "1"/],
+    [
+      ['--concurrency', '50'],
+      /--concurrency is for --baseline; amtflow runs --workers × --workflow-task-slots at once/,
+    ],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['stray'], /unexpected argument|too many arguments/],
   ])('refuses %j with a message naming the problem', (argv, message) => {

@@ -44,6 +44,7 @@ function measurement(overrides: Partial<RunMeasurement> = {}): RunMeasurement {
     concurrency: 4,
     wallSeconds: 12,
     deviceMs: [1000, 2000, 3000, 4000],
+    waitMs: [0, 500, 1000, 60_000],
     groups: {
       workers: { cpuSeconds: 4, peakRssBytes: 512 * 1024 ** 2 },
       temporal: { cpuSeconds: 2, peakRssBytes: 100 * 1024 ** 2 },
@@ -58,6 +59,7 @@ describe('the run report', () => {
     const r = summarise(measurement());
     expect(r.devicesPerMinute).toBe(20);
     expect(r.deviceSeconds).toEqual({ p50: 2, p95: 4, p99: 4 });
+    expect(r.waitSeconds).toEqual({ p50: 0.5, p95: 60, p99: 60 });
     expect(r.cpuSecondsPerDevice).toEqual({ workers: 1, temporal: 0.5, total: 1.5 });
     expect(r.peakRssMiB).toEqual({ workers: 512, temporal: 100 });
     expect(r.historyEventsPerSecond).toBe(50);
@@ -65,6 +67,7 @@ describe('the run report', () => {
 
   it('refuses a run whose device times do not match its devices', () => {
     expect(() => summarise(measurement({ deviceMs: [1] }))).toThrow(/1 device times for 4 devices/);
+    expect(() => summarise(measurement({ waitMs: [1, 2] }))).toThrow(/2 wait times for 4 devices/);
   });
 
   it('gives the amtflow/baseline ratios and prints them under the table', () => {
@@ -75,6 +78,7 @@ describe('the run report', () => {
         wallSeconds: 6,
         groups: { workers: { cpuSeconds: 2, peakRssBytes: 1 } },
         historyEvents: undefined,
+        waitMs: undefined,
       }),
     );
     const ratios = compare(amtflow, baseline);
@@ -82,8 +86,8 @@ describe('the run report', () => {
     const table = markdownTable([amtflow, baseline], ratios);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/^\| mode \| topology \| devices \|/);
-    expect(lines[2]).toMatch(/^\| amtflow \| dev \| 4 \| 0 \| 1 \| 20 \| 2 \| 4 \| 4 \| 1 \| 0.5 \|/);
-    expect(lines[3]).toMatch(/^\| baseline \| dev \| 4 \| 0 \| – \| 40 \|/);
+    expect(lines[2]).toMatch(/^\| amtflow \| dev \| 4 \| 0 \| 1 \| 20 \| 2 \| 4 \| 4 \| 0.5 \| 60 \| 1 \| 0.5 \|/);
+    expect(lines[3]).toMatch(/^\| baseline \| dev \| 4 \| 0 \| – \| 40 \| 2 \| 4 \| 4 \| – \| – \|/);
     expect(table).toContain('amtflow/baseline: devices/min ×0.5, CPU-seconds per device ×3');
   });
 });
