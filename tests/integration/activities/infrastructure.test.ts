@@ -234,12 +234,15 @@ describe('checkRenameComplete (REN2)', () => {
     expect(await activities.checkRenameComplete(renamed)).toEqual({ complete: false });
     expect((await deps.store.devices.require(d.uuid)).hostName).toBe(`amt-${tag}-old`);
 
+    // As the rename leaves it: the new DNS name and its HOST/ SPN. Its NetBIOS name is not the new
+    // host name's, so the SPN is what finds it (dNSHostName is not indexed, and not searched).
     const computer = childDn('CN', `AMT-${tag}-NEW`, `CN=Computers,${TEST_DC.domainDn}`);
     await admin.add(computer, {
       objectClass: 'computer',
       sAMAccountName: `A${tag}NEW$`,
       userAccountControl: '4096',
       dNSHostName: `amt-${tag}-new.${TEST_DOMAIN}`,
+      servicePrincipalName: `HOST/amt-${tag}-new.${TEST_DOMAIN}`,
     });
     fixtures.push(computer);
     expect(await activities.checkRenameComplete(renamed)).toEqual({ complete: true });

@@ -68,13 +68,15 @@ async function addFixture(dn: string, attributes: Record<string, string | string
   return dn;
 }
 
-/** A Windows computer object as a domain join leaves it. */
+/** A Windows computer object as a domain join leaves it: its DNS name and HOST/ SPNs, or neither when pre-staged. */
 function addWindowsComputer(host: string, dnsHostName?: string): Promise<string> {
   return addFixture(childDn('CN', host.toUpperCase(), `CN=Computers,${domainDn}`), {
     objectClass: 'computer',
     sAMAccountName: `${host.toUpperCase()}$`,
     userAccountControl: '4096',
-    ...(dnsHostName ? { dNSHostName: dnsHostName } : {}),
+    ...(dnsHostName
+      ? { dNSHostName: dnsHostName, servicePrincipalName: [`HOST/${dnsHostName}`, `HOST/${host.toUpperCase()}`] }
+      : {}),
   });
 }
 
