@@ -664,6 +664,7 @@ function writeReports(stateDir: string, runDir: string, report: RunReport, out: 
   const json = JSON.stringify({ ...report, ...(ratios && { ratios }) }, null, 2);
   writeFileSync(path.join(runDir, 'report.md'), `${table}\n`);
   if (out) {
+    mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
     writeFileSync(out, `${json}\n`);
     writeFileSync(out.replace(/(\.json)?$/, '.md'), `${table}\n`);
   }
