@@ -124,6 +124,12 @@ function canConnect(host: string, port: number): Promise<boolean> {
  * With `cpuProfDir`, V8 profiles every thread of it (the workflow threads of a worker included) into
  * `<cpuProfDir>/<name>/CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile` when it exits.
  */
+/** The environment without the overrides of the workers' slots: the run's own settings are what it reports. */
+function withoutWorkerOverrides(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { AMTFLOW_WORKER_WORKFLOW_TASK_SLOTS: _slots, AMTFLOW_WORKER_LOCAL_ACTIVITY_SLOTS: _steps, ...rest } = env;
+  return rest;
+}
+
 function spawnTs(
   runDir: string,
   name: string,
@@ -137,7 +143,7 @@ function spawnTs(
   const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(cpuProfDir, name)] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', file, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
+    env: { ...withoutWorkerOverrides(process.env), ...env, NODE_OPTIONS: '' },
     stdio: [stdin, out, out],
   });
   child.on('exit', (code, signal) => {

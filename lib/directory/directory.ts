@@ -160,14 +160,12 @@ export class ActiveDirectory {
       await this.session.search(domain.dn, {
         scope: 'sub',
         filter: escapeFilter`(&(objectClass=computer)(|(servicePrincipalName=${hostSpn})(sAMAccountName=${windowsComputerAccountName(host)})))`,
-        attributes: ['dNSHostName', 'servicePrincipalName'],
+        attributes: ['dNSHostName'],
       })
     ).filter((entry) => !isWithinDn(entry.dn, this.containerDn(domain)));
-    const byName = candidates.find(
-      (entry) =>
-        value(entry, 'dNSHostName')?.toLowerCase() === fqdn ||
-        lower(values(entry, 'servicePrincipalName')).includes(hostSpn.toLowerCase()),
-    );
+    // An object holding HOST/<fqdn> under another dNSHostName has it as an alternate name, or a stale
+    // SPN: not this computer.
+    const byName = candidates.find((entry) => value(entry, 'dNSHostName')?.toLowerCase() === fqdn);
     // A pre-staged object has no dNSHostName yet; its NetBIOS account name identifies it.
     return (byName ?? candidates.find((entry) => value(entry, 'dNSHostName') === undefined))?.dn;
   }
