@@ -119,17 +119,17 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-/**
- * A TypeScript entry point as one node process (tsx's loader, not its launcher): its pid is the process.
- * With `cpuProfDir`, V8 profiles every thread of it (the workflow threads of a worker included) into
- * `<cpuProfDir>/<name>/CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile` when it exits.
- */
 /** The environment without the overrides of the workers' slots: the run's own settings are what it reports. */
 function withoutWorkerOverrides(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { AMTFLOW_WORKER_WORKFLOW_TASK_SLOTS: _slots, AMTFLOW_WORKER_LOCAL_ACTIVITY_SLOTS: _steps, ...rest } = env;
   return rest;
 }
 
+/**
+ * A TypeScript entry point as one node process (tsx's loader, not its launcher): its pid is the process.
+ * With `cpuProfDir`, V8 profiles every thread of it (the workflow threads of a worker included) into
+ * `<cpuProfDir>/<name>/CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile` when it exits.
+ */
 function spawnTs(
   runDir: string,
   name: string,
