@@ -158,17 +158,17 @@ export class Device {
     return this.journal.map((entry) => ({ ...entry }));
   }
 
+  /** The ME runs and the network lets it on: its ports answer. */
+  private reachable(): boolean {
+    return this.host.meAwake() && this.onNetwork();
+  }
+
   /**
    * Whether the wired network lets the device on. With the OS running its supplicant answers the
    * port; otherwise AMT's own 802.1X settings must be enabled (Enabled 2) with a method and an
    * identity the network accepts — else the switch keeps the port closed, and the device cannot be
    * reached until the OS runs again (spec UPD4).
    */
-  /** The ME runs and the network lets it on: its ports answer. */
-  private reachable(): boolean {
-    return this.host.meAwake() && this.onNetwork();
-  }
-
   onNetwork(): boolean {
     const network = this.options.wiredNetwork8021x;
     if (!network || this.host.state === 'S0') return true;

@@ -77,7 +77,11 @@ describe('amttool against legacy firmware (EOI RemoteControl)', () => {
     const device = fleet.devices[1]!;
     expect((await amttool(device, 'powerdown')).stdout).toContain('result: pt_status: success');
     const dark = await amttool(device, 'info');
-    expect(dark.output).toContain('Server closed connection without sending any data back');
+    // The sleeping ME's port drops the connection at once (network.ts): a FIN when it closes before
+    // amttool's request arrives, a reset when the request was already in its receive buffer — which
+    // one is a race between the two processes, and either way no byte of an answer came back.
+    expect(dark.output).toMatch(/Server closed connection without sending any data back|Connection reset by peer/);
+    expect(dark.stdout).not.toContain('Powerstate');
     expect(device.host.meAwake()).toBe(false);
     await device.host.local('power-button');
     expect((await amttool(device, 'info')).stdout).toContain('Powerstate:   S0');
