@@ -34,6 +34,10 @@ export interface RunMeasurement {
    * takes `maxConcurrentWorkflowTaskExecutions` of them at a time.
    */
   waitMs?: number[];
+  /** amtflow only, in the order of `deviceMs`: each run's longest wait once taken up (bench/history.ts). */
+  longestGaps?: { ms: number; transition: string }[];
+  /** amtflow only: runs with a workflow task moved off the worker's sticky queue by its timeout. */
+  stickyTimeoutRuns?: number;
   groups: Partial<Record<Group, GroupUsage>>;
   /** Temporal history events written during the run (absent for the baseline). */
   historyEvents?: number;
@@ -57,6 +61,12 @@ export interface RunReport {
   deviceSeconds: Percentiles;
   /** amtflow only: seconds each run waited for a worker before that (RunMeasurement.waitMs). */
   waitSeconds?: Percentiles;
+  /**
+   * amtflow only: the slowest 1 % of the runs (at least one) by device time, grouped by where each
+   * waited longest — the two history events around its longest gap — with the median of that gap.
+   */
+  slowest?: { runs: number; longestGaps: { transition: string; runs: number; medianSeconds: number }[] };
+  stickyTimeoutRuns?: number;
   /** CPU-seconds per device, per group and in total. */
   cpuSecondsPerDevice: Partial<Record<Group | 'total', number>>;
   peakRssMiB: Partial<Record<Group, number>>;
@@ -101,6 +111,7 @@ export function summarise(m: RunMeasurement): RunReport {
   for (const [what, samples] of [
     ['device', m.deviceMs],
     ['wait', m.waitMs ?? m.deviceMs],
+    ['gap', m.longestGaps ?? m.deviceMs],
   ] as const)
     if (samples.length !== m.devices) throw new RangeError(`${samples.length} ${what} times for ${m.devices} devices`);
   const cpu: RunReport['cpuSecondsPerDevice'] = {};
@@ -129,10 +140,29 @@ export function summarise(m: RunMeasurement): RunReport {
     devicesPerMinute: round(devicesPerMinute(m.devices, m.wallSeconds), 1),
     deviceSeconds: inSeconds(m.deviceMs),
     ...(m.waitMs && { waitSeconds: inSeconds(m.waitMs) }),
+    ...(m.longestGaps && { slowest: slowest(m.deviceMs, m.longestGaps) }),
+    ...(m.stickyTimeoutRuns !== undefined && { stickyTimeoutRuns: m.stickyTimeoutRuns }),
     cpuSecondsPerDevice: cpu,
     peakRssMiB: rss,
     ...(m.historyEvents !== undefined && { historyEventsPerSecond: round(m.historyEvents / m.wallSeconds, 1) }),
   };
+}
+
+function slowest(deviceMs: readonly number[], gaps: NonNullable<RunMeasurement['longestGaps']>) {
+  const count = Math.max(1, Math.floor(deviceMs.length / 100));
+  const picked = deviceMs
+    .map((ms, i) => ({ ms, gap: gaps[i]! }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
+  const byTransition = new Map<string, number[]>();
+  for (const { gap } of picked) byTransition.set(gap.transition, [...(byTransition.get(gap.transition) ?? []), gap.ms]);
+  const longestGaps = [...byTransition].map(([transition, ms]) => ({
+    transition,
+    runs: ms.length,
+    medianSeconds: round(percentile(ms, 50) / 1000),
+  }));
+  longestGaps.sort((a, b) => b.runs - a.runs || b.medianSeconds - a.medianSeconds);
+  return { runs: count, longestGaps };
 }
 
 export function compare(amtflow: RunReport, baseline: RunReport): Ratios {
@@ -181,6 +211,13 @@ export function markdownTable(reports: readonly RunReport[], ratios?: Ratios): s
     cell(r.historyEventsPerSecond),
   ]);
   const lines = [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`);
+  for (const r of reports) {
+    if (!r.slowest) continue;
+    const where = r.slowest.longestGaps.map((g) => `${g.transition} in ${g.runs} (median ${g.medianSeconds} s)`);
+    lines.push('', `slowest ${r.slowest.runs} run(s), longest wait: ${where.join('; ')}`);
+    if (r.stickyTimeoutRuns !== undefined)
+      lines.push(`runs with a workflow task moved off the sticky queue by its timeout: ${r.stickyTimeoutRuns}`);
+  }
   if (ratios) {
     lines.push(
       '',

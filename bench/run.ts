@@ -19,8 +19,6 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
-import { tsToMs } from '@temporalio/common/lib/time';
 import { Client as LdapClient, escapeFilter } from 'ldapts';
 import pg from 'pg';
 import { AmtAuthError, openAmtSession } from '../lib/amt';
@@ -38,6 +36,7 @@ import { buildWorkflowBundle } from '../workers/workflow-bundle';
 import { deviceWorkflowId } from '../workflows/names';
 import { BenchArgumentError, parseBenchArgs, type BenchOptions } from './args';
 import type { BaselineJob, BaselineResult } from './baseline-worker';
+import { runSpan } from './history';
 import { checkInvariants, InvariantError, type DeviceEvidence } from './invariants';
 import { GroupSampler, readAllProcesses } from './proc';
 import { compare, markdownTable, summarise, type Group, type RunMeasurement, type RunReport } from './report';
@@ -451,6 +450,8 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       deviceMs: runs.map((r) => r.end - r.taken),
       waitMs: runs.map((r) => r.taken - r.start),
       historyEvents: runs.reduce((s, r) => s + r.events, 0),
+      longestGaps: runs.map((r) => r.longestGap),
+      stickyTimeoutRuns: runs.filter((r) => r.stickyTimeouts > 0).length,
     };
   }
   const usage = sampler.stop() as Partial<Record<Group, { cpuSeconds: number; peakRssBytes: number }>>;
@@ -464,24 +465,6 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
   if (violations.length > 0) throw new InvariantError(violations);
   log(`invariants hold for all ${devices.length} devices`);
   return report;
-}
-
-/**
- * A closed run's span from its history: started, first taken by a worker (its first workflow task
- * started: until then the run waits on the task queue for a free workflow task slot), closed.
- */
-function runSpan(uuid: string, history: temporal.api.history.v1.IHistory) {
-  const events = history.events ?? [];
-  const time = (e: temporal.api.history.v1.IHistoryEvent | undefined) => tsToMs(e?.eventTime);
-  const closed = events.at(-1);
-  if (!closed?.workflowExecutionCompletedEventAttributes)
-    throw new Error(`${uuid}: its run has not completed (last event ${String(closed?.eventType)})`);
-  return {
-    start: time(events[0]),
-    taken: time(events.find((e) => e.workflowTaskStartedEventAttributes)),
-    end: time(closed),
-    events: events.length,
-  };
 }
 
 async function startTemporal(

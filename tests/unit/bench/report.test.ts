@@ -90,4 +90,28 @@ describe('the run report', () => {
     expect(lines[3]).toMatch(/^\| baseline \| dev \| 4 \| 0 \| – \| 40 \| 2 \| 4 \| 4 \| – \| – \|/);
     expect(table).toContain('amtflow/baseline: devices/min ×0.5, CPU-seconds per device ×3');
   });
+
+  it('says where the slowest runs waited, and how many runs lost their sticky queue', () => {
+    const deviceMs = Array.from({ length: 200 }, (_, i) => 20_000 + i);
+    deviceMs[17] = 330_000;
+    deviceMs[90] = 310_000;
+    const longestGaps = deviceMs.map((ms) => ({ ms: ms > 100_000 ? ms - 30_000 : 2_000, transition: 'step' }));
+    longestGaps[17]!.transition = 'WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted';
+    longestGaps[90]!.transition = 'WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted';
+    const r = summarise(
+      measurement({ devices: 200, deviceMs, waitMs: deviceMs.map(() => 0), longestGaps, stickyTimeoutRuns: 2 }),
+    );
+    expect(r.slowest).toEqual({
+      runs: 2,
+      longestGaps: [
+        { transition: 'WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted', runs: 2, medianSeconds: 280 },
+      ],
+    });
+    const table = markdownTable([r]);
+    expect(table).toContain(
+      'slowest 2 run(s), longest wait: WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted in 2 (median 280 s)',
+    );
+    expect(table).toContain('runs with a workflow task moved off the sticky queue by its timeout: 2');
+    expect(() => summarise(measurement({ longestGaps: [] }))).toThrow(/0 gap times for 4 devices/);
+  });
 });
