@@ -58,6 +58,12 @@ describe('replay of committed histories', () => {
           'forget-stolen',
           'forget-scrapped',
         ].map((flow) => `${flow}-before-local-steps.json`),
+        // A run in flight at that upgrade: parked at OOB8.2 under the code before the patch (steps as
+        // activities), retried and completed under today's (patch marker, then local activities). Only
+        // it catches the patch decided once per run instead of per attempt. Not re-recorded by the
+        // suite: a worker on aa59afb^'s test bundle ran it until OOB8.2 failed 5 times and parked, then
+        // was stopped; a worker on 15f3f7e's test bundle took the `retry` update and finished the run.
+        'provision-parked-before-local-steps-continued.json',
       ]),
     );
   });
