@@ -3,6 +3,7 @@ import { isPlaceholderUuid } from '../lib/device-uuid';
 import type { Hello } from '../lib/hello/parse';
 import type { HelloListenerOptions } from '../lib/hello/listener';
 import type { Device, Store } from '../lib/store';
+import { createPacer } from '../lib/hello/pacer';
 import { runInFlight } from '../runtime/lifecycle-client';
 import { provisionAutomatically, type AutomaticProvisioningDeps } from './automatic-provisioning';
 
@@ -24,6 +25,14 @@ export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store
    * bench` at 1,000 devices).
    */
   maxQueued?: number;
+  /**
+   * Hellos handled per second at most, across all hands (default 20: 1,200 runs started a minute,
+   * well above what a worker takes up). A wave of devices powered on together would otherwise start
+   * runs as fast as Temporal takes them; at 60 a second the server answered the workers' workflow
+   * task heartbeats too late, and every run whose task timed out waited behind the whole wave
+   * (lib/hello/pacer.ts).
+   */
+  maxPerSecond?: number;
 }
 
 type HelloOutcome =
@@ -71,6 +80,7 @@ export function createHelloService(deps: HelloServiceDeps) {
   const maxConcurrent = deps.maxConcurrent ?? 64;
   const maxQueued = deps.maxQueued ?? 10_000;
   if (!(maxConcurrent >= 1)) throw new RangeError(`maxConcurrent must be at least 1, not ${maxConcurrent}`);
+  const pace = createPacer(deps.maxPerSecond ?? 20);
   // Devices whose hello is being handled: a repeated hello meanwhile has nothing to add.
   const busy = new Set<string>();
   // Hellos waiting for a free hand, oldest first (a Map keeps insertion order), keyed by device and
@@ -153,9 +163,11 @@ export function createHelloService(deps: HelloServiceDeps) {
     for (let next: { hello: Hello; remoteAddress: string } | undefined = { hello, remoteAddress }; next;) {
       const { uuid } = next.hello;
       busy.add(uuid);
+      await pace();
       // handleLogged catches every failure of the handling; only its logger could throw, and that
-      // must not leave the waiting hellos without a hand.
-      await handleLogged(next.hello, next.remoteAddress).catch(() => undefined);
+      // must not leave the waiting hellos without a hand. A hand that waited for its turn past
+      // `close` drops its hello like the waiting ones (the device sends again).
+      if (!closed) await handleLogged(next.hello, next.remoteAddress).catch(() => undefined);
       busy.delete(uuid);
       next = closed ? undefined : takeNext();
     }
@@ -203,8 +215,9 @@ export function createHelloService(deps: HelloServiceDeps) {
       await work(hello, remoteAddress);
     },
     /**
-     * Stops taking hellos: the waiting ones are dropped (their devices send again, OOB1) and the hands
-     * finish the hello they hold, so nothing reaches the store or Temporal after its owner closes them.
+     * Stops taking hellos: the waiting ones are dropped (their devices send again, OOB1), and so is a
+     * hand's that still waits for its turn (`maxPerSecond`); the hands finish the hello they are
+     * handling, so nothing reaches the store or Temporal after its owner closes them.
      */
     close() {
       closed = true;

@@ -30,7 +30,10 @@ describe('hello service', () => {
   });
   afterAll(async () => env?.teardown());
 
-  function service(taskQueue: string, limits: { maxConcurrent?: number; maxQueued?: number } = {}) {
+  function service(
+    taskQueue: string,
+    limits: { maxConcurrent?: number; maxQueued?: number; maxPerSecond?: number } = {},
+  ) {
     const { logger, lines } = capturingLogger();
     const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue, ...limits });
     return {
@@ -204,6 +207,30 @@ describe('hello service', () => {
     expect(lines.filter((l) => l.msg === 'hello discarded: the hello service is closed').map((l) => l.uuid)).toEqual([
       c,
     ]);
+    expect(await f.store.contacts.get(b)).toBeUndefined();
+  });
+
+  it('handles no more than maxPerSecond hellos a second, however many hands are free', async () => {
+    // A wave of hellos would otherwise start runs as fast as Temporal takes them (lib/hello/pacer.ts).
+    const { handlers, recorded } = service(uniqueQueue('hello-paced'), { maxPerSecond: 4 });
+    const [a, b, c] = await devicesOff();
+    const sent = Date.now();
+    await Promise.all([a, b, c].map((uuid) => handlers.onHello(hello(uuid), '127.20.0.9')));
+    expect(recorded().map((l) => l.uuid)).toEqual([a, b, c]);
+    // The third went on two spacings (2 × 250 ms) after the first at the earliest.
+    expect(Number(recorded()[2]!.time) - sent).toBeGreaterThanOrEqual(500);
+  });
+
+  it('once closed, drops a hello whose hand still waited for its turn', async () => {
+    const { handlers, recorded } = service(uniqueQueue('hello-paced-close'), { maxPerSecond: 0.2 });
+    const [a, b] = await devicesOff();
+    const first = handlers.onHello(hello(a), '127.20.0.9');
+    // b has a free hand but its turn is 5 s after a's.
+    const second = handlers.onHello(hello(b), '127.20.0.9');
+    await first;
+    handlers.close();
+    await second;
+    expect(recorded().map((l) => l.uuid)).toEqual([a]);
     expect(await f.store.contacts.get(b)).toBeUndefined();
   });
 
