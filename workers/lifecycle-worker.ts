@@ -42,6 +42,18 @@ export function installRuntimeLogger(
   });
 }
 
+/**
+ * How long a run's next workflow task may wait on this worker's sticky queue for a free slot before
+ * the server moves it to the task queue — behind every run not yet taken up, minutes at 1,000
+ * devices. The SDK's 10 s is too short here: the slots are held by runs whose steps chain (see
+ * `WorkerConfig`), and when a wave of runs passes OOB8.6's checkpoint together their continuations
+ * wait longer than that while new runs take the slots that free (14 of 1,000 in docs/benchmarks.md,
+ * "Session 10"). A dead worker is no reason for a short one: the server sends a run's new task to the
+ * task queue once the sticky queue has had no poller for 10 s; only a task already waiting there
+ * when its worker died waits out this timeout.
+ */
+const STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT = '1 minute';
+
 /** The worker for the lifecycle task queue: prebuilt workflow bundle plus injected activities. */
 export async function createLifecycleWorker(options: LifecycleWorkerOptions): Promise<Worker> {
   if (!existsSync(options.workflowBundlePath)) {
@@ -54,6 +66,7 @@ export async function createLifecycleWorker(options: LifecycleWorkerOptions): Pr
     workflowBundle: { codePath: options.workflowBundlePath },
     activities: createActivities(options.deps),
     dataConverter: options.dataConverter,
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT,
     ...options.tuning,
   });
 }
