@@ -3,7 +3,7 @@ import { isPlaceholderUuid } from '../lib/device-uuid';
 import type { Hello } from '../lib/hello/parse';
 import type { HelloListenerOptions } from '../lib/hello/listener';
 import type { Device, Store } from '../lib/store';
-import { createPacer } from '../lib/hello/pacer';
+import { createPacer, type Pacer } from '../lib/hello/pacer';
 import { runInFlight } from '../runtime/lifecycle-client';
 import { provisionAutomatically, type AutomaticProvisioningDeps } from './automatic-provisioning';
 
@@ -26,13 +26,16 @@ export interface HelloServiceDeps extends Omit<AutomaticProvisioningDeps, 'store
    */
   maxQueued?: number;
   /**
-   * Hellos handled per second at most, across all hands (default 20: 1,200 runs started a minute,
-   * well above what a worker takes up). A wave of devices powered on together would otherwise start
-   * runs as fast as Temporal takes them; at 60 a second the server answered the workers' workflow
-   * task heartbeats too late, and every run whose task timed out waited behind the whole wave
-   * (lib/hello/pacer.ts).
+   * Hellos of imported devices handled per second at most, across all hands (default 20: 1,200 runs
+   * started a minute, well above what a worker takes up); the pace is taken after the checks that
+   * need no more than a database read, so hellos naming no imported device cannot use it up. A wave
+   * of devices powered on together would otherwise start runs as fast as Temporal takes them: at 60
+   * a second the server answered the workers' workflow task heartbeats late, and every run whose
+   * task timed out waited behind the whole wave (docs/operations.md, "A wave of hellos").
    */
   maxPerSecond?: number;
+  /** The pace itself (tests): by default `createPacer(maxPerSecond)`. */
+  pace?: Pacer;
 }
 
 type HelloOutcome =
@@ -80,7 +83,11 @@ export function createHelloService(deps: HelloServiceDeps) {
   const maxConcurrent = deps.maxConcurrent ?? 64;
   const maxQueued = deps.maxQueued ?? 10_000;
   if (!(maxConcurrent >= 1)) throw new RangeError(`maxConcurrent must be at least 1, not ${maxConcurrent}`);
-  const pace = createPacer(deps.maxPerSecond ?? 20);
+  const maxPerSecond = deps.maxPerSecond ?? 20;
+  if (!(maxPerSecond > 0)) throw new RangeError(`maxPerSecond must be a positive number, not ${maxPerSecond}`);
+  const pace = deps.pace ?? createPacer(maxPerSecond);
+  // Aborted by close(): a hand waiting for its turn lets its hello go at once.
+  const closing = new AbortController();
   // Devices whose hello is being handled: a repeated hello meanwhile has nothing to add.
   const busy = new Set<string>();
   // Hellos waiting for a free hand, oldest first (a Map keeps insertion order), keyed by device and
@@ -100,6 +107,13 @@ export function createHelloService(deps: HelloServiceDeps) {
     // OOB2: only imported computers are provisioned.
     const device = await deps.store.devices.get(uuid);
     if (!device) return { handled: false, reason: 'unknown UUID (not imported)' };
+    // Everything after this reaches Temporal or writes: at `maxPerSecond`. Closed while it waited for
+    // its turn, the hello goes like the waiting ones (the device sends again).
+    const turn = await pace(closing.signal).then(
+      () => true,
+      () => false,
+    );
+    if (!turn) return { handled: false, reason: 'the hello service closed before its turn' };
     const contact = await deps.store.contacts.get(uuid);
     const audit = (action: string, details: Record<string, unknown>) =>
       deps.store.audit.append({
@@ -163,11 +177,9 @@ export function createHelloService(deps: HelloServiceDeps) {
     for (let next: { hello: Hello; remoteAddress: string } | undefined = { hello, remoteAddress }; next;) {
       const { uuid } = next.hello;
       busy.add(uuid);
-      await pace();
       // handleLogged catches every failure of the handling; only its logger could throw, and that
-      // must not leave the waiting hellos without a hand. A hand that waited for its turn past
-      // `close` drops its hello like the waiting ones (the device sends again).
-      if (!closed) await handleLogged(next.hello, next.remoteAddress).catch(() => undefined);
+      // must not leave the waiting hellos without a hand.
+      await handleLogged(next.hello, next.remoteAddress).catch(() => undefined);
       busy.delete(uuid);
       next = closed ? undefined : takeNext();
     }
@@ -216,12 +228,13 @@ export function createHelloService(deps: HelloServiceDeps) {
     },
     /**
      * Stops taking hellos: the waiting ones are dropped (their devices send again, OOB1), and so is a
-     * hand's that still waits for its turn (`maxPerSecond`); the hands finish the hello they are
-     * handling, so nothing reaches the store or Temporal after its owner closes them.
+     * hand's that still waits for its turn (`maxPerSecond`), logged as discarded; the hands finish the
+     * hello they are handling, so nothing reaches the store or Temporal after its owner closes them.
      */
     close() {
       closed = true;
       queued.clear();
+      closing.abort();
     },
     onRejected(remoteAddress, reason) {
       deps.logger.info({ remoteAddress }, `hello rejected: ${reason}`);

@@ -4,6 +4,7 @@ import { createHelloService } from '../../../api/hello-service';
 import { encodeHello } from '../../../emulator/hello/message';
 import type { Hello } from '../../../lib/hello/parse';
 import { startHelloListener } from '../../../lib/hello/listener';
+import type { Pacer } from '../../../lib/hello/pacer';
 import { deviceWorkflowId } from '../../../workflows/names';
 import { waitFor } from '../../../scripts/lib/process';
 import { fakeLifecycleActivities } from '../../support/fake-lifecycle';
@@ -32,7 +33,7 @@ describe('hello service', () => {
 
   function service(
     taskQueue: string,
-    limits: { maxConcurrent?: number; maxQueued?: number; maxPerSecond?: number } = {},
+    limits: { maxConcurrent?: number; maxQueued?: number; maxPerSecond?: number; pace?: Pacer } = {},
   ) {
     const { logger, lines } = capturingLogger();
     const handlers = createHelloService({ store: f.store, client: env.client, logger, taskQueue, ...limits });
@@ -210,28 +211,63 @@ describe('hello service', () => {
     expect(await f.store.contacts.get(b)).toBeUndefined();
   });
 
-  it('handles no more than maxPerSecond hellos a second, however many hands are free', async () => {
-    // A wave of hellos would otherwise start runs as fast as Temporal takes them (lib/hello/pacer.ts).
-    const { handlers, recorded } = service(uniqueQueue('hello-paced'), { maxPerSecond: 4 });
-    const [a, b, c] = await devicesOff();
-    const sent = Date.now();
-    await Promise.all([a, b, c].map((uuid) => handlers.onHello(hello(uuid), '127.20.0.9')));
-    expect(recorded().map((l) => l.uuid)).toEqual([a, b, c]);
-    // The third went on two spacings (2 × 250 ms) after the first at the earliest.
-    expect(Number(recorded()[2]!.time) - sent).toBeGreaterThanOrEqual(500);
+  /** A pace the test lets through by hand: `turns` resolves each waiting call; close() aborts them. */
+  function gatedPace() {
+    const turns: Array<() => void> = [];
+    let called!: () => void;
+    const firstCall = new Promise<void>((resolve) => (called = resolve));
+    const pace = (signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        turns.push(resolve);
+        signal?.addEventListener('abort', () => reject(signal.reason));
+        called();
+      });
+    /** Resolves once `handled`'s hello asks for its turn; fails at once if it was handled without one. */
+    const asked = (handled: Promise<void>) =>
+      Promise.race([
+        firstCall,
+        handled.then(() => {
+          throw new Error('the hello was handled without taking a turn of the pace');
+        }),
+      ]);
+    return { pace, turns, asked };
+  }
+
+  it('handles a hello of an imported device only at its turn of the pace; one naming no device takes none', async () => {
+    const gate = gatedPace();
+    const { handlers, messages, recorded } = service(uniqueQueue('hello-paced'), { pace: gate.pace });
+    const unknown = newDeviceUuid();
+    await handlers.onHello(hello(unknown), '127.20.0.9');
+    expect(messages()).toEqual(['hello discarded: unknown UUID (not imported)']);
+    const [a] = await devicesOff();
+    const handled = handlers.onHello(hello(a), '127.20.0.9');
+    await gate.asked(handled);
+    // Waiting for its turn: nothing written yet.
+    expect(await f.store.contacts.get(a)).toBeUndefined();
+    expect(gate.turns).toHaveLength(1);
+    gate.turns[0]!();
+    await handled;
+    expect(recorded().map((l) => l.uuid)).toEqual([a]);
   });
 
-  it('once closed, drops a hello whose hand still waited for its turn', async () => {
-    const { handlers, recorded } = service(uniqueQueue('hello-paced-close'), { maxPerSecond: 0.2 });
-    const [a, b] = await devicesOff();
-    const first = handlers.onHello(hello(a), '127.20.0.9');
-    // b has a free hand but its turn is 5 s after a's.
-    const second = handlers.onHello(hello(b), '127.20.0.9');
-    await first;
+  it('once closed, drops a hello whose hand still waited for its turn, and says so', async () => {
+    const gate = gatedPace();
+    const { handlers, lines } = service(uniqueQueue('hello-paced-close'), { pace: gate.pace });
+    const [a] = await devicesOff();
+    const handled = handlers.onHello(hello(a), '127.20.0.9');
+    await gate.asked(handled);
     handlers.close();
-    await second;
-    expect(recorded().map((l) => l.uuid)).toEqual([a]);
-    expect(await f.store.contacts.get(b)).toBeUndefined();
+    await handled;
+    expect(lines.map((l) => [l.msg, l.uuid])).toEqual([
+      ['hello discarded: the hello service closed before its turn', a],
+    ]);
+    expect(await f.store.contacts.get(a)).toBeUndefined();
+  });
+
+  it('refuses a pace that is not a positive number of hellos a second', () => {
+    expect(() => service(uniqueQueue('hello-paced-bad'), { maxPerSecond: 0 })).toThrow(
+      'maxPerSecond must be a positive number, not 0',
+    );
   });
 
   it('drops a hello only when the waiting line is full, and says so', async () => {

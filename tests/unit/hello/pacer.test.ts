@@ -41,6 +41,16 @@ describe('hello pacer', () => {
     expect(clock.slept).toEqual([40]);
   });
 
+  it('gives up a wait when its signal is aborted, with the signal’s reason', async () => {
+    const pace = createPacer(0.001);
+    const abort = new AbortController();
+    await pace(abort.signal);
+    const waiting = pace(abort.signal);
+    abort.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(pace(abort.signal)).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('refuses a rate that is not a positive number', () => {
     expect(() => createPacer(0)).toThrow('perSecond must be a positive number, not 0');
     expect(() => createPacer(Number.NaN)).toThrow(RangeError);
