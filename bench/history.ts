@@ -22,10 +22,15 @@ export interface RunSpan {
   /** The longest time between two consecutive events from `taken` on, and which two. */
   longestGap: { ms: number; transition: string };
   /**
-   * Workflow tasks that waited on the worker's sticky queue past its schedule-to-start timeout: the
-   * server then put them on the shared task queue, behind every run not yet taken up.
+   * Workflow tasks scheduled on a worker's sticky queue that waited there past its schedule-to-start
+   * timeout: the server then put them on the shared task queue, behind every run not yet taken up.
    */
   stickyTimeouts: number;
+  /**
+   * Workflow tasks a worker took and did not complete in the workflow task timeout (start-to-close):
+   * retried on the shared task queue, like the above.
+   */
+  startedTimeouts: number;
 }
 
 /** `EVENT_TYPE_WORKFLOW_TASK_STARTED` → `WorkflowTaskStarted`. */
@@ -37,11 +42,20 @@ function eventName(e: HistoryEvent): string {
     .replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
 }
 
-/** Names a scheduled workflow task by its queue: the worker's sticky queue or the shared one. */
+const QUEUE_KIND: Partial<Record<number, string>> = {
+  [TaskQueueKind.TASK_QUEUE_KIND_STICKY]: 'sticky',
+  [TaskQueueKind.TASK_QUEUE_KIND_NORMAL]: 'shared',
+};
+
+/**
+ * Names a scheduled workflow task by the queue it was scheduled on: the worker's sticky queue or the
+ * shared one. The event keeps the queue it was scheduled on: a task the server diverted to the shared
+ * queue because the sticky one had no poller still reads `sticky`.
+ */
 function describe(e: HistoryEvent): string {
-  const kind = e.workflowTaskScheduledEventAttributes?.taskQueue?.kind;
-  if (kind === undefined || kind === null) return eventName(e);
-  return `${eventName(e)} (${kind === TaskQueueKind.TASK_QUEUE_KIND_STICKY ? 'sticky' : 'shared'} queue)`;
+  const attributes = e.workflowTaskScheduledEventAttributes;
+  if (!attributes) return eventName(e);
+  return `${eventName(e)} (${QUEUE_KIND[attributes.taskQueue?.kind ?? 0] ?? 'unknown'} queue)`;
 }
 
 /**
@@ -56,6 +70,9 @@ export function runSpan(uuid: string, history: temporal.api.history.v1.IHistory)
     throw new Error(`${uuid}: its run has not completed (last event ${closed ? eventName(closed) : 'none'})`);
   const takenAt = events.findIndex((e) => e.workflowTaskStartedEventAttributes);
   if (takenAt < 0) throw new Error(`${uuid}: its history has no workflow task started`);
+  const byId = new Map(events.map((e) => [String(e.eventId), e]));
+  const timeouts = (type: temporal.api.enums.v1.TimeoutType) =>
+    events.filter((e) => e.workflowTaskTimedOutEventAttributes?.timeoutType === type);
   let longestGap = { ms: 0, transition: 'none' };
   for (let i = takenAt + 1; i < events.length; i++) {
     const ms = time(events[i]) - time(events[i - 1]);
@@ -67,8 +84,11 @@ export function runSpan(uuid: string, history: temporal.api.history.v1.IHistory)
     end: time(closed),
     events: events.length,
     longestGap,
-    stickyTimeouts: events.filter(
-      (e) => e.workflowTaskTimedOutEventAttributes?.timeoutType === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    stickyTimeouts: timeouts(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START).filter(
+      (e) =>
+        byId.get(String(e.workflowTaskTimedOutEventAttributes?.scheduledEventId))?.workflowTaskScheduledEventAttributes
+          ?.taskQueue?.kind === TaskQueueKind.TASK_QUEUE_KIND_STICKY,
     ).length,
+    startedTimeouts: timeouts(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE).length,
   };
 }

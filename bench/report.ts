@@ -38,6 +38,8 @@ export interface RunMeasurement {
   longestGaps?: { ms: number; transition: string }[];
   /** amtflow only: runs with a workflow task moved off the worker's sticky queue by its timeout. */
   stickyTimeoutRuns?: number;
+  /** amtflow only: runs with a workflow task that timed out once a worker had it (start-to-close). */
+  timedOutRuns?: number;
   groups: Partial<Record<Group, GroupUsage>>;
   /** Temporal history events written during the run (absent for the baseline). */
   historyEvents?: number;
@@ -66,7 +68,10 @@ export interface RunReport {
    * waited longest — the two history events around its longest gap — with the median of that gap.
    */
   slowest?: { runs: number; longestGaps: { transition: string; runs: number; medianSeconds: number }[] };
+  /** amtflow only: RunMeasurement.stickyTimeoutRuns. */
   stickyTimeoutRuns?: number;
+  /** amtflow only: RunMeasurement.timedOutRuns. */
+  timedOutRuns?: number;
   /** CPU-seconds per device, per group and in total. */
   cpuSecondsPerDevice: Partial<Record<Group | 'total', number>>;
   peakRssMiB: Partial<Record<Group, number>>;
@@ -142,6 +147,7 @@ export function summarise(m: RunMeasurement): RunReport {
     ...(m.waitMs && { waitSeconds: inSeconds(m.waitMs) }),
     ...(m.longestGaps && { slowest: slowest(m.deviceMs, m.longestGaps) }),
     ...(m.stickyTimeoutRuns !== undefined && { stickyTimeoutRuns: m.stickyTimeoutRuns }),
+    ...(m.timedOutRuns !== undefined && { timedOutRuns: m.timedOutRuns }),
     cpuSecondsPerDevice: cpu,
     peakRssMiB: rss,
     ...(m.historyEvents !== undefined && { historyEventsPerSecond: round(m.historyEvents / m.wallSeconds, 1) }),
@@ -159,6 +165,7 @@ function slowest(deviceMs: readonly number[], gaps: NonNullable<RunMeasurement['
   const longestGaps = [...byTransition].map(([transition, ms]) => ({
     transition,
     runs: ms.length,
+    // The nearest-rank median: of an even count, the lower middle value.
     medianSeconds: round(percentile(ms, 50) / 1000),
   }));
   longestGaps.sort((a, b) => b.runs - a.runs || b.medianSeconds - a.medianSeconds);
@@ -217,6 +224,8 @@ export function markdownTable(reports: readonly RunReport[], ratios?: Ratios): s
     lines.push('', `slowest ${r.slowest.runs} run(s), longest wait: ${where.join('; ')}`);
     if (r.stickyTimeoutRuns !== undefined)
       lines.push(`runs with a workflow task moved off the sticky queue by its timeout: ${r.stickyTimeoutRuns}`);
+    if (r.timedOutRuns !== undefined)
+      lines.push(`runs with a workflow task timed out in a worker's hands: ${r.timedOutRuns}`);
   }
   if (ratios) {
     lines.push(

@@ -452,6 +452,7 @@ async function runWith(o: BenchOptions, stack: Stack): Promise<RunReport> {
       historyEvents: runs.reduce((s, r) => s + r.events, 0),
       longestGaps: runs.map((r) => r.longestGap),
       stickyTimeoutRuns: runs.filter((r) => r.stickyTimeouts > 0).length,
+      timedOutRuns: runs.filter((r) => r.startedTimeouts > 0).length,
     };
   }
   const usage = sampler.stop() as Partial<Record<Group, { cpuSeconds: number; peakRssBytes: number }>>;

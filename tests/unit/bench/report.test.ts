@@ -99,7 +99,14 @@ describe('the run report', () => {
     longestGaps[17]!.transition = 'WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted';
     longestGaps[90]!.transition = 'WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted';
     const r = summarise(
-      measurement({ devices: 200, deviceMs, waitMs: deviceMs.map(() => 0), longestGaps, stickyTimeoutRuns: 2 }),
+      measurement({
+        devices: 200,
+        deviceMs,
+        waitMs: deviceMs.map(() => 0),
+        longestGaps,
+        stickyTimeoutRuns: 2,
+        timedOutRuns: 1,
+      }),
     );
     expect(r.slowest).toEqual({
       runs: 2,
@@ -112,6 +119,7 @@ describe('the run report', () => {
       'slowest 2 run(s), longest wait: WorkflowTaskScheduled (shared queue) → WorkflowTaskStarted in 2 (median 280 s)',
     );
     expect(table).toContain('runs with a workflow task moved off the sticky queue by its timeout: 2');
+    expect(table).toContain("runs with a workflow task timed out in a worker's hands: 1");
     expect(() => summarise(measurement({ longestGaps: [] }))).toThrow(/0 gap times for 4 devices/);
   });
 });
