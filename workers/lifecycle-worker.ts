@@ -48,9 +48,11 @@ export function installRuntimeLogger(
  * devices. The SDK's 10 s is too short here: the slots are held by runs whose steps chain (see
  * `WorkerConfig`), and when a wave of runs passes OOB8.6's checkpoint together their continuations
  * wait longer than that while new runs take the slots that free (14 of 1,000 in docs/benchmarks.md,
- * "Session 10"). A dead worker is no reason for a short one: the server sends a run's new task to the
- * task queue once the sticky queue has had no poller for 10 s; only a task already waiting there
- * when its worker died waits out this timeout.
+ * "Session 10"). What it does not change (Temporal server 1.32, matching and history): a task
+ * scheduled while the sticky queue has had no poll for 10 s goes to the task queue at once — so a
+ * dead worker's runs are not held, and neither is a live worker's whose every slot has been busy
+ * that long (its pollers poll only with a slot in hand) — and a task already on a dead worker's
+ * sticky queue waits out this minute, then goes to the back of the task queue.
  */
 const STICKY_QUEUE_SCHEDULE_TO_START_TIMEOUT = '1 minute';
 
